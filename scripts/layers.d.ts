@@ -1,0 +1,1 @@
+export declare const sharedLayers: ReadonlyArray<{ readonly name: string; readonly folders: readonly string[] }>;

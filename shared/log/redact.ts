@@ -1,0 +1,37 @@
+// Masks anything in a string that is shaped like a credential, as a second line behind the field allowlist.
+export const REDACTED = '[redacted]';
+
+// Well-known credential prefixes (Slack, Google, GitHub, Stripe-like, Bearer headers, JWTs).
+const knownCredentialShapes: readonly RegExp[] = [
+  /xox[a-z]-[0-9A-Za-z-]+/g,
+  /xapp-[0-9A-Za-z-]+/g,
+  /ya29\.[0-9A-Za-z._-]+/g,
+  /1\/\/[0-9A-Za-z._-]{10,}/g,
+  /gh[opusr]_[0-9A-Za-z]{10,}/g,
+  /github_pat_[0-9A-Za-z_]{10,}/g,
+  /eyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*\.?[0-9A-Za-z_-]*/g,
+  /(?<=\bBearer\s+)\S+/gi,
+  /(?<=\bBasic\s+)\S+/gi,
+];
+
+// Query parameters that carry secrets in OAuth URLs.
+const secretQueryParameter =
+  /([?&#](?:code|state|code_verifier|access_token|refresh_token|id_token|client_secret|token|oauth_token|oauth_verifier|oauth_signature|key)=)[^&#\s]*/gi;
+
+// Long runs of token alphabet: random secrets mix cases and digits; identifiers we log (uuids, emails,
+// lower-case slugs) do not. Long hex runs (Trello tokens, raw keys) are caught separately.
+const tokenAlphabetRun = /[A-Za-z0-9_\-.~+/=!]{20,}/g;
+const longHexRun = /\b[0-9a-fA-F]{32,}\b/g;
+
+function looksRandom(run: string): boolean {
+  if (run.length >= 20 && /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run)) return true;
+  return false;
+}
+
+export function redactSecrets(text: string): string {
+  let out = text.replace(secretQueryParameter, `$1${REDACTED}`);
+  for (const shape of knownCredentialShapes) out = out.replace(shape, REDACTED);
+  out = out.replace(longHexRun, REDACTED);
+  out = out.replace(tokenAlphabetRun, (run) => (looksRandom(run) ? REDACTED : run));
+  return out;
+}

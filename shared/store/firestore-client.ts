@@ -1,0 +1,29 @@
+// Creates the Firestore client once per process; talks to the emulator when the config names one.
+import { Firestore } from '@google-cloud/firestore';
+import type { Config } from '../config/config.js';
+
+export function createFirestore(config: Config): Firestore {
+  const { emulatorHost, databaseId } = config.firestore;
+  if (emulatorHost) {
+    // Explicit rather than relying on the library reading FIRESTORE_EMULATOR_HOST itself: the config
+    // is the one place that decides where data goes.
+    return new Firestore({
+      projectId: config.projectId,
+      databaseId,
+      host: emulatorHost,
+      ssl: false,
+      customHeaders: { Authorization: 'Bearer owner' },
+      ignoreUndefinedProperties: true,
+    });
+  }
+  return new Firestore({ projectId: config.projectId, databaseId, ignoreUndefinedProperties: true });
+}
+
+/** A lazily created shared client; a failed creation is not cached, so the next call tries again. */
+export function lazyFirestore(config: Config): () => Firestore {
+  let client: Firestore | undefined;
+  return () => {
+    client ??= createFirestore(config);
+    return client;
+  };
+}
