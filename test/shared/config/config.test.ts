@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../shared/config/config.js';
+import { BrokerError } from '../../../shared/errors/broker-error.js';
+
+const minimal = { GOOGLE_CLOUD_PROJECT: 'acme-prod' };
+
+describe('loadConfig', () => {
+  it('applies defaults and freezes the result, deeply', () => {
+    const config = loadConfig(minimal);
+    expect(config.projectId).toBe('acme-prod');
+    expect(config.firestore.databaseId).toBe('(default)');
+    expect(config.kms.dataKeyCacheTtlMs).toBe(300_000);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.kms)).toBe(true);
+    expect(() => {
+      (config.kms as { keyName: string | undefined }).keyName = 'x';
+    }).toThrow(TypeError);
+  });
+
+  it('names every invalid variable and never echoes a value', () => {
+    const secretLooking = 'projects/p/secret-value-123';
+    let error: unknown;
+    try {
+      loadConfig({ KMS_KEY_NAME: secretLooking, KMS_API_ENDPOINT: 'kms.example.com:443', LOG_LEVEL: 'LOUD' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(BrokerError);
+    const brokerError = error as BrokerError;
+    expect(brokerError.code).toBe('misconfigured');
+    expect(brokerError.details?.variables).toEqual(
+      expect.arrayContaining(['GOOGLE_CLOUD_PROJECT', 'KMS_KEY_NAME', 'KMS_API_ENDPOINT', 'LOG_LEVEL']),
+    );
+    expect(brokerError.message).not.toContain(secretLooking);
+  });
+
+  it('only lets the unencrypted KMS endpoint point at loopback', () => {
+    expect(loadConfig({ ...minimal, KMS_API_ENDPOINT: '127.0.0.1:7001' }).kms.apiEndpoint).toBe('127.0.0.1:7001');
+    expect(() => loadConfig({ ...minimal, KMS_API_ENDPOINT: '10.0.0.5:7001' })).toThrow(/KMS_API_ENDPOINT/);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ ...minimal, FIRESTORE_EMULATOR_HOST: '' }).firestore.emulatorHost).toBeUndefined();
+  });
+});
