@@ -79,3 +79,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },
   });
 }
+
+/** The process's configuration, parsed once: the one sanctioned read of process.env. */
+let processConfig: Config | undefined;
+export function processEnvironmentConfig(): Config {
+  processConfig ??= loadConfig(process.env);
+  return processConfig;
+}

@@ -1,0 +1,65 @@
+// Wraps a function's request handler: method check, security headers, trace-correlated logging, errors → problem+json.
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { BrokerError } from '../errors/broker-error.js';
+import type { Logger } from '../log/logger.js';
+import { traceFromHeaders } from '../log/trace.js';
+import { toProblem } from './problem.js';
+
+export interface RequestContext {
+  /** A logger carrying this request's trace and the function's labels. */
+  readonly logger: Logger;
+}
+
+export type RequestHandler = (req: Request, res: Response, context: RequestContext) => Promise<void>;
+
+export interface HttpFunctionOptions {
+  readonly functionName: string;
+  readonly methods: readonly string[];
+  /** Created lazily by the caller's wiring; receives labels and trace per request. */
+  readonly logger: () => Logger;
+}
+
+/** Headers every response carries: nothing here is cacheable or meant to be sniffed or framed. */
+export function applySecurityHeaders(res: Response): void {
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('x-frame-options', 'DENY');
+}
+
+export function sendProblem(res: Response, error: unknown, logger: Logger): void {
+  const problem = toProblem(error);
+  if (error instanceof BrokerError && problem.status < 500) {
+    logger.info('request.rejected', error.message, { errorCode: error.code, httpStatus: problem.status });
+  } else if (error instanceof BrokerError && error.retryable) {
+    logger.warn('request.unavailable', error.message, { errorCode: error.code, httpStatus: problem.status, error });
+  } else {
+    logger.error('request.failed', 'request failed', { httpStatus: problem.status, error });
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(problem.status);
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.send(JSON.stringify(problem.body));
+}
+
+export function httpFunction(options: HttpFunctionOptions, handle: RequestHandler) {
+  if (options.methods.length === 0) throw new TypeError('httpFunction needs at least one allowed method');
+  const allowed = new Set(options.methods.map((method) => method.toUpperCase()));
+  return async (req: Request, res: Response): Promise<void> => {
+    const trace = traceFromHeaders(req.headers);
+    const logger = options.logger().child({ labels: { function: options.functionName }, ...(trace ? { trace } : {}) });
+    applySecurityHeaders(res);
+    try {
+      if (!allowed.has(req.method.toUpperCase())) {
+        res.setHeader('allow', [...allowed].join(', '));
+        throw new BrokerError('method_not_allowed', `Use ${[...allowed].join(' or ')}`);
+      }
+      await handle(req, res, { logger });
+    } catch (error) {
+      sendProblem(res, error, logger);
+    }
+  };
+}

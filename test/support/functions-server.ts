@@ -1,0 +1,69 @@
+// Serves every function that exists in functions/ on one port, at /<function-name>, through the real
+// Functions Framework (the same request parsing and wrappers as on Cloud Run).
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { type FunctionName, functionNames } from '../../functions/names.js';
+
+const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
+
+export function existingFunctionNames(): FunctionName[] {
+  return functionNames.filter((name) => existsSync(`${functionsDir}${name}.ts`) || existsSync(`${functionsDir}${name}.js`));
+}
+
+export interface FunctionsServer {
+  readonly origin: string;
+  readonly port: number;
+  readonly functions: readonly FunctionName[];
+  urlOf(name: FunctionName): string;
+  stop(): Promise<void>;
+}
+
+/** Imports each function module (which registers itself with the framework) and mounts it under /<name>. */
+export async function startFunctionsServer(options: { port: number; host?: string }): Promise<FunctionsServer> {
+  const names = existingFunctionNames();
+  const listeners = new Map<string, RequestListener>();
+  for (const name of names) {
+    await import(`../../functions/${name}.js`);
+    const framework = getTestServer(name);
+    const listener = framework.listeners('request')[0] as RequestListener | undefined;
+    if (!listener) throw new Error(`The Functions Framework server for ${name} has no request listener`);
+    listeners.set(name, listener);
+  }
+
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const [, first = '', ...rest] = url.pathname.split('/');
+    const listener = listeners.get(first);
+    if (!listener) {
+      res.writeHead(404, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:not_found', title: 'No such function', status: 404, code: 'not_found' }));
+      return;
+    }
+    // Cloud Run serves each function at its own root: strip the /<name> prefix before handing over.
+    req.url = `/${rest.join('/')}${url.search}`;
+    listener(req, res);
+  };
+
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = createServer(route);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://${host}:${port}`;
+  return {
+    origin,
+    port,
+    functions: names,
+    urlOf: (name) => `${origin}/${name}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
