@@ -3,6 +3,7 @@ export const errorCodes = [
   // Caller input (4xx)
   'invalid_request',
   'unsupported_media_type',
+  'payload_too_large',
   'method_not_allowed',
   'not_found',
   'unknown_provider',
@@ -33,6 +34,7 @@ export const errorCodes = [
   'provider_error',
   'kms_unavailable',
   'storage_unavailable',
+  'identity_unavailable',
   // Integrity: sealed data that does not open is never retryable
   'crypto_integrity',
   // Our own misconfiguration: the operator must act
@@ -53,6 +55,7 @@ export interface ErrorCodeInfo {
 export const errorCodeTable = {
   invalid_request: { status: 400, title: 'The request is malformed or fails validation', retryable: false },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json', retryable: false },
+  payload_too_large: { status: 413, title: 'The request body is too large', retryable: false },
   method_not_allowed: { status: 405, title: 'This method is not allowed here', retryable: false },
   not_found: { status: 404, title: 'No such resource', retryable: false },
   unknown_provider: { status: 400, title: 'The provider is not configured on this broker', retryable: false },
@@ -78,6 +81,7 @@ export const errorCodeTable = {
   provider_error: { status: 502, title: 'The provider answered with an error', retryable: false },
   kms_unavailable: { status: 503, title: 'Cloud KMS is unavailable; retry later', retryable: true },
   storage_unavailable: { status: 503, title: 'Storage is unavailable; retry later', retryable: true },
+  identity_unavailable: { status: 503, title: 'Caller identity cannot be verified right now; retry later', retryable: true },
   crypto_integrity: { status: 500, title: 'Sealed data failed its integrity check', retryable: false },
   misconfigured: { status: 500, title: 'The broker is misconfigured', retryable: false },
   internal: { status: 500, title: 'Internal error', retryable: false },
