@@ -1,5 +1,6 @@
-// Test runner setup: one emulator and one KMS stand-in for the whole run, started by the global setup.
+// Test runner setup: the global setup starts one Firestore emulator for the whole run; files isolate by project id.
 import { defineConfig } from 'vitest/config';
+import { SummaryReporter } from './test/support/summary-reporter.js';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', new SummaryReporter()],
   },
 });

@@ -1,0 +1,21 @@
+// Prints one plain closing line, "N passed, N failed, N skipped", that CI tooling reads after vitest's own summary.
+import type { Reporter, TestModule } from 'vitest/node';
+
+export class SummaryReporter implements Reporter {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const testModule of testModules) {
+      for (const test of testModule.children.allTests()) {
+        const state = test.result().state;
+        if (state === 'passed') passed += 1;
+        else if (state === 'failed') failed += 1;
+        else skipped += 1;
+      }
+      // A file that failed to load has no tests but must still count as a failure.
+      if (testModule.state() === 'failed' && [...testModule.children.allTests()].length === 0) failed += 1;
+    }
+    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  }
+}
