@@ -16,6 +16,50 @@ const kmsCryptoKeyName = z
     'must be projects/P/locations/L/keyRings/R/cryptoKeys/K',
   );
 
+const loopbackHostname = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
+
+// Fetched without further checks by google-auth-library, so plain http is allowed only on loopback.
+const httpsOrLoopbackUrl = z.string().refine((value) => {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHostname.test(url.hostname));
+}, 'must be an https URL, or an http URL on loopback');
+
+const commaSeparatedList = z
+  .string()
+  .regex(/^\s*[^\s,]+\s*(,\s*[^\s,]+\s*)*$/, 'must be a comma-separated list without empty items')
+  .transform((value) => value.split(',').map((item) => item.trim()));
+
+/** Who signs the ID tokens of Google service accounts, and where verifyIdToken (in Node) finds their keys. */
+export const GOOGLE_ID_TOKEN_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
+export const GOOGLE_ID_TOKEN_CERTS_URL = 'https://www.googleapis.com/oauth2/v1/certs';
+
+// PROVIDER_ORIGIN_OVERRIDES: {"https://slack.com": "http://127.0.0.1:4010/slack.com", ...} — local sandbox only.
+// Every target must be loopback, so this setting cannot send provider traffic (or client secrets) anywhere else.
+const providerOriginOverrides = z
+  .string()
+  .transform((value, context) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      context.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }
+    const shape = z.record(
+      z.string().refine((key) => URL.canParse(key) && new URL(key).protocol === 'https:' && new URL(key).origin === key, 'keys must be https origins'),
+      z.string().refine((target) => URL.canParse(target) && loopbackHostname.test(new URL(target).hostname), 'targets must be loopback URLs'),
+    );
+    const checked = shape.safeParse(parsed);
+    if (!checked.success) {
+      context.addIssue({ code: 'custom', message: 'must map https origins to loopback URLs only' });
+      return z.NEVER;
+    }
+    return new Map(Object.entries(checked.data));
+  });
+
+const providerClientVariable = /^PROVIDER_([A-Z][A-Z0-9_]*)_CLIENT_(ID|SECRET)$/;
+
 const environmentSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1, 'is required'),
   FIRESTORE_EMULATOR_HOST: hostPort.optional(),
@@ -25,9 +69,24 @@ const environmentSchema = z.object({
   KMS_API_ENDPOINT: loopbackHostPort.optional(),
   KMS_DATA_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   KMS_DATA_KEY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  // The `aud` values callers' ID tokens must carry (the service URL or a custom audience).
+  ID_TOKEN_AUDIENCES: commaSeparatedList.optional(),
+  // A non-Google issuer (the local one) and its PEM certificate map; unset means Google's. Never "off".
+  ID_TOKEN_ISSUER: z.url().optional(),
+  ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
+  PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
   LOG_LEVEL: z.enum(severities).default('INFO'),
   K_SERVICE: z.string().optional(),
   FUNCTION_TARGET: z.string().optional(),
+}).superRefine((e, context) => {
+  // Half a custom issuer would verify local tokens against Google's keys or Google tokens against local ones.
+  if ((e.ID_TOKEN_ISSUER === undefined) !== (e.ID_TOKEN_CERTS_URL === undefined)) {
+    const missing = e.ID_TOKEN_ISSUER === undefined ? 'ID_TOKEN_ISSUER' : 'ID_TOKEN_CERTS_URL';
+    context.addIssue({ code: 'custom', path: [missing], message: 'is required with the other ID_TOKEN_ variable' });
+  }
+  if (e.ID_TOKEN_ISSUER !== undefined && (GOOGLE_ID_TOKEN_ISSUERS as readonly string[]).includes(e.ID_TOKEN_ISSUER)) {
+    context.addIssue({ code: 'custom', path: ['ID_TOKEN_ISSUER'], message: "must not name Google's issuer; leave unset" });
+  }
 });
 
 export interface Config {
@@ -41,6 +100,19 @@ export interface Config {
     readonly apiEndpoint: string | undefined;
     readonly dataKeyCacheTtlMs: number;
     readonly dataKeyCacheMaxEntries: number;
+  };
+  readonly callerIdentity: {
+    /** Accepted `aud` values; empty where this deployment authenticates no callers. */
+    readonly audiences: readonly string[];
+    readonly issuers: readonly string[];
+    /** The PEM certificate map (`{kid: "-----BEGIN CERTIFICATE-----..."}`) of those issuers. */
+    readonly certsUrl: string;
+  };
+  readonly providers: {
+    /** Production origin → loopback base URL; empty in production. */
+    readonly originOverrides: ReadonlyMap<string, string>;
+    /** Registered OAuth clients by provider id, from PROVIDER_<ID>_CLIENT_ID / PROVIDER_<ID>_CLIENT_SECRET. */
+    readonly clients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
   };
   readonly log: { readonly minSeverity: (typeof severities)[number] };
   readonly runtime: { readonly service: string | undefined; readonly functionTarget: string | undefined };
@@ -75,6 +147,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       dataKeyCacheTtlMs: e.KMS_DATA_KEY_CACHE_TTL_SECONDS * 1000,
       dataKeyCacheMaxEntries: e.KMS_DATA_KEY_CACHE_MAX_ENTRIES,
     },
+    callerIdentity: {
+      audiences: e.ID_TOKEN_AUDIENCES ?? [],
+      issuers: e.ID_TOKEN_ISSUER === undefined ? [...GOOGLE_ID_TOKEN_ISSUERS] : [e.ID_TOKEN_ISSUER],
+      certsUrl: e.ID_TOKEN_CERTS_URL ?? GOOGLE_ID_TOKEN_CERTS_URL,
+    },
+    providers: { originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(), clients: providerClients(present) },
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },
   });
@@ -85,4 +163,27 @@ let processConfig: Config | undefined;
 export function processEnvironmentConfig(): Config {
   processConfig ??= loadConfig(process.env);
   return processConfig;
+}
+
+/** Collects PROVIDER_<ID>_CLIENT_ID/_SECRET pairs; a secret without its id is a misconfiguration. */
+function providerClients(env: Readonly<Record<string, string | undefined>>): Record<string, { clientId: string; clientSecret?: string }> {
+  const ids = new Map<string, string>();
+  const secrets = new Map<string, string>();
+  for (const [name, value] of Object.entries(env)) {
+    const match = providerClientVariable.exec(name);
+    if (!match || value === undefined) continue;
+    (match[2] === 'ID' ? ids : secrets).set((match[1] as string).toLowerCase(), value);
+  }
+  const orphans = [...secrets.keys()].filter((id) => !ids.has(id));
+  if (orphans.length > 0) {
+    throw new BrokerError('misconfigured', 'A provider client secret has no client id', {
+      details: { variables: orphans.map((id) => `PROVIDER_${id.toUpperCase()}_CLIENT_ID`) },
+    });
+  }
+  const clients: Record<string, { clientId: string; clientSecret?: string }> = {};
+  for (const [id, clientId] of ids) {
+    const clientSecret = secrets.get(id);
+    clients[id] = clientSecret === undefined ? { clientId } : { clientId, clientSecret };
+  }
+  return clients;
 }

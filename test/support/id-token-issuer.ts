@@ -1,0 +1,287 @@
+// A local stand-in for Google's ID-token issuer: mints RS256 tokens for any service account and serves its keys.
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+  sign,
+} from 'node:crypto';
+import { mkdir, link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { type Clock, systemClock } from '../../shared/time/clock.js';
+import { createSelfSignedCertificate } from './self-signed-certificate.js';
+
+/**
+ * The `iss` of tokens signed with persisted keys (the local stack and `npm run local:id-token`).
+ * A constant, not the server's URL, because the server's port may change between runs while tokens
+ * minted by the command must keep verifying; `.invalid` (RFC 6761) can never resolve, and it is not
+ * accounts.google.com, so a local token can never pass for a Google one.
+ */
+export const LOCAL_ID_TOKEN_ISSUER = 'https://local-id-token-issuer.oauth-broker.invalid';
+
+/** Where the local stack and the `local:id-token` command keep the issuer's key (git-ignored). */
+export function localIssuerDataDir(repoRoot: string): string {
+  return join(repoRoot, '.local', 'id-token-issuer');
+}
+
+/** Google's ID tokens live one hour. */
+export const DEFAULT_ID_TOKEN_LIFETIME_SECONDS = 3600;
+
+// Google's certificate endpoints answer with a max-age of hours; locally a regenerated key should show up fast.
+const CERTS_MAX_AGE_SECONDS = 300;
+const KEY_FILE = 'signing-key.json';
+const CERTIFICATE_COMMON_NAME = 'local-id-token-issuer.oauth-broker.invalid';
+const CERTIFICATE_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
+
+export interface MintIdTokenOptions {
+  readonly email: string;
+  readonly audience: string;
+  readonly expiresInSeconds?: number;
+  /** Defaults to the issuer's clock. */
+  readonly issuedAt?: Date;
+  /** Added to (or replacing) the standard claims; a claim set to `undefined` is left out. */
+  readonly extraClaims?: Readonly<Record<string, unknown>>;
+}
+
+export interface IdTokenSigner {
+  /** The `iss` claim of every token this signer mints. */
+  readonly issuer: string;
+  readonly kid: string;
+  mint(options: MintIdTokenOptions): string;
+  /** The `https://www.googleapis.com/oauth2/v1/certs` shape: `{ [kid]: PEM certificate }`. */
+  pemCerts(): Record<string, string>;
+  /** The `https://www.googleapis.com/oauth2/v3/certs` shape. */
+  jwks(): { keys: Record<string, unknown>[] };
+}
+
+export interface IdTokenSignerOptions {
+  /** Keep the key here (created if missing) so tokens outlive restarts; in memory when absent. */
+  readonly dataDir?: string;
+  /** Defaults to {@link LOCAL_ID_TOKEN_ISSUER}. */
+  readonly issuer?: string;
+  readonly clock?: Clock;
+}
+
+const storedKeySchema = z
+  .object({
+    version: z.literal(1),
+    privateKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
+    certificatePem: z.string().startsWith('-----BEGIN CERTIFICATE-----'),
+  })
+  .strict();
+type StoredKey = z.infer<typeof storedKeySchema>;
+
+function newStoredKey(clock: Clock): StoredKey {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const now = clock.nowMs();
+  return {
+    version: 1,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    certificatePem: createSelfSignedCertificate({
+      privateKey,
+      publicKey,
+      commonName: CERTIFICATE_COMMON_NAME,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + CERTIFICATE_LIFETIME_MS),
+    }),
+  };
+}
+
+async function readStoredKey(path: string): Promise<StoredKey | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const parsed = storedKeySchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`${path} is not a signing key this issuer wrote; delete it to start afresh`);
+  return parsed.data;
+}
+
+// Write-then-link makes creation atomic: the command and the local stack may race to create the key.
+async function loadOrCreateStoredKey(dataDir: string, clock: Clock): Promise<StoredKey> {
+  const path = join(dataDir, KEY_FILE);
+  const existing = await readStoredKey(path);
+  if (existing) return existing;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const temporary = join(dataDir, `.${KEY_FILE}.${randomUUID()}`);
+  await writeFile(temporary, `${JSON.stringify(newStoredKey(clock), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(temporary);
+  }
+  const stored = await readStoredKey(path);
+  if (!stored) throw new Error(`${path} vanished while it was being created`);
+  return stored;
+}
+
+/** Google's service-account `sub` is a 21-digit number; derive a stable one from the email. */
+function numericSubject(email: string): string {
+  const digest = BigInt(`0x${createHash('sha256').update(email).digest('hex').slice(0, 16)}`);
+  return `1${(digest % 10n ** 20n).toString().padStart(20, '0')}`;
+}
+
+function publicKeyOf(certificatePem: string, privateKey: KeyObject): KeyObject {
+  const fromCertificate = createPublicKey(certificatePem);
+  if (!fromCertificate.equals(createPublicKey(privateKey))) {
+    throw new Error('The stored certificate does not belong to the stored private key; delete the key file');
+  }
+  return fromCertificate;
+}
+
+export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): Promise<IdTokenSigner> {
+  const clock = options.clock ?? systemClock;
+  const issuer = options.issuer ?? LOCAL_ID_TOKEN_ISSUER;
+  const stored = options.dataDir ? await loadOrCreateStoredKey(options.dataDir, clock) : newStoredKey(clock);
+  const privateKey = createPrivateKey(stored.privateKeyPem);
+  const publicKey = publicKeyOf(stored.certificatePem, privateKey);
+  // Like Google's, the kid is a 40-hex-digit fingerprint of the key.
+  const kid = createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 40);
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+
+  const encode = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+  return {
+    issuer,
+    kid,
+    mint(mint) {
+      if (!mint.email) throw new TypeError('mint needs an email');
+      if (!mint.audience) throw new TypeError('mint needs an audience');
+      const lifetime = mint.expiresInSeconds ?? DEFAULT_ID_TOKEN_LIFETIME_SECONDS;
+      if (!Number.isInteger(lifetime)) throw new TypeError('expiresInSeconds must be an integer');
+      const iat = Math.floor((mint.issuedAt?.getTime() ?? clock.nowMs()) / 1000);
+      const subject = numericSubject(mint.email);
+      const claims = {
+        iss: issuer,
+        aud: mint.audience,
+        azp: subject,
+        sub: subject,
+        email: mint.email,
+        email_verified: true,
+        iat,
+        exp: iat + lifetime,
+        ...mint.extraClaims,
+      };
+      const signingInput = `${encode({ alg: 'RS256', kid, typ: 'JWT' })}.${encode(claims)}`;
+      const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), privateKey).toString('base64url');
+      return `${signingInput}.${signature}`;
+    },
+    pemCerts: () => ({ [kid]: stored.certificatePem }),
+    jwks: () => ({ keys: [{ ...jwk }] }),
+  };
+}
+
+export interface IdTokenIssuer extends IdTokenSigner {
+  /** Base URL of the key server, e.g. `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** What `ID_TOKEN_CERTS_URL` should be: the PEM map that verifyIdToken fetches in Node. */
+  readonly certsUrl: string;
+  readonly jwksUrl: string;
+  /** How often each key document was served, so tests can assert a verifier's cert caching. */
+  requestCounts(): { pemCerts: number; jwks: number };
+  stop(): Promise<void>;
+}
+
+export interface StartIdTokenIssuerOptions {
+  readonly dataDir?: string;
+  /** 0 or absent: any free port. */
+  readonly port?: number;
+  /**
+   * Defaults to the server's own URL for an in-memory issuer (each test issuer is distinct) and to
+   * {@link LOCAL_ID_TOKEN_ISSUER} with a `dataDir` (stable across restarts and ports).
+   */
+  readonly issuer?: string;
+  readonly clock?: Clock;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startIdTokenIssuer(options: StartIdTokenIssuerOptions = {}): Promise<IdTokenIssuer> {
+  const counts = { pemCerts: 0, jwks: 0 };
+  let signer: IdTokenSigner | undefined;
+  let url = '';
+
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    const send = (status: number, body: unknown): void => {
+      response.writeHead(status, {
+        'content-type': 'application/json; charset=UTF-8',
+        'cache-control': status === 200 ? `public, max-age=${CERTS_MAX_AGE_SECONDS}` : 'no-store',
+      });
+      response.end(JSON.stringify(body));
+    };
+    if (!signer) return send(503, { error: 'starting' });
+    if (request.method !== 'GET' && request.method !== 'HEAD') return send(405, { error: 'method_not_allowed' });
+    if (path === '/oauth2/v1/certs') {
+      counts.pemCerts += 1;
+      return send(200, signer.pemCerts());
+    }
+    if (path === '/oauth2/v3/certs') {
+      counts.jwks += 1;
+      return send(200, signer.jwks());
+    }
+    if (path === '/.well-known/openid-configuration') {
+      return send(200, {
+        issuer: signer.issuer,
+        jwks_uri: `${url}/oauth2/v3/certs`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        subject_types_supported: ['public'],
+        response_types_supported: ['id_token'],
+        claims_supported: ['aud', 'azp', 'email', 'email_verified', 'exp', 'iat', 'iss', 'sub'],
+      });
+    }
+    return send(404, { error: 'not_found' });
+  });
+
+  const port = await listen(server, options.port ?? 0);
+  url = `http://127.0.0.1:${port}`;
+  try {
+    signer = await createIdTokenSigner({
+      issuer: options.issuer ?? (options.dataDir ? LOCAL_ID_TOKEN_ISSUER : url),
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  const ready = signer;
+
+  return {
+    issuer: ready.issuer,
+    kid: ready.kid,
+    mint: (mint) => ready.mint(mint),
+    pemCerts: () => ready.pemCerts(),
+    jwks: () => ready.jwks(),
+    url,
+    certsUrl: `${url}/oauth2/v1/certs`,
+    jwksUrl: `${url}/oauth2/v3/certs`,
+    requestCounts: () => ({ ...counts }),
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
