@@ -1,0 +1,134 @@
+// Security invariants: only callback is public, scheduler calls carry OIDC tokens, the sealing key rotates
+// and cannot be destroyed by an apply, and every function runs on nodejs22.
+import type { Finding } from './findings.js';
+import { bodiesOf, isBody, lineOfArgument } from './load-configuration.js';
+import type { Configuration, TerraformBlock } from './load-configuration.js';
+
+export const publicFunction = 'callback';
+export const requiredRuntime = 'nodejs22';
+const publicPrincipal = /\b(allUsers|allAuthenticatedUsers)\b/;
+
+function finding(block: TerraformBlock, argument: string | undefined, message: string): Finding {
+  const line = argument === undefined ? block.line : lineOfArgument(block.file, block.line, argument);
+  return { file: block.file.path, line, rule: 'security', message };
+}
+
+function literal(value: unknown): string | undefined {
+  return typeof value === 'string' && !value.includes('${') ? value : undefined;
+}
+
+function firstBody(value: unknown): Record<string, unknown> | undefined {
+  return bodiesOf(value)[0];
+}
+
+/** The entry point a function resource (optionally one for_each instance of it) serves. */
+function entryPointOf(configuration: Configuration, resourceName: string, instanceKey: string | undefined): string {
+  if (instanceKey !== undefined) return instanceKey;
+  const block = configuration.blocks.find(
+    (candidate) => candidate.kind === 'resource' && candidate.type === 'google_cloudfunctions2_function' && candidate.name === resourceName,
+  );
+  return literal(firstBody(block?.body.build_config)?.entry_point) ?? resourceName;
+}
+
+/** Which function an IAM resource grants on, when its target names a function resource. */
+function iamTarget(configuration: Configuration, block: TerraformBlock): string | undefined {
+  for (const argument of ['name', 'service', 'cloud_function']) {
+    const value = block.body[argument];
+    if (typeof value !== 'string') continue;
+    const match = /google_cloudfunctions2?_function\.([A-Za-z0-9_-]+)(?:\[\s*"([^"]+)"\s*\])?/.exec(value);
+    if (match !== null) return entryPointOf(configuration, match[1] as string, match[2]);
+  }
+  return undefined;
+}
+
+/** Every string in a body with the object keys leading to it. */
+function stringsWithPaths(value: unknown, path: readonly string[], out: { text: string; path: readonly string[] }[]): void {
+  if (typeof value === 'string') out.push({ text: value, path });
+  else if (Array.isArray(value)) for (const item of value) stringsWithPaths(item, path, out);
+  else if (isBody(value)) for (const [key, inner] of Object.entries(value)) stringsWithPaths(inner, [...path, key], out);
+}
+
+function checkPublicPrincipals(configuration: Configuration, functionNames: readonly string[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const block of configuration.blocks) {
+    const strings: { text: string; path: readonly string[] }[] = [];
+    stringsWithPaths(block.body, [], strings);
+    for (const { text, path } of strings) {
+      const principal = publicPrincipal.exec(text)?.[1];
+      if (principal === undefined) continue;
+      const argument = block.kind === 'locals' ? undefined : path[0];
+      const isIam = block.kind === 'resource' && /_iam_(member|binding|policy)$/.test(block.type ?? '');
+      const target = isIam ? iamTarget(configuration, block) : [...path].reverse().find((key) => functionNames.includes(key));
+      const where = block.kind === 'locals' ? `local.${block.name}` : `${block.type ? `${block.type}.` : ''}${block.name}`;
+      if (target === publicFunction) continue;
+      findings.push(
+        finding(
+          block,
+          argument,
+          target === undefined
+            ? `${where} grants ${principal}, but only the ${publicFunction} function may be public and this grant cannot be shown to target it`
+            : `${where} lets ${principal} invoke the ${target} function; only ${publicFunction} may be public (callers must use IAM)`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
+function checkSchedulerJobs(configuration: Configuration): Finding[] {
+  const findings: Finding[] = [];
+  for (const block of configuration.blocks) {
+    if (block.kind !== 'resource' || block.type !== 'google_cloud_scheduler_job') continue;
+    const oidc = firstBody(firstBody(block.body.http_target)?.oidc_token);
+    if (oidc === undefined) {
+      findings.push(finding(block, 'http_target', `google_cloud_scheduler_job.${block.name} has no http_target.oidc_token: scheduler calls must carry an OIDC token of the scheduler service account`));
+      continue;
+    }
+    for (const argument of ['service_account_email', 'audience']) {
+      if (oidc[argument] === undefined || oidc[argument] === '') {
+        findings.push(finding(block, 'oidc_token', `google_cloud_scheduler_job.${block.name}.http_target.oidc_token must set ${argument}`));
+      }
+    }
+  }
+  return findings;
+}
+
+function checkKmsKeys(configuration: Configuration): Finding[] {
+  const findings: Finding[] = [];
+  for (const block of configuration.blocks) {
+    if (block.kind !== 'resource' || block.type !== 'google_kms_crypto_key') continue;
+    const rotation = block.body.rotation_period;
+    if (typeof rotation !== 'string' || rotation === '') {
+      findings.push(finding(block, undefined, `google_kms_crypto_key.${block.name} has no rotation_period: the token-sealing key must rotate`));
+    }
+    if (firstBody(block.body.lifecycle)?.prevent_destroy !== true) {
+      findings.push(finding(block, undefined, `google_kms_crypto_key.${block.name} lacks lifecycle { prevent_destroy = true }: destroying it crypto-shreds every stored token`));
+    }
+  }
+  return findings;
+}
+
+function checkRuntimes(configuration: Configuration): Finding[] {
+  const findings: Finding[] = [];
+  for (const block of configuration.blocks) {
+    if (block.kind !== 'resource') continue;
+    if (block.type === 'google_cloudfunctions_function') {
+      findings.push(finding(block, undefined, `google_cloudfunctions_function.${block.name} is a 1st gen function; the broker deploys Cloud Functions gen2 only`));
+    }
+    if (block.type !== 'google_cloudfunctions2_function') continue;
+    const runtime = firstBody(block.body.build_config)?.runtime;
+    if (runtime !== requiredRuntime) {
+      findings.push(finding(block, 'build_config', `google_cloudfunctions2_function.${block.name} must use runtime "${requiredRuntime}", found ${JSON.stringify(runtime ?? null)}`));
+    }
+  }
+  return findings;
+}
+
+export function checkSecurity(configuration: Configuration, functionNames: readonly string[]): Finding[] {
+  return [
+    ...checkPublicPrincipals(configuration, functionNames),
+    ...checkSchedulerJobs(configuration),
+    ...checkKmsKeys(configuration),
+    ...checkRuntimes(configuration),
+  ];
+}

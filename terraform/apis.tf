@@ -1,0 +1,29 @@
+# The Google APIs the broker uses, enabled on the project; disabling them on destroy is left to people.
+locals {
+  required_apis = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudkms.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "storage.googleapis.com",
+  ])
+}
+
+resource "google_project_service" "required" {
+  for_each = local.required_apis
+
+  project = var.project_id
+  service = each.value
+
+  # Other workloads in the project may rely on these APIs too.
+  disable_on_destroy = false
+}

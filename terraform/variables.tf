@@ -1,0 +1,195 @@
+# Inputs of the broker's deployment. Everything security-relevant defaults to the closed position.
+
+variable "project_id" {
+  description = "Google Cloud project that hosts the broker."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id: 6-30 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "region" {
+  description = "Region for the functions, the scheduler jobs, the KMS key ring and the source bucket."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1 or us-central1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every function, service account and job name; keep it short (service account ids max out at 30 characters)."
+  type        = string
+  default     = "oauth-broker"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a multi-region like eur3/nam5 or a region). Cannot change after creation."
+  type        = string
+  default     = "eur3"
+}
+
+variable "firestore_database_id" {
+  description = "Firestore database id. \"(default)\" unless the project already uses its default database for something else."
+  type        = string
+  default     = "(default)"
+
+  validation {
+    condition     = var.firestore_database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.firestore_database_id))
+    error_message = "firestore_database_id must be \"(default)\" or 4-63 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "kms_key_rotation_days" {
+  description = "Days between automatic rotations of the token-sealing key. New seals use the new primary version at once; re-wrap moves old records."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.kms_key_rotation_days >= 1 && var.kms_key_rotation_days <= 365 && floor(var.kms_key_rotation_days) == var.kms_key_rotation_days
+    error_message = "kms_key_rotation_days must be a whole number of days between 1 and 365."
+  }
+}
+
+variable "kms_protection_level" {
+  description = "SOFTWARE or HSM for the token-sealing key's versions."
+  type        = string
+  default     = "SOFTWARE"
+
+  validation {
+    condition     = contains(["SOFTWARE", "HSM"], var.kms_protection_level)
+    error_message = "kms_protection_level must be SOFTWARE or HSM."
+  }
+}
+
+variable "providers_enabled" {
+  description = <<-EOT
+    OAuth providers by name (e.g. slack, google, microsoft). Terraform creates a Secret Manager secret for
+    each one's client secret; the functions read it only once the value is true. Add a provider with false,
+    apply, add a secret version, then set it to true and apply again: a function cannot deploy against a
+    secret that has no version yet.
+  EOT
+  type        = map(bool)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.providers_enabled) : can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", name))])
+    error_message = "provider names must be 2-32 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "product_backend_service_accounts" {
+  description = "Emails of the product backends' service accounts allowed to call authorize (start a connect flow)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.product_backend_service_accounts : can(regex("^[a-z0-9-]+@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", email))])
+    error_message = "product_backend_service_accounts must be service account emails (…@….iam.gserviceaccount.com)."
+  }
+}
+
+variable "token_caller_service_accounts" {
+  description = "Emails of existing service accounts allowed to call token. The caller policy in Firestore still decides what each may read."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.token_caller_service_accounts : can(regex("^[a-z0-9-]+@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", email))])
+    error_message = "token_caller_service_accounts must be service account emails (…@….iam.gserviceaccount.com)."
+  }
+}
+
+variable "example_caller_account_ids" {
+  description = "Service accounts to create in this project as token callers (e.g. for a first internal service); each gets token invoke rights."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.example_caller_account_ids : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", id))])
+    error_message = "example_caller_account_ids must be service account ids: 6-30 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "operator_members" {
+  description = "IAM principals allowed to call admin, e.g. \"group:broker-operators@example.com\". The admin allowlist in code applies as well."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.operator_members : can(regex("^(user|group|serviceAccount|domain):.+$", member))])
+    error_message = "operator_members must be IAM principals: user:…, group:…, serviceAccount:… or domain:…."
+  }
+}
+
+variable "refresh_schedule" {
+  description = "Cron schedule of the refresh sweep."
+  type        = string
+  default     = "*/5 * * * *"
+}
+
+variable "health_schedule" {
+  description = "Cron schedule of the health sweep."
+  type        = string
+  default     = "*/30 * * * *"
+}
+
+variable "scheduler_time_zone" {
+  description = "Time zone of the scheduler jobs' cron schedules."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "token_min_instances" {
+  description = "Warm instances kept for token, the latency-sensitive read path (0 to save cost, at the price of cold starts)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.token_min_instances >= 0 && var.token_min_instances <= 10
+    error_message = "token_min_instances must be between 0 and 10."
+  }
+}
+
+variable "log_level" {
+  description = "Minimum severity the functions log: DEBUG, INFO, NOTICE, WARNING or ERROR."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, NOTICE, WARNING or ERROR."
+  }
+}
+
+variable "alert_notification_channels" {
+  description = "Existing Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts notify."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_email" {
+  description = "If set, an email notification channel for the broker's alerts is created for this address."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email must be an email address or empty."
+  }
+}
+
+variable "source_dir" {
+  description = "Folder holding the built package (package.json, package-lock.json and dist/ from `npm run build`). Defaults to the repository root."
+  type        = string
+  default     = ""
+}
