@@ -1,0 +1,149 @@
+// The grant operations the connect, refresh and disconnect flows call: code exchange, refresh, client credentials.
+import { BrokerError } from '../errors/broker-error.js';
+import type { ConnectionConfig } from '../providers/connection-config.js';
+import type { AccountFacts, ProviderDefinition } from '../providers/definition-schema.js';
+import { fetchIdentity } from './identity.js';
+import type { OAuthRuntime } from './oauth-runtime.js';
+import { resolveEndpoints } from './resolved-endpoints.js';
+import { requestedScopes } from './scopes.js';
+import { processTokenEndpointReply, tokenEndpointRequest } from './token-endpoint.js';
+import type { ClientCredentials, ConnectedGrant, TokenSet } from './token-set.js';
+
+export interface ExchangeCodeInput {
+  readonly client: ClientCredentials;
+  readonly code: string;
+  readonly redirectUri: string;
+  /** From buildAuthorizationRequest, for providers with PKCE. */
+  readonly codeVerifier?: string;
+  readonly nonce?: string;
+  /** From buildAuthorizationRequest (defaults included). */
+  readonly requestedScopes: readonly string[];
+  readonly connectionConfig: ConnectionConfig;
+}
+
+function requireOAuth2(provider: ProviderDefinition): void {
+  if (provider.protocol !== 'oauth2') throw new TypeError(`${provider.id} uses OAuth 1.0a: use the oauth1 flow`);
+}
+
+/** Exchanges the code and names the provider account: from the reply, the id_token, or the identity call. */
+export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefinition, input: ExchangeCodeInput): Promise<ConnectedGrant> {
+  requireOAuth2(provider);
+  if (provider.pkce.method === 'S256' && input.codeVerifier === undefined) {
+    throw new TypeError(`${provider.id} uses PKCE: pass the codeVerifier from buildAuthorizationRequest`);
+  }
+  const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
+  const reply = await tokenEndpointRequest(runtime, provider, {
+    client: input.client,
+    endpoints,
+    grant: 'authorization_code',
+    params: {
+      code: input.code,
+      redirect_uri: input.redirectUri,
+      ...(input.codeVerifier === undefined ? {} : { code_verifier: input.codeVerifier }),
+    },
+  });
+  const context = { connectionConfig: input.connectionConfig, grant: 'authorization_code' as const };
+  const { tokens, body } = processTokenEndpointReply(runtime, provider, reply, {
+    grant: 'authorization_code',
+    client: input.client,
+    endpoints,
+    connectionConfig: input.connectionConfig,
+    requestedScopes: input.requestedScopes,
+    ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
+  });
+  let account: AccountFacts | undefined = provider.hooks.accountFromTokenResponse?.(body, context);
+  let metadata = tokens.metadata;
+  // Declared identity calls name the account (and fill metadata only they know: Atlassian cloud id, HubSpot hub),
+  // so connect and later health checks agree on the id; otherwise the id_token, otherwise userinfo.
+  if (provider.identity.kind === 'requests' || (account === undefined && tokens.idTokenClaims === undefined)) {
+    const identity = await fetchIdentity(runtime, provider, {
+      accessToken: tokens.accessToken,
+      connectionConfig: input.connectionConfig,
+      metadata,
+      client: input.client,
+    });
+    account ??= identity;
+    metadata = { ...metadata, ...identity.metadata };
+  } else if (account === undefined && tokens.idTokenClaims !== undefined) {
+    const claims = tokens.idTokenClaims;
+    const displayName = [claims.email, claims.name, claims.preferred_username].find((v): v is string => typeof v === 'string');
+    account = { accountId: String(claims.sub), ...(displayName ? { displayName } : {}) };
+  }
+  if (account === undefined) throw new TypeError('unreachable: an account is always resolved');
+  return {
+    ...tokens,
+    metadata,
+    providerAccountId: account.accountId,
+    ...(account.displayName === undefined ? {} : { displayName: account.displayName }),
+  };
+}
+
+export interface RefreshGrantInput {
+  readonly client: ClientCredentials;
+  readonly refreshToken: string;
+  /** The connection's granted scopes: kept when the reply does not restate them, and sent when the provider wants them. */
+  readonly scopes: readonly string[];
+  readonly connectionConfig: ConnectionConfig;
+}
+
+/**
+ * Refreshes; the result carries the refresh token to store from now on (the new one if the provider rotated,
+ * else the one sent). Persist it before anything else: a rotating provider has already invalidated the old one.
+ */
+export async function refreshGrant(runtime: OAuthRuntime, provider: ProviderDefinition, input: RefreshGrantInput): Promise<TokenSet> {
+  requireOAuth2(provider);
+  if (!provider.refresh.supported) {
+    throw new BrokerError('provider_error', `${provider.displayName} tokens cannot be refreshed`, {
+      details: { provider: provider.id, operation: 'refresh', reason: 'refresh_not_supported' },
+    });
+  }
+  const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
+  const sendScope = provider.refresh.sendScope && provider.scopes.separator !== null && input.scopes.length > 0;
+  const reply = await tokenEndpointRequest(runtime, provider, {
+    client: input.client,
+    endpoints,
+    grant: 'refresh_token',
+    params: {
+      refresh_token: input.refreshToken,
+      ...(sendScope ? { scope: input.scopes.join(provider.scopes.separator ?? ' ') } : {}),
+    },
+  });
+  return processTokenEndpointReply(runtime, provider, reply, {
+    grant: 'refresh_token',
+    client: input.client,
+    endpoints,
+    connectionConfig: input.connectionConfig,
+    requestedScopes: input.scopes,
+    previousRefreshToken: input.refreshToken,
+  }).tokens;
+}
+
+export interface ClientCredentialsInput {
+  readonly client: ClientCredentials;
+  readonly scopes: readonly string[];
+  readonly connectionConfig: ConnectionConfig;
+}
+
+/** App-only tokens (RFC 6749 §4.4) for tenant-level connections. */
+export async function clientCredentialsGrant(
+  runtime: OAuthRuntime,
+  provider: ProviderDefinition,
+  input: ClientCredentialsInput,
+): Promise<TokenSet> {
+  requireOAuth2(provider);
+  const scopes = requestedScopes(provider, input.scopes);
+  const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
+  const reply = await tokenEndpointRequest(runtime, provider, {
+    client: input.client,
+    endpoints,
+    grant: 'client_credentials',
+    params: provider.scopes.separator !== null && scopes.length > 0 ? { scope: scopes.join(provider.scopes.separator) } : {},
+  });
+  return processTokenEndpointReply(runtime, provider, reply, {
+    grant: 'client_credentials',
+    client: input.client,
+    endpoints,
+    connectionConfig: input.connectionConfig,
+    requestedScopes: scopes,
+  }).tokens;
+}

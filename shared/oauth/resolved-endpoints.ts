@@ -1,0 +1,57 @@
+// A provider's concrete endpoints for one connection: templates filled, or read from its discovery document.
+import { BrokerError } from '../errors/broker-error.js';
+import type { ConnectionConfig } from '../providers/connection-config.js';
+import type { ProviderDefinition } from '../providers/definition-schema.js';
+import { expandTemplate } from '../providers/url-template.js';
+import { discoverServerMetadata } from './discovery.js';
+import type { OAuthRuntime } from './oauth-runtime.js';
+
+export interface ResolvedEndpoints {
+  readonly authorization: string;
+  readonly token: string;
+  readonly requestToken?: string;
+  readonly revocation?: string;
+  readonly userinfo?: string;
+  /** The issuer an RFC 9207 `iss` and an id_token `iss` must equal. */
+  readonly issuer?: string;
+  /** Whether the authorization response always carries `iss` (RFC 9207 §2.4: then its absence is an error). */
+  readonly issAlwaysSent: boolean;
+}
+
+export async function resolveEndpoints(
+  runtime: OAuthRuntime,
+  provider: ProviderDefinition,
+  config: ConnectionConfig,
+): Promise<ResolvedEndpoints> {
+  if (provider.endpoints) {
+    return {
+      authorization: expandTemplate(provider.endpoints.authorization, config),
+      token: expandTemplate(provider.endpoints.token, config),
+      ...(provider.endpoints.requestToken ? { requestToken: expandTemplate(provider.endpoints.requestToken, config) } : {}),
+      ...(provider.revocation.kind === 'rfc7009' && provider.revocation.url !== 'discovered'
+        ? { revocation: expandTemplate(provider.revocation.url, config) }
+        : {}),
+      ...(provider.issuer ? { issuer: expandTemplate(provider.issuer.expected, config) } : {}),
+      issAlwaysSent: provider.issuer?.authorizationResponseIss === 'always',
+    };
+  }
+  const discovery = provider.discovery;
+  if (!discovery) throw new TypeError(`provider ${provider.id} has neither endpoints nor discovery`);
+  const issuer = expandTemplate(discovery.issuer, config);
+  const metadata = await runtime.discovery.get(discovery.kind, issuer, () =>
+    discoverServerMetadata(runtime, discovery.kind, issuer, provider.id),
+  );
+  if (provider.pkce.method === 'S256' && provider.pkce.required && !metadata.code_challenge_methods_supported?.includes('S256')) {
+    throw new BrokerError('provider_error', 'The server does not offer PKCE S256, which this provider requires', {
+      details: { provider: provider.id, reason: 'pkce_s256_not_supported' },
+    });
+  }
+  return {
+    authorization: metadata.authorization_endpoint,
+    token: metadata.token_endpoint,
+    ...(metadata.revocation_endpoint ? { revocation: metadata.revocation_endpoint } : {}),
+    ...(metadata.userinfo_endpoint ? { userinfo: metadata.userinfo_endpoint } : {}),
+    issuer: metadata.issuer ?? issuer,
+    issAlwaysSent: metadata.authorization_response_iss_parameter_supported === true,
+  };
+}

@@ -1,0 +1,24 @@
+// Which scopes a connection asks for: the provider's defaults plus the caller's, each checked against what it offers.
+import { BrokerError } from '../errors/broker-error.js';
+import type { ProviderDefinition } from '../providers/definition-schema.js';
+
+export function requestedScopes(provider: ProviderDefinition, callerScopes: readonly string[]): string[] {
+  const { allowed } = provider.scopes;
+  const rejected = callerScopes.filter((scope) => {
+    if (allowed.kind === 'list') return !allowed.values.includes(scope);
+    if (allowed.kind === 'pattern') return !new RegExp(`^(?:${allowed.pattern.source})$`, allowed.pattern.flags).test(scope);
+    return true;
+  });
+  if (rejected.length > 0) {
+    throw new BrokerError('invalid_scope', `${provider.displayName} does not offer some requested scopes`, {
+      details: { provider: provider.id, scopes: rejected.slice(0, 20) },
+    });
+  }
+  return [...new Set([...provider.scopes.defaults, ...callerScopes])];
+}
+
+/** Splits a granted-scope string the way the provider writes it. */
+export function splitGrantedScopes(provider: ProviderDefinition, scope: string): string[] {
+  const separator = provider.scopes.responseSeparator ?? provider.scopes.separator ?? ' ';
+  return scope.split(separator === ' ' ? /\s+/ : separator).map((s) => s.trim()).filter((s) => s !== '');
+}

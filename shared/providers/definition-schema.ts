@@ -1,0 +1,283 @@
+// The one schema every provider definition must pass at load time, and the typed quirk hooks it may carry.
+import { z } from 'zod';
+import { isHttpsUrlTemplate, templateVariables } from './url-template.js';
+
+const urlTemplate = z.string().refine(isHttpsUrlTemplate, 'must be an absolute https URL (template variables allowed)');
+
+export const clientAuthenticationMethods = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export type ClientAuthenticationMethod = (typeof clientAuthenticationMethods)[number];
+
+/** A request a provider hook asks the generic code to make (revocation and identity calls). */
+export const providerRequestSchema = z
+  .object({
+    method: z.enum(['GET', 'POST', 'DELETE']),
+    url: urlTemplate,
+    /** How the token travels: as a Bearer header, or not at all (e.g. it is in the body or the URL). */
+    bearer: z.enum(['access_token', 'none']),
+    /** Client credentials as HTTP Basic (GitHub's and Notion's revocation calls). */
+    basicClientAuth: z.boolean().default(false),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Body fields; the literal `{token}` is replaced by the token the call is about. */
+    body: z
+      .object({ format: z.enum(['form', 'json']), fields: z.record(z.string(), z.string()) })
+      .optional(),
+  })
+  .strict();
+export type ProviderRequest = z.input<typeof providerRequestSchema>;
+
+/** RFC 6749 §5.1 fields, the shape every quirky token response is normalized into before validation. */
+export interface StandardTokenFields {
+  access_token: string;
+  token_type: string;
+  expires_in?: number;
+  refresh_token?: string;
+  scope?: string;
+  id_token?: string;
+}
+
+export interface TokenHookContext {
+  readonly connectionConfig: Readonly<Record<string, string>>;
+  readonly grant: 'authorization_code' | 'refresh_token' | 'client_credentials';
+}
+
+export interface AccountFacts {
+  readonly accountId: string;
+  readonly displayName?: string;
+}
+
+export interface IdentityFacts extends AccountFacts {
+  readonly metadata?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Quirks, each in the provider's own file. Each hook returns plain data that the generic code validates,
+ * so a hook cannot smuggle an unchecked shape past the schema.
+ */
+export interface ProviderHooks {
+  /** An error reported in a 2xx body (Slack `ok:false`, GitHub `error` on HTTP 200): its error code. */
+  errorInSuccessBody?(body: unknown): string | undefined;
+  /** Maps the provider's token response onto RFC 6749 fields (Slack `authed_user`, numbers as strings...). */
+  normalizeTokenResponse?(body: unknown, context: TokenHookContext): unknown;
+  /** Non-secret per-connection facts carried by the token response (Salesforce `instance_url`, Slack team). */
+  metadataFromTokenResponse?(body: unknown, context: TokenHookContext): Readonly<Record<string, string | undefined>>;
+  /** The account, when the token response already names it (Slack team, Notion bot, Salesforce `id` URL). */
+  accountFromTokenResponse?(body: unknown, context: TokenHookContext): AccountFacts | undefined;
+  /** The account from the identity call(s), keyed by the request names of `identity.requests`. */
+  parseIdentity?(responses: Readonly<Record<string, unknown>>, context: { metadata: Readonly<Record<string, string>> }): IdentityFacts;
+  /** The id_token issuer to expect, when it differs per tenant (Microsoft `common`). */
+  expectedIdTokenIssuer?(claims: Readonly<Record<string, unknown>>, connectionConfig: Readonly<Record<string, string>>): string;
+  /** The scope parameter name, when the connection config chooses it (Slack `scope` vs `user_scope`). */
+  scopeParameter?(connectionConfig: Readonly<Record<string, string>>): string;
+}
+
+const hookNames = [
+  'errorInSuccessBody',
+  'normalizeTokenResponse',
+  'metadataFromTokenResponse',
+  'accountFromTokenResponse',
+  'parseIdentity',
+  'expectedIdTokenIssuer',
+  'scopeParameter',
+] as const satisfies readonly (keyof ProviderHooks)[];
+
+const hooksSchema = z
+  .object(Object.fromEntries(hookNames.map((name) => [name, z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function').optional()])))
+  .strict();
+
+const pkceSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('S256'), required: z.boolean().default(false) }).strict(),
+  // A provider without PKCE must say why, so the choice is visible in review and in tests.
+  z.object({ method: z.literal('none'), reason: z.string().min(20) }).strict(),
+]);
+
+const noExpiryPolicySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('assume-lifetime'), seconds: z.number().int().min(60) }).strict(),
+  z.object({ kind: z.literal('refresh-every'), seconds: z.number().int().min(60) }).strict(),
+  z
+    .object({ kind: z.literal('never-expires-until-revoked'), healthCheckEverySeconds: z.number().int().min(60) })
+    .strict(),
+]);
+
+const refreshSchema = z.discriminatedUnion('supported', [
+  z
+    .object({
+      supported: z.literal(true),
+      rotates: z.enum(['always', 'sometimes', 'never']),
+      /** Error codes that mean the grant is dead and only the user can fix it. */
+      deadGrantErrors: z.array(z.string().min(1)).min(1),
+      /** Microsoft wants the scope repeated on refresh. */
+      sendScope: z.boolean().default(false),
+    })
+    .strict(),
+  z.object({ supported: z.literal(false), reason: z.string().min(10) }).strict(),
+]);
+
+const revocationSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('rfc7009'),
+      /** `discovered`: the `revocation_endpoint` of the provider's metadata document. */
+      url: z.union([z.literal('discovered'), urlTemplate]),
+      /** Which stored token to send: revoking the refresh token usually kills its access tokens too. */
+      token: z.enum(['refresh_token_else_access_token', 'access_token']),
+      sendTokenTypeHint: z.boolean(),
+      clientAuthentication: z.enum(clientAuthenticationMethods),
+      bodyFormat: z.enum(['form', 'json']).default('form'),
+      extraHeaders: z.record(z.string(), z.string()).default({}),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('provider-call'),
+      token: z.enum(['refresh_token_else_access_token', 'access_token']),
+      request: providerRequestSchema,
+      /** Statuses (besides 2xx) meaning "already gone" — success for a disconnect. */
+      alreadyRevokedStatuses: z.array(z.number().int()).default([]),
+    })
+    .strict(),
+  z.object({ kind: z.literal('none'), reason: z.string().min(10) }).strict(),
+]);
+
+const identitySchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('requests'),
+      /** Named calls; their parsed bodies are handed to `parseIdentity` together. */
+      requests: z.array(z.object({ name: z.string().min(1), request: providerRequestSchema }).strict()).min(1),
+    })
+    .strict(),
+  // Standards-compliant providers: the OIDC userinfo endpoint from discovery, read by `sub`/`name`/`email`.
+  z.object({ kind: z.literal('oidc-userinfo') }).strict(),
+]);
+
+const endpointsSchema = z
+  .object({
+    authorization: urlTemplate,
+    token: urlTemplate,
+    /** OAuth 1.0a only. */
+    requestToken: urlTemplate.optional(),
+  })
+  .strict();
+
+const discoverySchema = z
+  .object({
+    kind: z.enum(['oidc', 'oauth', 'smart']),
+    /** The issuer identifier (or SMART FHIR base URL); the document's `issuer` must equal it exactly. */
+    issuer: urlTemplate,
+  })
+  .strict();
+
+export const providerDefinitionSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'must be lower_snake_case'),
+    displayName: z.string().min(1),
+    protocol: z.enum(['oauth2', 'oauth1a']),
+    /** Validates the per-connection config (login host, tenant, FHIR base URL...); strict object. */
+    connectionConfigSchema: z.custom<z.ZodObject>((value) => value instanceof z.ZodObject),
+    endpoints: endpointsSchema.optional(),
+    discovery: discoverySchema.optional(),
+    scopes: z
+      .object({
+        /** `null`: the provider takes no scope parameter (Notion, GitHub Apps). */
+        separator: z.enum([' ', ',']).nullable(),
+        /** How the token response lists granted scopes, when it differs (GitHub answers with commas). */
+        responseSeparator: z.enum([' ', ',']).optional(),
+        defaults: z.array(z.string().min(1)),
+        allowed: z.discriminatedUnion('kind', [
+          z.object({ kind: z.literal('list'), values: z.array(z.string().min(1)).min(1) }).strict(),
+          z.object({ kind: z.literal('pattern'), pattern: z.instanceof(RegExp) }).strict(),
+          z.object({ kind: z.literal('none') }).strict(),
+        ]),
+      })
+      .strict(),
+    pkce: pkceSchema,
+    clientAuthentication: z.enum(clientAuthenticationMethods),
+    tokenRequest: z
+      .object({
+        bodyFormat: z.enum(['form', 'json']),
+        /** GitHub answers form-encoded unless asked for JSON: this says what we ask for and parse. */
+        responseFormat: z.enum(['json', 'form']).default('json'),
+        extraHeaders: z.record(z.string(), z.string()).default({}),
+      })
+      .strict(),
+    /** Fixed extra authorization parameters; values may use connection config variables. */
+    authorizationParams: z.record(z.string(), z.string()).default({}),
+    /** RFC 9207: the issuer the authorization response's `iss` must equal, and whether it is always sent. */
+    issuer: z
+      .object({ expected: urlTemplate, authorizationResponseIss: z.enum(['always', 'never']) })
+      .strict()
+      .optional(),
+    /** Whether the token response carries an OIDC id_token we read (claims checked, see token-response). */
+    idToken: z.enum(['expected', 'none']).default('none'),
+    refresh: refreshSchema,
+    whenNoExpiresIn: noExpiryPolicySchema,
+    revocation: revocationSchema,
+    identity: identitySchema,
+    /** Every metadata key hooks may produce; anything else is rejected at run time. */
+    metadataKeys: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).default([]),
+    /** Why this definition is shaped the way it is, for facts the public docs leave open. */
+    decisions: z.array(z.string().min(10)).default([]),
+    hooks: hooksSchema.default({}),
+  })
+  .strict()
+  .superRefine((definition, context) => {
+    if ((definition.endpoints === undefined) === (definition.discovery === undefined)) {
+      context.addIssue({ code: 'custom', message: 'declare exactly one of endpoints or discovery' });
+    }
+    if (definition.protocol === 'oauth1a' && definition.endpoints?.requestToken === undefined) {
+      context.addIssue({ code: 'custom', message: 'OAuth 1.0a needs endpoints.requestToken' });
+    }
+    if (definition.idToken === 'expected' && definition.issuer === undefined && definition.discovery === undefined) {
+      context.addIssue({ code: 'custom', message: 'an id_token needs an expected issuer' });
+    }
+    if (definition.identity.kind === 'requests' && definition.hooks.parseIdentity === undefined) {
+      context.addIssue({ code: 'custom', message: 'identity requests need a parseIdentity hook' });
+    }
+    if (definition.identity.kind === 'oidc-userinfo' && definition.discovery === undefined) {
+      context.addIssue({ code: 'custom', message: 'oidc-userinfo identity needs discovery' });
+    }
+    // Every template variable must be a declared connection config field, checked here, not at the first call.
+    const declared = new Set(Object.keys(definition.connectionConfigSchema.shape));
+    for (const template of allTemplates(definition)) {
+      for (const name of templateVariables(template)) {
+        if (name === 'token' || name === 'clientId') continue;
+        if (!declared.has(name)) {
+          context.addIssue({ code: 'custom', message: `template variable {${name}} is not in the connection config schema` });
+        }
+      }
+    }
+  });
+
+export type ProviderDefinitionInput = Omit<z.input<typeof providerDefinitionSchema>, 'hooks'> & { hooks?: ProviderHooks };
+type ParsedDefinition = z.output<typeof providerDefinitionSchema>;
+/** A validated definition; hooks keep their precise types. */
+export type ProviderDefinition = Omit<ParsedDefinition, 'hooks'> & { readonly hooks: ProviderHooks };
+
+function requestTemplates(request: z.output<typeof providerRequestSchema>): string[] {
+  return [request.url, ...Object.values(request.headers), ...Object.values(request.body?.fields ?? {})];
+}
+
+function allTemplates(definition: ParsedDefinition): string[] {
+  const templates: string[] = [...Object.values(definition.authorizationParams)];
+  if (definition.endpoints) templates.push(...Object.values(definition.endpoints).filter((v): v is string => v !== undefined));
+  if (definition.discovery) templates.push(definition.discovery.issuer);
+  if (definition.issuer) templates.push(definition.issuer.expected);
+  if (definition.revocation.kind === 'rfc7009' && definition.revocation.url !== 'discovered') {
+    templates.push(definition.revocation.url);
+  }
+  if (definition.revocation.kind === 'provider-call') templates.push(...requestTemplates(definition.revocation.request));
+  if (definition.identity.kind === 'requests') {
+    for (const { request } of definition.identity.requests) templates.push(...requestTemplates(request));
+  }
+  return templates;
+}
+
+/** Validates a definition; throws a TypeError naming every problem (a bad definition is a programming error). */
+export function defineProvider(input: ProviderDefinitionInput): ProviderDefinition {
+  const parsed = providerDefinitionSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
+    throw new TypeError(`provider definition ${String((input as { id?: unknown }).id)} is invalid: ${problems.join('; ')}`);
+  }
+  return Object.freeze({ ...parsed.data, hooks: Object.freeze({ ...(input.hooks ?? {}) }) }) as ProviderDefinition;
+}

@@ -1,0 +1,45 @@
+// Atlassian Cloud 3LO (Jira, Confluence): JSON token body, rotating refresh tokens, cloud ids from accessible-resources.
+import { z } from 'zod';
+import { defineProvider } from '../definition-schema.js';
+
+export const atlassian = defineProvider({
+  id: 'atlassian',
+  displayName: 'Atlassian',
+  protocol: 'oauth2',
+  connectionConfigSchema: z.object({}).strict(),
+  endpoints: { authorization: 'https://auth.atlassian.com/authorize', token: 'https://auth.atlassian.com/oauth/token' },
+  scopes: { separator: ' ', defaults: ['offline_access', 'read:me'], allowed: { kind: 'pattern', pattern: /offline_access|[a-z-]+:[a-z-]+(:[a-z-]+)?/ } },
+  pkce: { method: 'none', reason: 'Atlassian does not document PKCE for Cloud 3LO apps (community: not officially supported); the client secret authenticates the exchange.' },
+  clientAuthentication: 'client_secret_post',
+  tokenRequest: { bodyFormat: 'json' },
+  authorizationParams: { audience: 'api.atlassian.com', prompt: 'consent' },
+  refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant', 'unauthorized_client'] },
+  whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },
+  revocation: { kind: 'none', reason: 'Atlassian documents no token revocation endpoint for 3LO apps; users remove access from their account settings.' },
+  identity: {
+    kind: 'requests',
+    requests: [
+      { name: 'me', request: { method: 'GET', url: 'https://api.atlassian.com/me', bearer: 'access_token' } },
+      { name: 'resources', request: { method: 'GET', url: 'https://api.atlassian.com/oauth/token/accessible-resources', bearer: 'access_token' } },
+    ],
+  },
+  metadataKeys: ['cloudId', 'siteUrl', 'cloudIds'],
+  decisions: [
+    'Token body is JSON as in Atlassian\'s examples (form acceptance is unconfirmed).',
+    'A dead refresh token answers 403 invalid_grant; a refresh reply may omit refresh_token, and the old one is then kept.',
+    'One token can cover several sites: the first site becomes cloudId, all are listed in cloudIds.',
+  ],
+  hooks: {
+    parseIdentity: ({ me, resources }) => {
+      const user = z.object({ account_id: z.string(), email: z.string().optional(), name: z.string().optional() }).loose().parse(me);
+      const sites = z.array(z.object({ id: z.string(), url: z.string() }).loose()).parse(resources);
+      const first = sites[0];
+      const displayName = user.email ?? user.name;
+      return {
+        accountId: user.account_id,
+        ...(displayName ? { displayName } : {}),
+        metadata: first ? { cloudId: first.id, siteUrl: first.url, cloudIds: sites.map((s) => s.id).join(',') } : {},
+      };
+    },
+  },
+});

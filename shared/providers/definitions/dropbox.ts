@@ -1,0 +1,45 @@
+// Dropbox: short-lived access tokens, long-lived refresh tokens only with token_access_type=offline.
+import { z } from 'zod';
+import { defineProvider } from '../definition-schema.js';
+
+export const dropbox = defineProvider({
+  id: 'dropbox',
+  displayName: 'Dropbox',
+  protocol: 'oauth2',
+  connectionConfigSchema: z.object({}).strict(),
+  endpoints: { authorization: 'https://www.dropbox.com/oauth2/authorize', token: 'https://api.dropboxapi.com/oauth2/token' },
+  scopes: { separator: ' ', defaults: ['account_info.read'], allowed: { kind: 'pattern', pattern: /[a-z_]+\.[a-z_.]+|openid|email|profile/ } },
+  pkce: { method: 'S256' },
+  clientAuthentication: 'client_secret_post',
+  tokenRequest: { bodyFormat: 'form' },
+  authorizationParams: { token_access_type: 'offline' },
+  refresh: { supported: true, rotates: 'never', deadGrantErrors: ['invalid_grant'] },
+  whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 4 * 3600 },
+  revocation: {
+    kind: 'provider-call',
+    token: 'access_token',
+    request: { method: 'POST', url: 'https://api.dropboxapi.com/2/auth/token/revoke', bearer: 'access_token' },
+    alreadyRevokedStatuses: [401],
+  },
+  identity: {
+    kind: 'requests',
+    requests: [{ name: 'account', request: { method: 'POST', url: 'https://api.dropboxapi.com/2/users/get_current_account', bearer: 'access_token' } }],
+  },
+  metadataKeys: ['teamId'],
+  decisions: ['HTTP Basic at /oauth2/token is unconfirmed here; client_secret_post is documented and used.'],
+  hooks: {
+    metadataFromTokenResponse: (body) => {
+      const reply = z.object({ team_id: z.string().optional() }).loose().parse(body);
+      return reply.team_id ? { teamId: reply.team_id } : {};
+    },
+    accountFromTokenResponse: (body) => {
+      const reply = z.object({ account_id: z.string().optional() }).loose().parse(body);
+      return reply.account_id ? { accountId: reply.account_id } : undefined;
+    },
+    parseIdentity: ({ account }) => {
+      const info = z.object({ account_id: z.string(), email: z.string().optional(), name: z.object({ display_name: z.string() }).loose().optional() }).loose().parse(account);
+      const displayName = info.email ?? info.name?.display_name;
+      return { accountId: info.account_id, ...(displayName ? { displayName } : {}) };
+    },
+  },
+});

@@ -1,0 +1,24 @@
+// GitHub App user access tokens: 8-hour tokens with 6-month refresh tokens that rotate on every use.
+import { z } from 'zod';
+import { defineProvider } from '../definition-schema.js';
+import { githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
+
+export const githubApp = defineProvider({
+  id: 'github_app',
+  displayName: 'GitHub (GitHub App)',
+  protocol: 'oauth2',
+  connectionConfigSchema: z.object({}).strict(),
+  endpoints: githubEndpoints,
+  // Permissions come from the App registration, not from scopes.
+  scopes: { separator: null, defaults: [], allowed: { kind: 'none' } },
+  pkce: { method: 'S256' },
+  clientAuthentication: 'client_secret_post',
+  tokenRequest: { bodyFormat: 'form', responseFormat: 'form' },
+  refresh: { supported: true, rotates: 'always', deadGrantErrors: ['bad_refresh_token', 'invalid_grant'] },
+  // Apps that opted out of expiring user tokens get none; those tokens live until revoked.
+  whenNoExpiresIn: { kind: 'never-expires-until-revoked', healthCheckEverySeconds: 24 * 3600 },
+  revocation: githubRevocation,
+  identity: githubIdentity,
+  metadataKeys: ['login'],
+  hooks: githubHooks,
+});

@@ -1,0 +1,65 @@
+// The provider catalog: every built-in definition (validated when its module loads) plus operator-defined OIDC providers.
+import { BrokerError } from '../errors/broker-error.js';
+import type { ProviderDefinition } from './definition-schema.js';
+import { asana } from './definitions/asana.js';
+import { atlassian } from './definitions/atlassian.js';
+import { dropbox } from './definitions/dropbox.js';
+import { githubApp } from './definitions/github-app.js';
+import { githubOauthApp } from './definitions/github-oauth-app.js';
+import { google } from './definitions/google.js';
+import { hubspot } from './definitions/hubspot.js';
+import { microsoft } from './definitions/microsoft.js';
+import { notion } from './definitions/notion.js';
+import { defineOidcProvider, type OidcProviderSettings } from './definitions/oidc.js';
+import { salesforce } from './definitions/salesforce.js';
+import { slack } from './definitions/slack.js';
+import { smartOnFhir } from './definitions/smart-on-fhir.js';
+import { trello } from './definitions/trello.js';
+import { zoom } from './definitions/zoom.js';
+
+export const builtInProviders: readonly ProviderDefinition[] = Object.freeze([
+  slack,
+  google,
+  microsoft,
+  notion,
+  salesforce,
+  hubspot,
+  dropbox,
+  asana,
+  githubOauthApp,
+  githubApp,
+  atlassian,
+  zoom,
+  trello,
+  smartOnFhir,
+]);
+
+export interface ProviderCatalog {
+  readonly providers: readonly ProviderDefinition[];
+  /** The definition for an id; anything else is `unknown_provider`. */
+  resolve(id: string): ProviderDefinition;
+}
+
+/** Builds the catalog; a duplicate id is a configuration error caught at start-up. */
+export function createProviderCatalog(oidcProviders: readonly OidcProviderSettings[] = []): ProviderCatalog {
+  const providers = [...builtInProviders, ...oidcProviders.map(defineOidcProvider)];
+  const byId = new Map<string, ProviderDefinition>();
+  for (const provider of providers) {
+    if (byId.has(provider.id)) {
+      throw new BrokerError('misconfigured', 'Two providers share one id', { details: { provider: provider.id } });
+    }
+    byId.set(provider.id, provider);
+  }
+  return Object.freeze({
+    providers: Object.freeze(providers),
+    resolve(id: string): ProviderDefinition {
+      const provider = byId.get(id);
+      if (provider === undefined) {
+        throw new BrokerError('unknown_provider', 'The provider is not configured on this broker', {
+          details: { provider: /^[a-z0-9_]{1,40}$/.test(id) ? id : '(invalid id)' },
+        });
+      }
+      return provider;
+    },
+  });
+}

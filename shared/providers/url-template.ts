@@ -1,0 +1,33 @@
+// Endpoint templates such as `https://{loginHost}/services/oauth2/token`: listing and filling their variables.
+const placeholder = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
+
+/** The variable names a template uses, in order of first use. */
+export function templateVariables(template: string): string[] {
+  return [...new Set([...template.matchAll(placeholder)].map((match) => match[1] as string))];
+}
+
+/**
+ * Fills a template from per-connection values. A missing variable is a caller mistake (the connection
+ * config was validated against the provider's schema before this point), hence a TypeError.
+ */
+export function expandTemplate(template: string, values: Readonly<Record<string, unknown>>): string {
+  return template.replace(placeholder, (_, name: string) => {
+    const value = values[name];
+    if (typeof value !== 'string' || value === '') {
+      throw new TypeError(`template variable {${name}} has no value in the connection config`);
+    }
+    return value;
+  });
+}
+
+/**
+ * Whether a template, with every variable filled by a harmless stand-in, is an absolute https URL.
+ * A template may start with a variable holding a whole base URL (SMART's `{fhirBaseUrl}`); the connection
+ * config schema must then require that value to be an https URL itself.
+ */
+export function isHttpsUrlTemplate(template: string): boolean {
+  const sample = template.replace(/^\{[A-Za-z][A-Za-z0-9]*\}/, 'https://base.example').replace(placeholder, 'x');
+  if (!URL.canParse(sample)) return false;
+  const url = new URL(sample);
+  return url.protocol === 'https:' && url.username === '' && url.password === '' && url.hash === '';
+}

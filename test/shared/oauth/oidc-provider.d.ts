@@ -1,0 +1,23 @@
+// The small part of oidc-provider (which ships no types) that the OpenID peer test uses.
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+
+  interface PeerAccount {
+    accountId: string;
+    claims(): Record<string, unknown> | Promise<Record<string, unknown>>;
+  }
+
+  interface PeerConfiguration {
+    clients?: Record<string, unknown>[];
+    features?: Record<string, { enabled: boolean }>;
+    claims?: Record<string, string[]>;
+    findAccount?: (context: unknown, id: string) => PeerAccount | undefined | Promise<PeerAccount | undefined>;
+  }
+
+  export class Provider {
+    constructor(issuer: string, configuration?: PeerConfiguration);
+    proxy: boolean;
+    callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+    on(event: string, listener: (...args: unknown[]) => void): this;
+  }
+}

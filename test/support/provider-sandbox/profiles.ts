@@ -1,0 +1,332 @@
+// How each provider behaves on the wire, written from the provider's documentation, independently of shared/providers.
+export interface TokenReplyContext {
+  readonly grant: 'authorization_code' | 'refresh_token';
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  readonly expiresIn?: number;
+  readonly scope: string;
+  readonly account: string;
+  readonly clientId: string;
+  readonly extra: Readonly<Record<string, string>>;
+  readonly idToken?: string;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  /** GitHub's default token reply is form-encoded. */
+  readonly form?: boolean;
+}
+
+export type RevocationStyle = 'rfc7009-form' | 'bearer' | 'github' | 'notion-json' | 'trello';
+
+export interface SandboxProfile {
+  readonly id: string;
+  readonly authorize: string;
+  readonly token: string;
+  readonly clientAuth: 'basic' | 'post';
+  readonly bodyFormat: 'form' | 'json';
+  readonly pkce: 'optional' | 'required' | 'unsupported';
+  readonly iss?: string;
+  readonly idToken?: { readonly issuer: (extra: Readonly<Record<string, string>>) => string };
+  readonly defaults: { readonly tokenLifetimeSeconds: number | null; readonly rotate: boolean };
+  readonly tokenPrefix: string;
+  /** Required extra authorization parameters and their values. */
+  readonly requiredAuthorizeParams?: Readonly<Record<string, string>>;
+  readonly error: (code: string, operation: 'token' | 'refresh') => Reply;
+  readonly tokenBody: (context: TokenReplyContext) => Reply;
+  readonly revoke?: { readonly url: string; readonly method: 'POST' | 'DELETE'; readonly style: RevocationStyle };
+  readonly identity: readonly { readonly url: string; readonly method: 'GET' | 'POST'; readonly body: (account: string, extra: Readonly<Record<string, string>>) => unknown }[];
+  /** Errors of identity calls with a dead token (Slack: 200 ok:false). */
+  readonly identityError?: () => Reply;
+}
+
+const rfcError = (status = 400) => (code: string): Reply => ({ status, body: { error: code, error_description: 'sandbox error' } });
+const email = (account: string) => `${account}@sandbox.test`;
+const standardBody = (c: TokenReplyContext, extra: Record<string, unknown> = {}): Reply => ({
+  status: 200,
+  body: {
+    access_token: c.accessToken,
+    token_type: 'Bearer',
+    ...(c.expiresIn === undefined ? {} : { expires_in: c.expiresIn }),
+    ...(c.refreshToken === undefined ? {} : { refresh_token: c.refreshToken }),
+    scope: c.scope,
+    ...(c.idToken === undefined ? {} : { id_token: c.idToken }),
+    ...extra,
+  },
+});
+
+export const SMART_BASE = 'https://fhir.sandbox.test/r4';
+const hexId = (account: string, length: number) => Buffer.from(account).toString('hex').padEnd(length, '0').slice(0, length);
+
+export const sandboxProfiles: readonly SandboxProfile[] = [
+  {
+    id: 'slack',
+    authorize: 'https://slack.com/oauth/v2/authorize',
+    token: 'https://slack.com/api/oauth.v2.access',
+    clientAuth: 'basic',
+    bodyFormat: 'form',
+    pkce: 'unsupported',
+    defaults: { tokenLifetimeSeconds: 43_200, rotate: true },
+    tokenPrefix: 'xoxe.xoxb-sbx-',
+    error: (code) => ({ status: 200, body: { ok: false, error: code === 'invalid_grant' ? 'invalid_refresh_token' : code } }),
+    tokenBody: (c) => {
+      const token = {
+        access_token: c.accessToken,
+        // Slack lists scopes with commas.
+        scope: c.scope.split(' ').filter(Boolean).join(','),
+        ...(c.expiresIn === undefined ? {} : { expires_in: c.expiresIn }),
+        ...(c.refreshToken === undefined ? {} : { refresh_token: c.refreshToken }),
+      };
+      if (c.grant === 'refresh_token') return { status: 200, body: { ok: true, token_type: c.extra.user_scope ? 'user' : 'bot', ...token } };
+      const team = { id: `T${hexId(c.account, 8).toUpperCase()}`, name: `${c.account} workspace` };
+      if (c.extra.user_scope) {
+        return { status: 200, body: { ok: true, app_id: 'A1', team, enterprise: null, authed_user: { id: 'U1', token_type: 'user', ...token } } };
+      }
+      return { status: 200, body: { ok: true, app_id: 'A1', token_type: 'bot', bot_user_id: 'UBOT', team, enterprise: null, authed_user: { id: 'U1' }, ...token } };
+    },
+    revoke: { url: 'https://slack.com/api/auth.revoke', method: 'POST', style: 'bearer' },
+    identity: [
+      {
+        url: 'https://slack.com/api/auth.test',
+        method: 'POST',
+        body: (account) => ({ ok: true, team: `${account} workspace`, team_id: `T${hexId(account, 8).toUpperCase()}`, user_id: 'UBOT' }),
+      },
+    ],
+    identityError: () => ({ status: 200, body: { ok: false, error: 'invalid_auth' } }),
+  },
+  {
+    id: 'google',
+    authorize: 'https://accounts.google.com/o/oauth2/v2/auth',
+    token: 'https://oauth2.googleapis.com/token',
+    clientAuth: 'post',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    iss: 'https://accounts.google.com',
+    idToken: { issuer: () => 'https://accounts.google.com' },
+    defaults: { tokenLifetimeSeconds: 3599, rotate: false },
+    tokenPrefix: 'ya29.sbx-',
+    requiredAuthorizeParams: { access_type: 'offline', prompt: 'consent' },
+    error: rfcError(),
+    tokenBody: (c) => standardBody(c),
+    revoke: { url: 'https://oauth2.googleapis.com/revoke', method: 'POST', style: 'rfc7009-form' },
+    identity: [
+      { url: 'https://openidconnect.googleapis.com/v1/userinfo', method: 'GET', body: (a) => ({ sub: `g-${a}`, email: email(a), name: a }) },
+    ],
+  },
+  {
+    id: 'microsoft',
+    authorize: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+    token: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+    clientAuth: 'post',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    idToken: { issuer: () => 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0' },
+    defaults: { tokenLifetimeSeconds: 4432, rotate: true },
+    tokenPrefix: 'eyJ0eXAi.sbx-',
+    error: (code) => ({ status: 400, body: { error: code, error_description: 'AADSTS700082: sandbox', error_codes: [700082] } }),
+    tokenBody: (c) => standardBody(c, { ext_expires_in: c.expiresIn }),
+    identity: [
+      {
+        url: 'https://graph.microsoft.com/v1.0/me',
+        method: 'GET',
+        body: (a) => ({ id: `ms-${a}`, displayName: a, mail: email(a), userPrincipalName: email(a) }),
+      },
+    ],
+  },
+  {
+    id: 'notion',
+    authorize: 'https://api.notion.com/v1/oauth/authorize',
+    token: 'https://api.notion.com/v1/oauth/token',
+    clientAuth: 'basic',
+    bodyFormat: 'json',
+    pkce: 'unsupported',
+    defaults: { tokenLifetimeSeconds: null, rotate: true },
+    tokenPrefix: 'ntn_sbx',
+    requiredAuthorizeParams: { owner: 'user' },
+    error: rfcError(),
+    tokenBody: (c) => ({
+      status: 200,
+      body: {
+        access_token: c.accessToken,
+        token_type: 'bearer',
+        refresh_token: c.refreshToken ?? null,
+        bot_id: `bot-${c.account}`,
+        workspace_id: `ws-${c.account}`,
+        workspace_name: `${c.account}'s Notion`,
+        workspace_icon: null,
+        owner: { type: 'user', user: { object: 'user', id: `user-${c.account}` } },
+        duplicated_template_id: null,
+        request_id: 'req-1',
+      },
+    }),
+    revoke: { url: 'https://api.notion.com/v1/oauth/revoke', method: 'POST', style: 'notion-json' },
+    identity: [{ url: 'https://api.notion.com/v1/users/me', method: 'GET', body: (a) => ({ object: 'user', id: `bot-${a}`, name: 'Sandbox bot', type: 'bot' }) }],
+  },
+  {
+    id: 'salesforce',
+    authorize: 'https://login.salesforce.com/services/oauth2/authorize',
+    token: 'https://login.salesforce.com/services/oauth2/token',
+    clientAuth: 'post',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    defaults: { tokenLifetimeSeconds: null, rotate: false },
+    tokenPrefix: '00Dsbx!',
+    error: rfcError(),
+    tokenBody: (c) => ({
+      status: 200,
+      body: {
+        access_token: c.accessToken,
+        ...(c.refreshToken === undefined ? {} : { refresh_token: c.refreshToken }),
+        signature: 'c2FuZGJveA==',
+        scope: c.scope,
+        instance_url: 'https://sandbox-org.my.salesforce.com',
+        id: `https://login.salesforce.com/id/00D000000000001AAA/005${hexId(c.account, 15)}`,
+        token_type: 'Bearer',
+        issued_at: '1893456000000',
+      },
+    }),
+    revoke: { url: 'https://login.salesforce.com/services/oauth2/revoke', method: 'POST', style: 'rfc7009-form' },
+    identity: [
+      {
+        url: 'https://login.salesforce.com/services/oauth2/userinfo',
+        method: 'GET',
+        body: (a) => ({ organization_id: '00D000000000001AAA', user_id: `005${hexId(a, 15)}`, preferred_username: email(a) }),
+      },
+    ],
+  },
+  {
+    id: 'hubspot',
+    authorize: 'https://app.hubspot.com/oauth/authorize',
+    token: 'https://api.hubapi.com/oauth/2026-03/token',
+    clientAuth: 'post',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    defaults: { tokenLifetimeSeconds: 1800, rotate: false },
+    tokenPrefix: 'CNbx-sbx-',
+    error: (code) => ({ status: 400, body: { error: code, status: 'BAD_REFRESH_TOKEN', message: 'sandbox' } }),
+    tokenBody: (c) => standardBody(c, { token_type: 'bearer', hub_id: 4242 }),
+    revoke: { url: 'https://api.hubapi.com/oauth/2026-03/token/revoke', method: 'POST', style: 'rfc7009-form' },
+    identity: [{ url: 'https://api.hubapi.com/account-info/v3/details', method: 'GET', body: () => ({ portalId: 4242, uiDomain: 'app.hubspot.com' }) }],
+  },
+  {
+    id: 'dropbox',
+    authorize: 'https://www.dropbox.com/oauth2/authorize',
+    token: 'https://api.dropboxapi.com/oauth2/token',
+    clientAuth: 'post',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    defaults: { tokenLifetimeSeconds: 14_400, rotate: false },
+    tokenPrefix: 'sl.sbx-',
+    requiredAuthorizeParams: { token_access_type: 'offline' },
+    error: rfcError(),
+    tokenBody: (c) => standardBody(c, { token_type: 'bearer', account_id: `dbid:${c.account}`, uid: '12345' }),
+    revoke: { url: 'https://api.dropboxapi.com/2/auth/token/revoke', method: 'POST', style: 'bearer' },
+    identity: [
+      { url: 'https://api.dropboxapi.com/2/users/get_current_account', method: 'POST', body: (a) => ({ account_id: `dbid:${a}`, email: email(a), name: { display_name: a } }) },
+    ],
+  },
+  {
+    id: 'asana',
+    authorize: 'https://app.asana.com/-/oauth_authorize',
+    token: 'https://app.asana.com/-/oauth_token',
+    clientAuth: 'post',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    defaults: { tokenLifetimeSeconds: 3600, rotate: false },
+    tokenPrefix: '2/sbx-',
+    error: rfcError(),
+    tokenBody: (c) => standardBody(c, { token_type: 'bearer', data: { id: 1, gid: `gid-${c.account}`, name: c.account, email: email(c.account) } }),
+    revoke: { url: 'https://app.asana.com/-/oauth_revoke', method: 'POST', style: 'rfc7009-form' },
+    identity: [{ url: 'https://app.asana.com/api/1.0/users/me', method: 'GET', body: (a) => ({ data: { gid: `gid-${a}`, email: email(a), name: a } }) }],
+  },
+  ...(['github', 'github_app'] as const).map(
+    (id): SandboxProfile => ({
+      id,
+      authorize: 'https://github.com/login/oauth/authorize',
+      token: 'https://github.com/login/oauth/access_token',
+      clientAuth: 'post',
+      bodyFormat: 'form',
+      pkce: 'optional',
+      defaults: id === 'github' ? { tokenLifetimeSeconds: null, rotate: false } : { tokenLifetimeSeconds: 28_800, rotate: true },
+      tokenPrefix: id === 'github' ? 'gho_sbx' : 'ghu_sbx',
+      // GitHub answers errors with HTTP 200 and a form-encoded body.
+      error: (code) => ({ status: 200, form: true, body: { error: code === 'invalid_grant' ? 'bad_refresh_token' : code, error_description: 'sandbox' } }),
+      tokenBody: (c) => ({
+        status: 200,
+        form: true,
+        body: {
+          access_token: c.accessToken,
+          scope: c.scope.split(' ').filter(Boolean).join(','),
+          token_type: 'bearer',
+          ...(c.expiresIn === undefined ? {} : { expires_in: String(c.expiresIn) }),
+          ...(c.refreshToken === undefined ? {} : { refresh_token: c.refreshToken, refresh_token_expires_in: '15897600' }),
+        },
+      }),
+      revoke: { url: 'https://api.github.com/applications/{clientId}/token', method: 'DELETE', style: 'github' },
+      identity: [{ url: 'https://api.github.com/user', method: 'GET', body: (a) => ({ id: 1000 + a.length, login: a }) }],
+    }),
+  ),
+  {
+    id: 'atlassian',
+    authorize: 'https://auth.atlassian.com/authorize',
+    token: 'https://auth.atlassian.com/oauth/token',
+    clientAuth: 'post',
+    bodyFormat: 'json',
+    pkce: 'unsupported',
+    defaults: { tokenLifetimeSeconds: 3600, rotate: true },
+    tokenPrefix: 'eyJraWQi.sbx-',
+    requiredAuthorizeParams: { audience: 'api.atlassian.com', prompt: 'consent' },
+    // A dead Atlassian refresh token is answered 403.
+    error: (code, operation) => ({ status: operation === 'refresh' && code === 'invalid_grant' ? 403 : 400, body: { error: code, error_description: 'Unknown or invalid refresh token.' } }),
+    tokenBody: (c) => standardBody(c),
+    identity: [
+      { url: 'https://api.atlassian.com/me', method: 'GET', body: (a) => ({ account_id: `acc-${a}`, email: email(a), name: a }) },
+      {
+        url: 'https://api.atlassian.com/oauth/token/accessible-resources',
+        method: 'GET',
+        body: () => [
+          { id: 'cloud-1111', url: 'https://sandbox-one.atlassian.net', name: 'one', scopes: [] },
+          { id: 'cloud-2222', url: 'https://sandbox-two.atlassian.net', name: 'two', scopes: [] },
+        ],
+      },
+    ],
+  },
+  {
+    id: 'zoom',
+    authorize: 'https://zoom.us/oauth/authorize',
+    token: 'https://zoom.us/oauth/token',
+    clientAuth: 'basic',
+    bodyFormat: 'form',
+    pkce: 'optional',
+    defaults: { tokenLifetimeSeconds: 3599, rotate: true },
+    tokenPrefix: 'eyJzdiI.sbx-',
+    error: (code) => ({ status: 400, body: { reason: 'Invalid Token!', error: code } }),
+    tokenBody: (c) => standardBody(c, { token_type: 'bearer', api_url: 'https://api.zoom.us' }),
+    revoke: { url: 'https://zoom.us/oauth/revoke', method: 'POST', style: 'rfc7009-form' },
+    identity: [{ url: 'https://api.zoom.us/v2/users/me', method: 'GET', body: (a) => ({ id: `zoom-${a}`, email: email(a), account_id: 'zacct-1' }) }],
+  },
+  {
+    id: 'smart_on_fhir',
+    authorize: 'https://fhir.sandbox.test/auth/authorize',
+    token: 'https://fhir.sandbox.test/auth/token',
+    clientAuth: 'basic',
+    bodyFormat: 'form',
+    pkce: 'required',
+    defaults: { tokenLifetimeSeconds: 3600, rotate: false },
+    tokenPrefix: 'smart-sbx-',
+    requiredAuthorizeParams: { aud: SMART_BASE },
+    error: rfcError(),
+    tokenBody: (c) => standardBody(c, { patient: `pat-${c.account}`, encounter: 'enc-1', fhirUser: `Practitioner/${c.account}`, need_patient_banner: true }),
+    revoke: { url: 'https://fhir.sandbox.test/auth/revoke', method: 'POST', style: 'rfc7009-form' },
+    identity: [{ url: `${SMART_BASE}/metadata`, method: 'GET', body: () => ({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1' }) }],
+  },
+];
+
+export const trelloUrls = {
+  requestToken: 'https://trello.com/1/OAuthGetRequestToken',
+  authorize: 'https://trello.com/1/OAuthAuthorizeToken',
+  accessToken: 'https://trello.com/1/OAuthGetAccessToken',
+  member: 'https://api.trello.com/1/members/me',
+  tokens: 'https://api.trello.com/1/tokens/',
+} as const;

@@ -1,0 +1,512 @@
+// One loopback server playing every provider: routes are /{production host}{production path}, plus /__admin.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
+import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../../shared/oauth/oauth1-signature.js';
+import { type Reply, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls } from './profiles.js';
+import { type ProviderBehaviour, type RegisteredClient, type SandboxFault, SandboxState } from './sandbox-state.js';
+
+export interface ProviderSettings {
+  readonly tokenLifetimeSeconds?: number | null;
+  readonly rotateRefreshTokens?: boolean;
+  readonly latencyMs?: number;
+}
+
+export interface ProviderSandbox {
+  readonly origin: string;
+  /** PROVIDER_ORIGIN_OVERRIDES for every production origin the sandbox plays. */
+  readonly originOverrides: Readonly<Record<string, string>>;
+  registerClient(provider: string, client: RegisteredClient): void;
+  configure(provider: string, settings: ProviderSettings): void;
+  injectFault(provider: string, endpoint: string, fault: SandboxFault | undefined): void;
+  calls(provider: string, endpoint: string): number;
+  issuedSecrets(): readonly string[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface RouteEntry { readonly provider: string; readonly endpoint: string; readonly handler: Handler }
+type Handler = (request: SandboxRequest) => Promise<Reply | RawReply> | Reply | RawReply;
+interface RawReply { readonly raw: true; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
+interface SandboxRequest {
+  readonly method: string;
+  readonly url: URL; // production URL
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+const allProviders = [...sandboxProfiles.map((p) => p.id), 'trello'];
+
+function raw(status: number, body: string, headers: Record<string, string> = {}): RawReply {
+  return { raw: true, status, headers, body };
+}
+
+function formOrJson(request: SandboxRequest): Record<string, string> {
+  if ((request.headers['content-type'] ?? '').includes('json')) {
+    try {
+      const parsed = JSON.parse(request.body) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(request.body));
+}
+
+function same(a: string | undefined, b: string): boolean {
+  if (a === undefined) return false;
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const decode = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+  return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+}
+
+export async function startProviderSandbox(options: { port?: number } = {}): Promise<ProviderSandbox> {
+  const state = new SandboxState();
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'sandbox-1', alg: 'RS256', use: 'sig' };
+  // GitHub OAuth Apps and GitHub Apps share every URL: such routes hold one entry per provider.
+  const routes = new Map<string, RouteEntry[]>();
+  const route = (productionUrl: string, provider: string, endpoint: string, handler: Handler) => {
+    const url = new URL(productionUrl.replace('{clientId}', ':clientId'));
+    const key = `${url.host}${url.pathname}`;
+    routes.set(key, [...(routes.get(key) ?? []), { provider, endpoint, handler }]);
+  };
+  const behaviourOf = (profile: SandboxProfile): ProviderBehaviour => state.behaviour(profile.id, profile.defaults);
+
+  const signIdToken = (issuer: string, clientId: string, account: string, nonce: string | undefined, nowS: number, privateKeyArg: JoseKey) =>
+    new SignJWT({ email: `${account}@sandbox.test`, tid: '9188040d-6c67-4c5b-b112-36a304b66dad', ...(nonce ? { nonce } : {}) })
+      .setProtectedHeader({ alg: 'RS256', kid: 'sandbox-1' })
+      .setIssuer(issuer)
+      .setAudience(clientId)
+      .setSubject(`sub-${account}`)
+      .setIssuedAt(nowS)
+      .setExpirationTime(nowS + 3600)
+      .sign(privateKeyArg);
+
+  for (const profile of sandboxProfiles) {
+    route(profile.authorize, profile.id, 'authorize', (request) => authorize(profile, request));
+    route(profile.token, profile.id, 'token', (request) => token(profile, request));
+    if (profile.revoke) route(profile.revoke.url, profile.id, 'revoke', (request) => revoke(profile, request));
+    for (const identity of profile.identity) {
+      route(identity.url, profile.id, 'identity', (request) => {
+        const grant = bearerGrant(request);
+        if (!grant || grant.provider !== profile.id) return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
+        return { status: 200, body: identity.body(grant.account, grant.extra) };
+      });
+    }
+  }
+  route('https://accounts.google.com/.well-known/openid-configuration', 'google', 'discovery', () => ({
+    status: 200,
+    body: {
+      issuer: 'https://accounts.google.com',
+      authorization_endpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
+      token_endpoint: 'https://oauth2.googleapis.com/token',
+      userinfo_endpoint: 'https://openidconnect.googleapis.com/v1/userinfo',
+      revocation_endpoint: 'https://oauth2.googleapis.com/revoke',
+      jwks_uri: 'https://www.googleapis.com/oauth2/v3/certs',
+      code_challenge_methods_supported: ['plain', 'S256'],
+      authorization_response_iss_parameter_supported: true,
+    },
+  }));
+  route('https://www.googleapis.com/oauth2/v3/certs', 'google', 'jwks', () => ({ status: 200, body: { keys: [jwk] } }));
+  route(`${SMART_BASE}/.well-known/smart-configuration`, 'smart_on_fhir', 'discovery', () => ({
+    status: 200,
+    body: {
+      issuer: SMART_BASE,
+      authorization_endpoint: 'https://fhir.sandbox.test/auth/authorize',
+      token_endpoint: 'https://fhir.sandbox.test/auth/token',
+      revocation_endpoint: 'https://fhir.sandbox.test/auth/revoke',
+      code_challenge_methods_supported: ['S256'],
+      capabilities: ['launch-standalone', 'client-confidential-symmetric', 'context-standalone-patient', 'permission-offline'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic'],
+    },
+  }));
+  route(trelloUrls.requestToken, 'trello', 'request_token', (request) => trelloRequestToken(request));
+  route(trelloUrls.authorize, 'trello', 'authorize', (request) => trelloAuthorize(request));
+  route(trelloUrls.accessToken, 'trello', 'access_token', (request) => trelloAccessToken(request));
+  route(trelloUrls.member, 'trello', 'identity', (request) => {
+    const grant = state.accessTokens.get(request.url.searchParams.get('token') ?? '');
+    if (!grant || grant.provider !== 'trello' || grant.clientId !== request.url.searchParams.get('key')) return raw(401, 'invalid token');
+    return { status: 200, body: { id: `member-${grant.account}`, username: grant.account } };
+  });
+  route('https://api.trello.com/1/tokens/*', 'trello', 'revoke', (request) => {
+      const tokenValue = decodeURIComponent(request.url.pathname.split('/').pop() ?? '');
+      if (request.method !== 'DELETE' || request.url.searchParams.get('token') !== tokenValue) return raw(400, 'bad request');
+      if (!state.accessTokens.delete(tokenValue)) return raw(401, 'invalid token');
+      return { status: 200, body: { _value: null } };
+  });
+
+  function clientFor(provider: string): RegisteredClient | undefined {
+    return state.clients.get(provider);
+  }
+
+  function authenticate(profile: SandboxProfile, request: SandboxRequest, fields: Record<string, string>): RegisteredClient | undefined {
+    const client = clientFor(profile.id);
+    if (!client) return undefined;
+    if (profile.clientAuth === 'basic') {
+      const credentials = basicCredentials(request.headers.authorization);
+      // A Basic-only provider refuses a secret in the body: catches a client using the wrong method.
+      if (!credentials || fields.client_secret !== undefined) return undefined;
+      return credentials.id === client.clientId && same(credentials.secret, client.clientSecret) ? client : undefined;
+    }
+    if (request.headers.authorization !== undefined) return undefined;
+    return fields.client_id === client.clientId && same(fields.client_secret, client.clientSecret) ? client : undefined;
+  }
+
+  function authorize(profile: SandboxProfile, request: SandboxRequest): Reply | RawReply {
+    const q = request.url.searchParams;
+    const client = clientFor(profile.id);
+    const redirectUri = q.get('redirect_uri') ?? '';
+    // Never redirect to an unregistered URI: show an error page instead (RFC 6749 §4.1.2.1).
+    if (!client || q.get('client_id') !== client.clientId || !client.redirectUris.includes(redirectUri)) {
+      return raw(400, '<!doctype html><title>Sandbox</title><p>Unknown client or redirect_uri.</p>', { 'content-type': 'text/html' });
+    }
+    const back = new URL(redirectUri);
+    const state_ = q.get('state');
+    if (state_ !== null) back.searchParams.set('state', state_);
+    if (profile.iss) back.searchParams.set('iss', profile.iss);
+    const fail = (error: string) => {
+      back.searchParams.set('error', error);
+      return raw(302, '', { location: back.href });
+    };
+    if (q.get('response_type') !== 'code') return fail('unsupported_response_type');
+    const challenge = q.get('code_challenge') ?? undefined;
+    if (profile.pkce === 'unsupported' && challenge !== undefined) return fail('invalid_request');
+    if (profile.pkce === 'required' && challenge === undefined) return fail('invalid_request');
+    if (challenge !== undefined && q.get('code_challenge_method') !== 'S256') return fail('invalid_request');
+    for (const [name, value] of Object.entries(profile.requiredAuthorizeParams ?? {})) {
+      if (q.get(name) !== value) return fail('invalid_request');
+    }
+    const decision = q.get('sandbox_decision');
+    if (decision === null) {
+      const approve = new URL(request.url);
+      approve.searchParams.set('sandbox_decision', 'approve');
+      const deny = new URL(request.url);
+      deny.searchParams.set('sandbox_decision', 'deny');
+      return raw(
+        200,
+        `<!doctype html><html><head><meta charset="utf-8"><title>${profile.id} sandbox consent</title></head><body>` +
+          `<h1>Allow access to your ${profile.id} sandbox account?</h1>` +
+          `<form method="get"><p><a id="allow" href="${escapeHtml(routedPath(approve))}">Allow</a> ` +
+          `<a id="deny" href="${escapeHtml(routedPath(deny))}">Deny</a></p></form></body></html>`,
+        { 'content-type': 'text/html; charset=utf-8' },
+      );
+    }
+    if (decision === 'deny') return fail('access_denied');
+    const code = state.secret(`sbxcode_${profile.id}_`);
+    const extra: Record<string, string> = {};
+    if (q.get('user_scope')) extra.user_scope = q.get('user_scope') as string;
+    const nonce = q.get('nonce') ?? undefined;
+    state.codes.set(code, {
+      provider: profile.id,
+      clientId: client.clientId,
+      redirectUri,
+      account: q.get('sandbox_account') ?? 'alice',
+      scope: (q.get('scope') ?? q.get('user_scope') ?? '').replace(/,/g, ' '),
+      ...(challenge === undefined ? {} : { codeChallenge: challenge }),
+      ...(nonce === undefined ? {} : { nonce }),
+      extra,
+    });
+    back.searchParams.set('code', code);
+    return raw(302, '', { location: back.href });
+  }
+
+  async function token(profile: SandboxProfile, request: SandboxRequest): Promise<Reply | RawReply> {
+    const behaviour = behaviourOf(profile);
+    const fields = formOrJson(request);
+    const expectedType = profile.bodyFormat === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
+    if (!(request.headers['content-type'] ?? '').startsWith(expectedType)) return profile.error('invalid_request', 'token');
+    const client = authenticate(profile, request, fields);
+    if (!client) return { ...profile.error('invalid_client', 'token'), status: profile.error('invalid_client', 'token').status === 200 ? 200 : 401 };
+    const operation = fields.grant_type === 'refresh_token' ? 'refresh' : 'token';
+    if (operation === 'refresh' && behaviour.faults.get('refresh')?.kind === 'invalid_grant') return profile.error('invalid_grant', 'refresh');
+    let grant: { account: string; scope: string; extra: Readonly<Record<string, string>>; nonce?: string };
+    if (fields.grant_type === 'authorization_code' || (profile.id.startsWith('github') && fields.grant_type === undefined)) {
+      const code = state.codes.get(fields.code ?? '');
+      state.codes.delete(fields.code ?? ''); // single use, even when the exchange fails
+      if (!code || code.clientId !== client.clientId || code.redirectUri !== fields.redirect_uri) return profile.error('invalid_grant', 'token');
+      if (code.codeChallenge !== undefined) {
+        const verifier = fields.code_verifier ?? '';
+        const computed = createHash('sha256').update(verifier).digest('base64url');
+        if (!/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) || computed !== code.codeChallenge) return profile.error('invalid_grant', 'token');
+      } else if (fields.code_verifier !== undefined) {
+        return profile.error('invalid_request', 'token');
+      }
+      grant = code;
+    } else if (fields.grant_type === 'refresh_token') {
+      const existing = state.refreshTokens.get(fields.refresh_token ?? '');
+      if (!existing || existing.clientId !== client.clientId) return profile.error('invalid_grant', 'refresh');
+      if (behaviour.rotateRefreshTokens) state.refreshTokens.delete(fields.refresh_token ?? '');
+      grant = existing;
+    } else {
+      return profile.error('unsupported_grant_type', 'token');
+    }
+    const issuesRefresh = behaviour.tokenLifetimeSeconds !== null || profile.defaults.rotate || profile.id === 'salesforce' || profile.id === 'smart_on_fhir';
+    const accessToken = state.secret(profile.tokenPrefix);
+    const nowMs = Date.now();
+    const lifetime = behaviour.tokenLifetimeSeconds;
+    state.accessTokens.set(accessToken, { provider: profile.id, clientId: client.clientId, account: grant.account, scope: grant.scope, extra: grant.extra, expiresAtMs: lifetime === null ? null : nowMs + lifetime * 1000 });
+    let refreshToken: string | undefined;
+    if (issuesRefresh && (operation === 'token' || behaviour.rotateRefreshTokens)) {
+      refreshToken = state.secret(`sbxrt_${profile.id}_`);
+      state.refreshTokens.set(refreshToken, { provider: profile.id, clientId: client.clientId, account: grant.account, scope: grant.scope, extra: grant.extra });
+    }
+    const idToken = profile.idToken
+      ? await signIdToken(profile.idToken.issuer(grant.extra), client.clientId, grant.account, grant.nonce, Math.floor(nowMs / 1000), privateKey)
+      : undefined;
+    return profile.tokenBody({
+      grant: operation === 'refresh' ? 'refresh_token' : 'authorization_code',
+      accessToken,
+      ...(refreshToken === undefined ? {} : { refreshToken }),
+      ...(lifetime === null ? {} : { expiresIn: lifetime }),
+      scope: grant.scope,
+      account: grant.account,
+      clientId: client.clientId,
+      extra: grant.extra,
+      ...(idToken === undefined ? {} : { idToken }),
+    });
+  }
+
+  function bearerGrant(request: SandboxRequest) {
+    const header = request.headers.authorization ?? '';
+    const value = header.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const grant = value === undefined ? undefined : state.accessTokens.get(value);
+    if (!grant || (grant.expiresAtMs !== null && grant.expiresAtMs < Date.now())) return undefined;
+    return { ...grant, token: value as string };
+  }
+
+  function revokeTokenFamily(tokenValue: string): boolean {
+    const access = state.accessTokens.get(tokenValue);
+    const refresh = state.refreshTokens.get(tokenValue);
+    const target = access ?? refresh;
+    if (!target) return false;
+    // Revoking either token ends the whole grant, as Google, Salesforce and Dropbox document.
+    for (const [key, grant] of state.accessTokens) if (grant.account === target.account && grant.provider === target.provider) state.accessTokens.delete(key);
+    for (const [key, grant] of state.refreshTokens) if (grant.account === target.account && grant.provider === target.provider) state.refreshTokens.delete(key);
+    return true;
+  }
+
+  function revoke(profile: SandboxProfile, request: SandboxRequest): Reply | RawReply {
+    const style = profile.revoke?.style;
+    if (style === 'bearer') {
+      const grant = bearerGrant(request);
+      if (!grant) return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_access_token' } };
+      revokeTokenFamily(grant.token);
+      return { status: 200, body: profile.id === 'slack' ? { ok: true, revoked: true } : null };
+    }
+    const client = clientFor(profile.id);
+    if (style === 'github' || style === 'notion-json') {
+      const credentials = basicCredentials(request.headers.authorization);
+      if (!client || !credentials || credentials.id !== client.clientId || !same(credentials.secret, client.clientSecret)) return { status: 401, body: { message: 'Bad credentials' } };
+      if (style === 'github' && request.url.pathname !== `/applications/${client.clientId}/token`) return { status: 404, body: { message: 'Not Found' } };
+      const fields = formOrJson(request);
+      const tokenValue = style === 'github' ? fields.access_token : fields.token;
+      if (!tokenValue || !revokeTokenFamily(tokenValue)) return style === 'github' ? { status: 404, body: { message: 'Not Found' } } : { status: 400, body: { error: 'invalid_grant' } };
+      return style === 'github' ? raw(204, '') : { status: 200, body: { request_id: 'req-2' } };
+    }
+    const fields = formOrJson(request);
+    if (profile.clientAuth === 'basic' || profile.id === 'zoom') {
+      const credentials = basicCredentials(request.headers.authorization);
+      if (!client || !credentials || credentials.id !== client.clientId || !same(credentials.secret, client.clientSecret)) return { status: 401, body: { error: 'invalid_client' } };
+    } else if (profile.id === 'hubspot' || profile.id === 'asana') {
+      if (!client || fields.client_id !== client.clientId || !same(fields.client_secret, client.clientSecret)) return { status: 401, body: { error: 'invalid_client' } };
+    }
+    if (!fields.token) return { status: 400, body: { error: 'invalid_request' } };
+    revokeTokenFamily(fields.token);
+    // RFC 7009 §2.2: an unknown token is answered 200 as well.
+    return { status: 200, body: {} };
+  }
+
+  function verifyOAuth1(request: SandboxRequest, tokenSecret: string | undefined): Record<string, string> | undefined {
+    const params = parseOAuth1AuthorizationHeader(request.headers.authorization ?? '');
+    const client = clientFor('trello');
+    if (!params || !client || params.oauth_consumer_key !== client.clientId || params.oauth_signature_method !== 'HMAC-SHA1') return undefined;
+    const { oauth_signature: signature, ...oauthParams } = params;
+    const expected = hmacSha1Signature({
+      method: request.method,
+      url: request.url.href,
+      oauthParams,
+      consumerSecret: client.clientSecret,
+      ...(tokenSecret === undefined ? {} : { tokenSecret }),
+    });
+    return signature !== undefined && same(signature, expected) ? params : undefined;
+  }
+
+  function trelloRequestToken(request: SandboxRequest): RawReply {
+    const params = verifyOAuth1(request, undefined);
+    if (!params || !params.oauth_callback) return raw(401, 'invalid signature');
+    const requestToken = state.secret('sbxreq_trello_');
+    const secret = state.secret('sbxreqsecret_trello_');
+    state.requestTokens.set(requestToken, { clientId: params.oauth_consumer_key as string, secret, callback: params.oauth_callback });
+    return raw(200, new URLSearchParams({ oauth_token: requestToken, oauth_token_secret: secret, oauth_callback_confirmed: 'true' }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+  }
+
+  function trelloAuthorize(request: SandboxRequest): RawReply {
+    const q = request.url.searchParams;
+    const pending = state.requestTokens.get(q.get('oauth_token') ?? '');
+    if (!pending) return raw(400, 'unknown request token');
+    const back = new URL(pending.callback);
+    back.searchParams.set('oauth_token', q.get('oauth_token') as string);
+    if (q.get('sandbox_decision') === 'deny') return raw(302, '', { location: back.href });
+    const verifier = state.secret('sbxverifier_');
+    pending.verifier = verifier;
+    pending.account = q.get('sandbox_account') ?? 'alice';
+    back.searchParams.set('oauth_verifier', verifier);
+    return raw(302, '', { location: back.href });
+  }
+
+  function trelloAccessToken(request: SandboxRequest): RawReply {
+    const header = parseOAuth1AuthorizationHeader(request.headers.authorization ?? '');
+    const pending = state.requestTokens.get(header?.oauth_token ?? '');
+    if (!pending) return raw(401, 'invalid token');
+    const params = verifyOAuth1(request, pending.secret);
+    if (!params || !pending.verifier || params.oauth_verifier !== pending.verifier) return raw(401, 'invalid signature');
+    state.requestTokens.delete(header?.oauth_token ?? '');
+    const accessToken = state.secret('sbxtrello_');
+    const secret = state.secret('sbxtrellosecret_');
+    state.accessTokens.set(accessToken, { provider: 'trello', clientId: pending.clientId, account: pending.account ?? 'alice', scope: 'read', extra: {}, expiresAtMs: null });
+    return raw(200, new URLSearchParams({ oauth_token: accessToken, oauth_token_secret: secret }).toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+  }
+
+  let origin = '';
+  const routedPath = (productionUrl: URL) => `${origin}/${productionUrl.host}${productionUrl.pathname}${productionUrl.search}`;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const local = new URL(req.url ?? '/', origin);
+    if (local.pathname.startsWith('/__admin')) return admin(local, req.method ?? 'GET', body, res);
+    const [, host, ...rest] = local.pathname.split('/');
+    const production = new URL(`https://${host}/${rest.join('/')}${local.search}`);
+    let key = `${production.host}${production.pathname}`;
+    if (production.host === 'api.github.com' && /^\/applications\/[^/]+\/token$/.test(production.pathname)) key = 'api.github.com/applications/:clientId/token';
+    if (production.host === 'api.trello.com' && production.pathname.startsWith('/1/tokens/')) key = 'api.trello.com/1/tokens/*';
+    const request: SandboxRequest = { method: req.method ?? 'GET', url: production, headers: req.headers, body };
+    const entry = pickEntry(routes.get(key) ?? [], request);
+    if (!entry) return send(res, raw(404, 'no such sandbox route'));
+    const endpoint = entry.endpoint === 'token' && /grant_type=refresh_token|"grant_type":"refresh_token"/.test(body) ? 'refresh' : entry.endpoint;
+    state.count(entry.provider, endpoint);
+    const profile = sandboxProfiles.find((p) => p.id === entry.provider);
+    const behaviour = profile ? behaviourOf(profile) : state.behaviour('trello', { tokenLifetimeSeconds: null, rotate: false });
+    if (behaviour.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
+    const fault = behaviour.faults.get(endpoint);
+    if (fault?.kind === 'hang') return; // never answers; the client's timeout must fire
+    if (fault?.kind === 'status') return send(res, raw(fault.status, '{"error":"sandbox_fault"}', { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }));
+    if (fault?.kind === 'malformed') return send(res, raw(200, '<html>not what you expected', { 'content-type': 'application/json' }));
+    if (fault?.kind === 'invalid_grant' && endpoint !== 'refresh' && profile) return send(res, profile.error('invalid_grant', 'token'));
+    return send(res, await entry.handler(request));
+  }
+
+  /** Among providers sharing a URL, the one whose registered client (or issued token) the request names. */
+  function pickEntry(entries: readonly RouteEntry[], request: SandboxRequest): RouteEntry | undefined {
+    if (entries.length <= 1) return entries[0];
+    const fields = formOrJson(request);
+    const named = new Set<string>(
+      [
+        request.url.searchParams.get('client_id'),
+        fields.client_id,
+        basicCredentials(request.headers.authorization)?.id,
+        request.url.pathname.split('/')[2],
+      ].filter((v): v is string => typeof v === 'string'),
+    );
+    const bearer = bearerGrant(request);
+    const refresh = state.refreshTokens.get(fields.refresh_token ?? '');
+    const code = state.codes.get(fields.code ?? '');
+    return (
+      entries.find((entry) => {
+        const client = state.clients.get(entry.provider);
+        return (client && named.has(client.clientId)) || bearer?.provider === entry.provider || refresh?.provider === entry.provider || code?.provider === entry.provider;
+      }) ?? entries[0]
+    );
+  }
+
+  function admin(url: URL, method: string, body: string, res: ServerResponse): void {
+    const [, , action, provider] = url.pathname.split('/');
+    if (action === 'reset' && method === 'POST') {
+      api.reset();
+      return send(res, { status: 200, body: { ok: true } });
+    }
+    if (action === 'calls') return send(res, { status: 200, body: Object.fromEntries(state.calls) });
+    if (action === 'providers' && provider && method === 'POST' && allProviders.includes(provider)) {
+      const input = JSON.parse(body || '{}') as ProviderSettings & { faults?: Record<string, SandboxFault | null> };
+      api.configure(provider, input);
+      for (const [endpoint, fault] of Object.entries(input.faults ?? {})) api.injectFault(provider, endpoint, fault ?? undefined);
+      return send(res, { status: 200, body: { ok: true } });
+    }
+    return send(res, { status: 404, body: { error: 'unknown admin call' } });
+  }
+
+  function send(res: ServerResponse, reply: Reply | RawReply): void {
+    if ('raw' in reply) {
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+      return;
+    }
+    if (reply.form) {
+      const fields = Object.fromEntries(Object.entries(reply.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      res.writeHead(reply.status, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
+      res.end(new URLSearchParams(fields).toString());
+      return;
+    }
+    res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(reply.body === null ? 'null' : JSON.stringify(reply.body));
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const hosts = new Set<string>([...routes.keys()].map((routeKey) => routeKey.split('/')[0] as string));
+  const originOverrides = Object.fromEntries([...hosts].map((host) => [`https://${host}`, `${origin}/${host}`]));
+
+  const api: ProviderSandbox = {
+    origin,
+    originOverrides,
+    registerClient: (provider, client) => {
+      state.clients.set(provider, client);
+    },
+    configure: (provider, settings) => {
+      const profile = sandboxProfiles.find((p) => p.id === provider);
+      const behaviour = state.behaviour(provider, profile?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
+      if (settings.tokenLifetimeSeconds !== undefined) behaviour.tokenLifetimeSeconds = settings.tokenLifetimeSeconds;
+      if (settings.rotateRefreshTokens !== undefined) behaviour.rotateRefreshTokens = settings.rotateRefreshTokens;
+      if (settings.latencyMs !== undefined) behaviour.latencyMs = settings.latencyMs;
+    },
+    injectFault: (provider, endpoint, fault) => {
+      const profile = sandboxProfiles.find((p) => p.id === provider);
+      const behaviour = state.behaviour(provider, profile?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
+      if (fault === undefined) behaviour.faults.delete(endpoint);
+      else behaviour.faults.set(endpoint, fault);
+    },
+    calls: (provider, endpoint) => state.calls.get(`${provider}.${endpoint}`) ?? 0,
+    issuedSecrets: () => [...state.secrets],
+    reset: () => state.reset(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+  return api;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
