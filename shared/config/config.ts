@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BrokerError } from '../errors/broker-error.js';
 import { severities } from '../log/logger.js';
+import { type CallerPolicyRule, callerPolicySchema } from './caller-policy-schema.js';
 
 const loopbackHostPort = z
   .string()
@@ -58,6 +59,24 @@ const providerOriginOverrides = z
     return new Map(Object.entries(checked.data));
   });
 
+// CALLER_POLICY: a JSON array of rules (see shared/auth/caller-policy.ts); unset means nobody may call.
+const callerPolicyVariable = z.string().transform((value, context) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be a JSON array of rules' });
+    return z.NEVER;
+  }
+  const checked = callerPolicySchema.safeParse(parsed);
+  if (!checked.success) {
+    const where = checked.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    context.addIssue({ code: 'custom', message: `has invalid rules (at ${where})` });
+    return z.NEVER;
+  }
+  return checked.data;
+});
+
 const providerClientVariable = /^PROVIDER_([A-Z][A-Z0-9_]*)_CLIENT_(ID|SECRET)$/;
 
 const environmentSchema = z.object({
@@ -75,6 +94,7 @@ const environmentSchema = z.object({
   ID_TOKEN_ISSUER: z.url().optional(),
   ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
   PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
+  CALLER_POLICY: callerPolicyVariable.optional(),
   LOG_LEVEL: z.enum(severities).default('INFO'),
   K_SERVICE: z.string().optional(),
   FUNCTION_TARGET: z.string().optional(),
@@ -114,6 +134,8 @@ export interface Config {
     /** Registered OAuth clients by provider id, from PROVIDER_<ID>_CLIENT_ID / PROVIDER_<ID>_CLIENT_SECRET. */
     readonly clients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
   };
+  /** Deny by default: an empty list allows nothing. */
+  readonly callerPolicy: readonly CallerPolicyRule[];
   readonly log: { readonly minSeverity: (typeof severities)[number] };
   readonly runtime: { readonly service: string | undefined; readonly functionTarget: string | undefined };
 }
@@ -153,6 +175,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       certsUrl: e.ID_TOKEN_CERTS_URL ?? GOOGLE_ID_TOKEN_CERTS_URL,
     },
     providers: { originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(), clients: providerClients(present) },
+    callerPolicy: e.CALLER_POLICY ?? [],
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },
   });

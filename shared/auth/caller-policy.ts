@@ -1,0 +1,46 @@
+// Which verified service accounts may do what, for which tenants and providers. Deny by default.
+import type { CallerAction, CallerPolicyRule } from '../config/caller-policy-schema.js';
+import { BrokerError } from '../errors/broker-error.js';
+
+export interface CallerRequest {
+  readonly action: CallerAction;
+  readonly tenantId: string;
+  /** Absent for requests that are not about one provider (e.g. listing all of a user's connections). */
+  readonly provider?: string;
+}
+
+export interface CallerPolicy {
+  /** Throws `caller_not_allowed` unless some rule for this caller covers the whole request. */
+  authorize(callerEmail: string, request: CallerRequest): void;
+  allows(callerEmail: string, request: CallerRequest): boolean;
+}
+
+const covers = (allowed: '*' | readonly string[], value: string) => allowed === '*' || allowed.includes(value);
+
+export function createCallerPolicy(rules: readonly CallerPolicyRule[]): CallerPolicy {
+  const byCaller = new Map<string, CallerPolicyRule[]>();
+  for (const rule of rules) {
+    // Emails are case-insensitive in their domain, and Google issues service-account emails in lower case.
+    const key = rule.serviceAccount.toLowerCase();
+    byCaller.set(key, [...(byCaller.get(key) ?? []), rule]);
+  }
+  const allows = (callerEmail: string, request: CallerRequest): boolean =>
+    (byCaller.get(callerEmail.toLowerCase()) ?? []).some(
+      (rule) =>
+        rule.actions.includes(request.action) &&
+        covers(rule.tenants, request.tenantId) &&
+        // A request about no single provider needs a rule for every provider; lists filter per provider instead.
+        (request.provider === undefined ? rule.providers === '*' : covers(rule.providers, request.provider)),
+    );
+  return Object.freeze({
+    allows,
+    authorize(callerEmail: string, request: CallerRequest) {
+      if (!allows(callerEmail, request)) {
+        // Says what was refused, not which rules exist: a caller learns nothing about other tenants.
+        throw new BrokerError('caller_not_allowed', `This caller may not ${request.action.replaceAll('_', ' ')} here`, {
+          details: { action: request.action },
+        });
+      }
+    },
+  });
+}
