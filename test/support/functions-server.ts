@@ -16,30 +16,35 @@ export function existingFunctionNames(): FunctionName[] {
 export interface FunctionsServer {
   readonly origin: string;
   readonly port: number;
+  /** The functions mounted so far. */
   readonly functions: readonly FunctionName[];
   urlOf(name: FunctionName): string;
+  /**
+   * Imports every function module (each registers itself with the framework) and mounts it under /<name>.
+   * Separate from listening because functions read their configuration, which names their own URLs
+   * (ID-token audiences), when they load.
+   */
+  mountFunctions(): Promise<readonly FunctionName[]>;
+  /** Serves a local-only page or endpoint (e.g. the demo) at /<prefix>; never a deployed function's name. */
+  mountLocal(prefix: string, listener: RequestListener): void;
   stop(): Promise<void>;
 }
 
-/** Imports each function module (which registers itself with the framework) and mounts it under /<name>. */
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:not_found', title: 'No such function', status: 404, code: 'not_found' }));
+}
+
 export async function startFunctionsServer(options: { port: number; host?: string }): Promise<FunctionsServer> {
-  const names = existingFunctionNames();
   const listeners = new Map<string, RequestListener>();
-  for (const name of names) {
-    await import(`../../functions/${name}.js`);
-    const framework = getTestServer(name);
-    const listener = framework.listeners('request')[0] as RequestListener | undefined;
-    if (!listener) throw new Error(`The Functions Framework server for ${name} has no request listener`);
-    listeners.set(name, listener);
-  }
+  const mounted: FunctionName[] = [];
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://local');
     const [, first = '', ...rest] = url.pathname.split('/');
     const listener = listeners.get(first);
     if (!listener) {
-      res.writeHead(404, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:not_found', title: 'No such function', status: 404, code: 'not_found' }));
+      notFound(res);
       return;
     }
     // Cloud Run serves each function at its own root: strip the /<name> prefix before handing over.
@@ -58,8 +63,24 @@ export async function startFunctionsServer(options: { port: number; host?: strin
   return {
     origin,
     port,
-    functions: names,
+    functions: mounted,
     urlOf: (name) => `${origin}/${name}`,
+    async mountFunctions() {
+      for (const name of existingFunctionNames()) {
+        if (listeners.has(name)) continue;
+        await import(`../../functions/${name}.js`);
+        const framework = getTestServer(name);
+        const listener = framework.listeners('request')[0] as RequestListener | undefined;
+        if (!listener) throw new Error(`The Functions Framework server for ${name} has no request listener`);
+        listeners.set(name, listener);
+        mounted.push(name);
+      }
+      return mounted;
+    },
+    mountLocal(prefix, listener) {
+      if ((functionNames as readonly string[]).includes(prefix)) throw new TypeError(`${prefix} is a function name`);
+      listeners.set(prefix, listener);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

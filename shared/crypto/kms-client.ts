@@ -1,0 +1,66 @@
+// Creates the Cloud KMS client lazily, once, on the first KMS call: @google-cloud/kms costs ~0.7 s to load.
+import type { KeyManagementServiceClient } from '@google-cloud/kms';
+
+/** The three RPCs the vault uses; the full client satisfies it. */
+export type KmsApi = Pick<KeyManagementServiceClient, 'encrypt' | 'decrypt' | 'getCryptoKey' | 'close'>;
+
+export interface KmsClientOptions {
+  /**
+   * A loopback `host:port` of the local KMS stand-in, reached over plaintext gRPC with no Google
+   * credentials. Unset in production: the default endpoint with TLS and Application Default Credentials.
+   */
+  readonly apiEndpoint?: string | undefined;
+}
+
+export interface KmsClientSource {
+  get(): Promise<KmsApi>;
+  /** Closes the client if one was created; the next `get()` creates a new one. */
+  close(): Promise<void>;
+}
+
+function splitHostPort(endpoint: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(endpoint);
+  if (!match) throw new TypeError('The KMS API endpoint must be host:port');
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) };
+}
+
+async function createClient(options: KmsClientOptions): Promise<KmsApi> {
+  const { KeyManagementServiceClient } = await import('@google-cloud/kms');
+  if (options.apiEndpoint === undefined) return new KeyManagementServiceClient();
+  const { host, port } = splitHostPort(options.apiEndpoint);
+  // The channel credentials must come from the same grpc-js that google-gax uses (there is one copy).
+  const grpc = await import('@grpc/grpc-js');
+  return new KeyManagementServiceClient({
+    apiEndpoint: host,
+    port,
+    // With sslCreds set, google-gax never asks google-auth-library for credentials, and an explicit
+    // universe domain stops it from asking the metadata server for one: the stand-in needs no network.
+    sslCreds: grpc.credentials.createInsecure(),
+    universeDomain: 'googleapis.com',
+  });
+}
+
+/** One client per source, created on first use; a failed creation is forgotten so the next call retries. */
+export function createKmsClientSource(options: KmsClientOptions): KmsClientSource {
+  if (options.apiEndpoint !== undefined) splitHostPort(options.apiEndpoint);
+  let pending: Promise<KmsApi> | undefined;
+  return {
+    get() {
+      if (!pending) {
+        const attempt = createClient(options);
+        pending = attempt;
+        attempt.catch(() => {
+          if (pending === attempt) pending = undefined;
+        });
+      }
+      return pending;
+    },
+    async close() {
+      const current = pending;
+      pending = undefined;
+      if (!current) return;
+      const client = await current.catch(() => undefined);
+      await client?.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The audit log: one Firestore document per state change or admin action, never a secret, kept for a TTL.
+import { type DocumentReference, type Firestore, Timestamp, type Transaction } from '@google-cloud/firestore';
+import { z } from 'zod';
+import type { Clock } from '../time/clock.js';
+import type { IdSource } from '../time/ids.js';
+import { collectionNames, ttlFields } from './collections.js';
+
+export const auditActions = [
+  'connection.connected',
+  'connection.reconnected',
+  'connection.refreshed',
+  'connection.refresh_failed',
+  'connection.needs_reauth',
+  'connection.health_checked',
+  'connection.revoked',
+  'connection.revocation_failed',
+  'flow.started',
+  'flow.failed',
+  'token.read',
+  'token.denied',
+  'admin.action',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+export const auditActorTypes = ['service_account', 'user_browser', 'operator', 'scheduler', 'system'] as const;
+
+export const auditEntrySchema = z
+  .object({
+    action: z.enum(auditActions),
+    actor: z.object({ type: z.enum(auditActorTypes), id: z.string().nullable() }).strict(),
+    tenantId: z.string().nullable(),
+    userId: z.string().nullable(),
+    provider: z.string().nullable(),
+    connectionId: z.string().nullable(),
+    outcome: z.enum(['success', 'failure', 'denied']),
+    /** A stable code or short reason; never free text from a provider. */
+    reason: z.string().max(200).nullable(),
+    atMs: z.number().int(),
+  })
+  .strict();
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/** How long audit entries live before Firestore's TTL policy (field `expireAt`) removes them. */
+export const AUDIT_RETENTION_DAYS = 400;
+
+export interface AuditWriter {
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
+
+function auditDocument(entry: Omit<AuditEntry, 'atMs'>, writer: AuditWriter) {
+  const atMs = writer.clock.nowMs();
+  const parsed = auditEntrySchema.parse({ ...entry, atMs });
+  return { ...parsed, [ttlFields.auditLog]: Timestamp.fromMillis(atMs + AUDIT_RETENTION_DAYS * 24 * 3600 * 1000) };
+}
+
+function newAuditRef(firestore: Firestore, writer: AuditWriter): DocumentReference {
+  return firestore.collection(collectionNames.auditLog).doc(writer.ids.newId());
+}
+
+/** Adds the entry inside a transaction, so the audit record commits (or not) with the change it describes. */
+export function appendAuditInTransaction(
+  firestore: Firestore,
+  transaction: Transaction,
+  entry: Omit<AuditEntry, 'atMs'>,
+  writer: AuditWriter,
+): void {
+  transaction.create(newAuditRef(firestore, writer), auditDocument(entry, writer));
+}
+
+export async function appendAudit(firestore: Firestore, entry: Omit<AuditEntry, 'atMs'>, writer: AuditWriter): Promise<void> {
+  await newAuditRef(firestore, writer).create(auditDocument(entry, writer));
+}
+
+/** A connection's audit trail, newest first (needs the composite index connectionId + atMs). */
+export async function readConnectionAudit(firestore: Firestore, connectionId: string, limit = 50): Promise<AuditEntry[]> {
+  const snapshot = await firestore
+    .collection(collectionNames.auditLog)
+    .where('connectionId', '==', connectionId)
+    .orderBy('atMs', 'desc')
+    .limit(limit)
+    .get();
+  return snapshot.docs.map((doc) => {
+    const { expireAt: _expireAt, ...rest } = doc.data();
+    return auditEntrySchema.parse(rest);
+  });
+}

@@ -1,0 +1,46 @@
+// Reads of connection documents, each validated by the one schema.
+import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
+import { BrokerError } from '../errors/broker-error.js';
+import { collectionNames } from './collections.js';
+import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
+
+export interface StoredConnection {
+  readonly id: string;
+  readonly document: ConnectionDocument;
+}
+
+/** Parses a snapshot; a document that fails the schema is corrupt data, reported without its contents. */
+export function parseConnectionSnapshot(snapshot: DocumentSnapshot): StoredConnection | undefined {
+  if (!snapshot.exists) return undefined;
+  const parsed = connectionDocumentSchema.safeParse(snapshot.data());
+  if (!parsed.success) {
+    throw new BrokerError('internal', 'A stored connection does not match its schema', {
+      cause: new Error(`connection ${snapshot.id}: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`),
+    });
+  }
+  return { id: snapshot.id, document: parsed.data };
+}
+
+export function connectionRef(firestore: Firestore, connectionId: string) {
+  return firestore.collection(collectionNames.connections).doc(connectionId);
+}
+
+export async function readConnection(firestore: Firestore, connectionId: string): Promise<StoredConnection | undefined> {
+  return parseConnectionSnapshot(await connectionRef(firestore, connectionId).get());
+}
+
+/** A user's connections to one provider (or all providers), revoked ones excluded. */
+export async function listUserConnections(
+  firestore: Firestore,
+  filter: { tenantId: string; userId: string | null; provider?: string },
+): Promise<StoredConnection[]> {
+  let query = firestore
+    .collection(collectionNames.connections)
+    .where('tenantId', '==', filter.tenantId)
+    .where('userId', '==', filter.userId);
+  if (filter.provider !== undefined) query = query.where('provider', '==', filter.provider);
+  const snapshot = await query.get();
+  return snapshot.docs
+    .map((doc) => parseConnectionSnapshot(doc))
+    .filter((connection): connection is StoredConnection => connection !== undefined && connection.document.status !== 'revoked');
+}

@@ -1,0 +1,79 @@
+// Everything a function needs, built from config once per process; heavy clients are created on first use,
+// and a failed creation is not cached, so the next request tries again.
+import type { Firestore } from '@google-cloud/firestore';
+import { type CallerPolicy, createCallerPolicy } from '../auth/caller-policy.js';
+import { createIdTokenVerifier, type IdTokenVerifier } from '../auth/id-token-verifier.js';
+import type { Config } from '../config/config.js';
+import { createVault, type Vault } from '../crypto/vault.js';
+import { BrokerError } from '../errors/broker-error.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { createOAuthRuntime, type OAuthRuntime } from '../oauth/oauth-runtime.js';
+import { createProviderCatalog, type ProviderCatalog } from '../providers/registry.js';
+import { createFirestore } from '../store/firestore-client.js';
+import { type Clock, systemClock } from '../time/clock.js';
+import { cryptoIdSource, type IdSource } from '../time/ids.js';
+
+export interface BrokerRuntime {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly logger: Logger;
+  readonly catalog: ProviderCatalog;
+  readonly callerPolicy: CallerPolicy;
+  firestore(): Firestore;
+  vault(): Vault;
+  oauth(): OAuthRuntime;
+  /** Verifies callers' ID tokens; refuses to exist without configured audiences (deny by default). */
+  idTokenVerifier(): IdTokenVerifier;
+}
+
+export interface BrokerRuntimeOverrides {
+  readonly clock?: Clock;
+  readonly ids?: IdSource;
+  readonly logger?: Logger;
+  readonly fetch?: typeof fetch;
+}
+
+function once<T>(create: () => T): () => T {
+  let value: T | undefined;
+  let created = false;
+  return () => {
+    if (!created) {
+      value = create();
+      created = true;
+    }
+    return value as T;
+  };
+}
+
+export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOverrides = {}): BrokerRuntime {
+  const clock = overrides.clock ?? systemClock;
+  const ids = overrides.ids ?? cryptoIdSource;
+  const logger = overrides.logger ?? createLogger({ projectId: config.projectId, minSeverity: config.log.minSeverity });
+  return {
+    config,
+    clock,
+    ids,
+    logger,
+    catalog: createProviderCatalog(),
+    callerPolicy: createCallerPolicy(config.callerPolicy),
+    firestore: once(() => createFirestore(config)),
+    vault: once(() => createVault(config, { clock, logger })),
+    oauth: once(() =>
+      createOAuthRuntime({
+        overrides: config.providers.originOverrides,
+        clock,
+        ids,
+        ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      }),
+    ),
+    idTokenVerifier: once(() => {
+      if (config.callerIdentity.audiences.length === 0) {
+        throw new BrokerError('misconfigured', 'ID_TOKEN_AUDIENCES is not set: no caller can be verified', {
+          details: { variables: ['ID_TOKEN_AUDIENCES'] },
+        });
+      }
+      return createIdTokenVerifier({ ...config.callerIdentity, clock });
+    }),
+  };
+}

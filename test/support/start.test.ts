@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { isProcessRunning } from './process-liveness.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('npm start', () => {
+  it('brings the stack up in under 15 s, describes it in stack.json, and stops everything on Ctrl-C', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'broker-start-'));
+    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', OAUTH_BROKER_STATE_DIR: stateDir };
+    // Its own emulator, so the test sees the JVM started and stopped.
+    delete env.FIRESTORE_EMULATOR_HOST;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/start.ts'], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const startedAt = performance.now();
+      await expect
+        .poll(() => output, { timeout: 15_000, interval: 100 })
+        .toMatch(/Ready in \d+\.\d s/);
+      const seconds = (performance.now() - startedAt) / 1000;
+      expect(seconds).toBeLessThan(15);
+
+      const stack = JSON.parse(await readFile(join(stateDir, 'stack.json'), 'utf8')) as { firestoreEmulatorHost: string };
+      expect(output).toContain(`Firestore emulator  ${stack.firestoreEmulatorHost} (started in`);
+      const emulator = await fetch(`http://${stack.firestoreEmulatorHost}/`);
+      expect(await emulator.text()).toContain('Ok');
+
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(output).toContain('Stopped.');
+      await expect(fetch(`http://${stack.firestoreEmulatorHost}/`)).rejects.toThrow();
+    } finally {
+      if (child.pid && (await isProcessRunning(child.pid))) child.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});

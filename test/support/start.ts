@@ -1,0 +1,61 @@
+// `npm start`: runs the whole broker locally and prints where everything is; Ctrl-C stops it all.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalStack } from './local-stack.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return 8080;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    process.stderr.write(`PORT must be a port number (0-65535), got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+  return port;
+}
+
+const startedAt = performance.now();
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+say('oauth-broker: starting the local stack…');
+// OAUTH_BROKER_STATE_DIR moves .local/ elsewhere (the start-up test uses it to leave a developer's stack alone).
+const stateDir = process.env.OAUTH_BROKER_STATE_DIR || join(repoRoot, '.local');
+const stack = await startLocalStack({
+  repoRoot,
+  stateDir,
+  port: parsePort(process.env.PORT),
+  env: process.env,
+  onProgress: (line) => say(`  ${line}`),
+}).catch(
+  (error: unknown) => {
+    process.stderr.write(`\nThe local stack could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
+
+const { description } = stack;
+const functionLines = Object.entries(description.functions).map(([name, url]) => `  ${name.padEnd(10)} ${url}`);
+say('');
+say(`Functions on ${description.functionsOrigin}:`);
+say(functionLines.length > 0 ? functionLines.join('\n') : '  (none yet: functions/ has no function modules)');
+say('');
+say(`Stack description: ${join(stateDir, 'stack.json')}`);
+say(`Provider sandbox: ${description.providerSandbox.origin} plays ${description.providerSandbox.providers.join(', ')}`);
+say(`Local demo caller: ${description.demoCaller} (tenant ${description.demoTenant})`);
+say('Call a function as that caller:');
+say(`  npm run -s local:id-token -- --email ${description.demoCaller} --audience ${description.functionsOrigin}/token`);
+say('');
+say(`Ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s. Press Ctrl-C to stop.`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  say(`\n${signal}: stopping…`);
+  await stack.stop();
+  say('Stopped.');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
