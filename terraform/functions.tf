@@ -1,4 +1,4 @@
-# The six Cloud Functions (gen2), all from one source archive; FUNCTION_TARGET picks the entry point.
+# The seven Cloud Functions (gen2), all from one source archive; FUNCTION_TARGET picks the entry point.
 resource "google_cloudfunctions2_function" "broker" {
   for_each = local.functions
 
@@ -43,8 +43,8 @@ resource "google_cloudfunctions2_function" "broker" {
       LOG_LEVEL             = var.log_level
       EVENTS_TOPIC          = google_pubsub_topic.connection_events.id
       FUNCTION_URL          = local.function_urls[each.key]
-      CALLBACK_URL          = local.redirect_uri
-      START_URL             = local.start_base_url
+      BROKER_CALLBACK_URL   = local.redirect_uri
+      RETURN_URL_ALLOWLIST  = join(",", var.return_url_allowlist)
     }
 
     dynamic "secret_environment_variables" {

@@ -23,6 +23,16 @@ locals {
       provider_secrets = true
       publishes_events = true
     }
+    connections = {
+      description      = "Product backends list and disconnect users' connections and create app-only and API-key connections."
+      memory           = "256Mi"
+      timeout_seconds  = 60
+      min_instances    = 0
+      max_instances    = 20
+      sealing          = "encrypt_decrypt"
+      provider_secrets = true
+      publishes_events = true
+    }
     token = {
       description      = "Hands a fresh access token to an allowed internal caller, refreshing under the lease if needed."
       memory           = "512Mi"
@@ -85,12 +95,13 @@ locals {
 
   # Which principals may invoke each function. Only callback is public: a browser must reach it.
   invokers = {
-    authorize = [for email in var.product_backend_service_accounts : "serviceAccount:${email}"]
-    callback  = ["allUsers"]
-    token     = local.caller_members
-    admin     = var.operator_members
-    refresh   = [google_service_account.scheduler.member]
-    health    = [google_service_account.scheduler.member]
+    authorize   = [for email in var.product_backend_service_accounts : "serviceAccount:${email}"]
+    connections = [for email in var.product_backend_service_accounts : "serviceAccount:${email}"]
+    callback    = ["allUsers"]
+    token       = local.caller_members
+    admin       = var.operator_members
+    refresh     = [google_service_account.scheduler.member]
+    health      = [google_service_account.scheduler.member]
   }
 
   invoker_bindings = merge([

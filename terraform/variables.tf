@@ -88,13 +88,24 @@ variable "providers_enabled" {
 }
 
 variable "product_backend_service_accounts" {
-  description = "Emails of the product backends' service accounts allowed to call authorize (start a connect flow)."
+  description = "Emails of the product backends' service accounts allowed to call authorize (start a connect flow) and connections (list, disconnect, app-only and API-key connections)."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for email in var.product_backend_service_accounts : can(regex("^[a-z0-9-]+@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", email))])
     error_message = "product_backend_service_accounts must be service account emails (…@….iam.gserviceaccount.com)."
+  }
+}
+
+variable "return_url_allowlist" {
+  description = "Exact URLs (no query or fragment) a connect flow may send the user back to; compared as whole strings."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for url in var.return_url_allowlist : can(regex("^https://[^?#\\s,]+$", url))])
+    error_message = "return_url_allowlist entries must be https URLs without query, fragment, spaces or commas."
   }
 }
 

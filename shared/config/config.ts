@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BrokerError } from '../errors/broker-error.js';
 import { severities } from '../log/logger.js';
 import { type CallerPolicyRule, callerPolicySchema } from './caller-policy-schema.js';
+import { type OidcProviderSettings, oidcProvidersSchema } from './oidc-provider-settings.js';
 
 const loopbackHostPort = z
   .string()
@@ -16,6 +17,9 @@ const kmsCryptoKeyName = z
     /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/,
     'must be projects/P/locations/L/keyRings/R/cryptoKeys/K',
   );
+
+// Terraform passes google_pubsub_topic.id, the topic's full resource name.
+const pubsubTopicName = z.string().regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must be projects/P/topics/T');
 
 const loopbackHostname = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
 
@@ -77,6 +81,36 @@ const callerPolicyVariable = z.string().transform((value, context) => {
   return checked.data;
 });
 
+// RETURN_URL_ALLOWLIST: exact URLs (query and fragment excluded) a connect flow may end on.
+const returnUrlAllowlist = commaSeparatedList.refine(
+  (urls) =>
+    urls.every((value) => {
+      if (!URL.canParse(value)) return false;
+      const url = new URL(value);
+      const secure = url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHostname.test(url.hostname));
+      return secure && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+    }),
+  'must list https URLs (http only on loopback) without query, fragment or credentials',
+);
+
+// OIDC_PROVIDERS: a JSON array of standards-compliant OpenID providers, each {id, displayName, issuer, scopes?}.
+const oidcProvidersVariable = z.string().transform((value, context) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be a JSON array of providers' });
+    return z.NEVER;
+  }
+  const checked = oidcProvidersSchema.safeParse(parsed);
+  if (!checked.success) {
+    const where = checked.error.issues.map((issue) => issue.path.join('.') || '(list)').join(', ');
+    context.addIssue({ code: 'custom', message: `has invalid providers (at ${where})` });
+    return z.NEVER;
+  }
+  return checked.data;
+});
+
 const providerClientVariable = /^PROVIDER_([A-Z][A-Z0-9_]*)_CLIENT_(ID|SECRET)$/;
 
 const environmentSchema = z.object({
@@ -94,7 +128,29 @@ const environmentSchema = z.object({
   ID_TOKEN_ISSUER: z.url().optional(),
   ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
   PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
+  OIDC_PROVIDERS: oidcProvidersVariable.optional(),
   CALLER_POLICY: callerPolicyVariable.optional(),
+  // The callback function's public URL: the OAuth redirect URI, with the browser start step at <it>/start.
+  BROKER_CALLBACK_URL: httpsOrLoopbackUrl.optional(),
+  RETURN_URL_ALLOWLIST: returnUrlAllowlist.optional(),
+  CONNECT_FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  // Token reads refresh a token that expires within this many seconds, unless the caller asks otherwise.
+  TOKEN_MIN_VALIDITY_SECONDS: z.coerce.number().int().min(0).max(1800).default(60),
+  // How long a refresh lease lasts: longer than a provider call (10 s timeout) plus sealing and the write.
+  REFRESH_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
+  // The sweep refreshes a connection this long before its token expires (nextRefreshAtMs).
+  REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+  // Backoff after retryable refresh failures: exponential from the base, with jitter, capped.
+  REFRESH_BACKOFF_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  REFRESH_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  // Consecutive retryable failures after which the connection's status becomes `error` (with an event).
+  REFRESH_FAILURES_BEFORE_ERROR: z.coerce.number().int().min(1).max(100).default(5),
+  // Where connection events are published; unset means this deployment publishes none (the outbox keeps them).
+  EVENTS_TOPIC: pubsubTopicName.optional(),
+  // The local or test Pub/Sub emulator: reached without TLS and without credentials.
+  PUBSUB_EMULATOR_HOST: hostPort.optional(),
+  // How long one publish may take, retries included; an event not acknowledged by then stays in the outbox.
+  EVENTS_PUBLISH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   LOG_LEVEL: z.enum(severities).default('INFO'),
   K_SERVICE: z.string().optional(),
   FUNCTION_TARGET: z.string().optional(),
@@ -133,9 +189,34 @@ export interface Config {
     readonly originOverrides: ReadonlyMap<string, string>;
     /** Registered OAuth clients by provider id, from PROVIDER_<ID>_CLIENT_ID / PROVIDER_<ID>_CLIENT_SECRET. */
     readonly clients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
+    /** Operator-defined OpenID providers, added to the catalog from their issuer alone. */
+    readonly oidcProviders: readonly OidcProviderSettings[];
   };
   /** Deny by default: an empty list allows nothing. */
   readonly callerPolicy: readonly CallerPolicyRule[];
+  readonly connect: {
+    /** The redirect URI registered at every provider; undefined where this deployment runs no connect flows. */
+    readonly callbackUrl: string | undefined;
+    /** Exact-match return URLs; empty means no flow can be started. */
+    readonly returnUrlAllowlist: readonly string[];
+    readonly flowTtlMs: number;
+  };
+  readonly refresh: {
+    /** Default `minValiditySeconds` of a token read. */
+    readonly defaultMinValidityMs: number;
+    readonly leaseTtlMs: number;
+    /** nextRefreshAtMs = expiry minus this, for the refresh sweep. */
+    readonly aheadMs: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    readonly failuresBeforeError: number;
+  };
+  readonly events: {
+    /** projects/P/topics/T; undefined where this deployment publishes no events. */
+    readonly topic: string | undefined;
+    readonly emulatorHost: string | undefined;
+    readonly publishTimeoutMs: number;
+  };
   readonly log: { readonly minSeverity: (typeof severities)[number] };
   readonly runtime: { readonly service: string | undefined; readonly functionTarget: string | undefined };
 }
@@ -174,8 +255,30 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       issuers: e.ID_TOKEN_ISSUER === undefined ? [...GOOGLE_ID_TOKEN_ISSUERS] : [e.ID_TOKEN_ISSUER],
       certsUrl: e.ID_TOKEN_CERTS_URL ?? GOOGLE_ID_TOKEN_CERTS_URL,
     },
-    providers: { originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(), clients: providerClients(present) },
+    providers: {
+      originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(),
+      clients: providerClients(present),
+      oidcProviders: e.OIDC_PROVIDERS ?? [],
+    },
     callerPolicy: e.CALLER_POLICY ?? [],
+    connect: {
+      callbackUrl: e.BROKER_CALLBACK_URL,
+      returnUrlAllowlist: e.RETURN_URL_ALLOWLIST ?? [],
+      flowTtlMs: e.CONNECT_FLOW_TTL_SECONDS * 1000,
+    },
+    refresh: {
+      defaultMinValidityMs: e.TOKEN_MIN_VALIDITY_SECONDS * 1000,
+      leaseTtlMs: e.REFRESH_LEASE_TTL_SECONDS * 1000,
+      aheadMs: e.REFRESH_AHEAD_SECONDS * 1000,
+      backoffBaseMs: e.REFRESH_BACKOFF_BASE_SECONDS * 1000,
+      backoffMaxMs: Math.max(e.REFRESH_BACKOFF_MAX_SECONDS, e.REFRESH_BACKOFF_BASE_SECONDS) * 1000,
+      failuresBeforeError: e.REFRESH_FAILURES_BEFORE_ERROR,
+    },
+    events: {
+      topic: e.EVENTS_TOPIC,
+      emulatorHost: e.PUBSUB_EMULATOR_HOST,
+      publishTimeoutMs: e.EVENTS_PUBLISH_TIMEOUT_SECONDS * 1000,
+    },
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },
   });

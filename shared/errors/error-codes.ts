@@ -35,6 +35,7 @@ export const errorCodes = [
   'kms_unavailable',
   'storage_unavailable',
   'identity_unavailable',
+  'events_unavailable',
   // Integrity: sealed data that does not open is never retryable
   'crypto_integrity',
   // Our own misconfiguration: the operator must act
@@ -82,6 +83,7 @@ export const errorCodeTable = {
   kms_unavailable: { status: 503, title: 'Cloud KMS is unavailable; retry later', retryable: true },
   storage_unavailable: { status: 503, title: 'Storage is unavailable; retry later', retryable: true },
   identity_unavailable: { status: 503, title: 'Caller identity cannot be verified right now; retry later', retryable: true },
+  events_unavailable: { status: 503, title: 'Connection events cannot be published right now; retry later', retryable: true },
   crypto_integrity: { status: 500, title: 'Sealed data failed its integrity check', retryable: false },
   misconfigured: { status: 500, title: 'The broker is misconfigured', retryable: false },
   internal: { status: 500, title: 'Internal error', retryable: false },

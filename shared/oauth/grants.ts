@@ -1,12 +1,14 @@
 // The grant operations the connect, refresh and disconnect flows call: code exchange, refresh, client credentials.
 import { BrokerError } from '../errors/broker-error.js';
-import type { ConnectionConfig } from '../providers/connection-config.js';
+import { type ConnectionConfig, parseAppOnlyConnectionConfig } from '../providers/connection-config.js';
 import type { AccountFacts, ProviderDefinition } from '../providers/definition-schema.js';
 import { fetchIdentity } from './identity.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import { resolveEndpoints } from './resolved-endpoints.js';
 import { requestedScopes } from './scopes.js';
-import { processTokenEndpointReply, tokenEndpointRequest } from './token-endpoint.js';
+import { expandTemplate } from '../providers/url-template.js';
+import { malformedFailure } from './provider-failure.js';
+import { checkedMetadata, processTokenEndpointReply, runTokenHook, tokenEndpointRequest } from './token-endpoint.js';
 import type { ClientCredentials, ConnectedGrant, TokenSet } from './token-set.js';
 
 export interface ExchangeCodeInput {
@@ -51,7 +53,8 @@ export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefi
     requestedScopes: input.requestedScopes,
     ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
   });
-  let account: AccountFacts | undefined = provider.hooks.accountFromTokenResponse?.(body, context);
+  const failure = { operation: 'token', provider: provider.id, deadGrantErrors: [] } as const;
+  let account: AccountFacts | undefined = runTokenHook(failure, () => provider.hooks.accountFromTokenResponse?.(body, context));
   let metadata = tokens.metadata;
   // Declared identity calls name the account (and fill metadata only they know: Atlassian cloud id, HubSpot hub),
   // so connect and later health checks agree on the id; otherwise the id_token, otherwise userinfo.
@@ -120,30 +123,63 @@ export async function refreshGrant(runtime: OAuthRuntime, provider: ProviderDefi
 
 export interface ClientCredentialsInput {
   readonly client: ClientCredentials;
+  /** App-only scopes beyond the section's defaults (Microsoft: another resource's `/.default`). */
   readonly scopes: readonly string[];
+  /** Checked again here against the app-only schema, so a user-connection config cannot slip through. */
   readonly connectionConfig: ConnectionConfig;
 }
 
-/** App-only tokens (RFC 6749 §4.4) for tenant-level connections. */
+/**
+ * App-only tokens (RFC 6749 §4.4) for tenant-level connections. There is no refresh token: when the token
+ * nears expiry the grant is simply run again. The account is the tenant or org the token acts for.
+ */
 export async function clientCredentialsGrant(
   runtime: OAuthRuntime,
   provider: ProviderDefinition,
   input: ClientCredentialsInput,
-): Promise<TokenSet> {
+): Promise<ConnectedGrant> {
   requireOAuth2(provider);
-  const scopes = requestedScopes(provider, input.scopes);
-  const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
+  const connectionConfig = parseAppOnlyConnectionConfig(provider, input.connectionConfig);
+  const section = provider.clientCredentials;
+  if (section === undefined) throw new TypeError('unreachable: parseAppOnlyConnectionConfig checked the section');
+  if (section.scopes === undefined && input.scopes.length > 0) {
+    throw new BrokerError('invalid_scope', `${provider.displayName} app-only tokens take their permissions from the app registration, not from scopes`, {
+      details: { provider: provider.id, scopes: input.scopes.slice(0, 20) },
+    });
+  }
+  const scopes = section.scopes === undefined ? [] : requestedScopes(provider, input.scopes, section.scopes);
+  const resolved = await resolveEndpoints(runtime, provider, connectionConfig);
+  const endpoints = section.tokenUrl === undefined ? resolved : { ...resolved, token: expandTemplate(section.tokenUrl, connectionConfig) };
+  const params: Record<string, string> = {};
+  for (const [name, template] of Object.entries(section.params)) params[name] = expandTemplate(template, connectionConfig);
+  if (scopes.length > 0) params.scope = scopes.join(provider.scopes.separator ?? ' ');
   const reply = await tokenEndpointRequest(runtime, provider, {
     client: input.client,
     endpoints,
     grant: 'client_credentials',
-    params: provider.scopes.separator !== null && scopes.length > 0 ? { scope: scopes.join(provider.scopes.separator) } : {},
+    params,
+    clientAuthentication: section.clientAuthentication,
   });
-  return processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens, body } = processTokenEndpointReply(runtime, provider, reply, {
     grant: 'client_credentials',
     client: input.client,
     endpoints,
-    connectionConfig: input.connectionConfig,
+    connectionConfig,
     requestedScopes: scopes,
-  }).tokens;
+  });
+  const declared: Record<string, string> = {};
+  for (const [key, template] of Object.entries(section.metadata)) declared[key] = expandTemplate(template, connectionConfig);
+  const account =
+    section.account.kind === 'connection-config'
+      ? { accountId: expandTemplate(section.account.template, connectionConfig) }
+      : runTokenHook({ operation: 'client_credentials', provider: provider.id, deadGrantErrors: [] }, () =>
+          provider.hooks.accountFromTokenResponse?.(body, { connectionConfig, grant: 'client_credentials' }),
+        );
+  if (account === undefined) throw malformedFailure({ operation: 'client_credentials', provider: provider.id, deadGrantErrors: [] });
+  return {
+    ...tokens,
+    metadata: { ...tokens.metadata, ...checkedMetadata(provider, declared) },
+    providerAccountId: account.accountId,
+    ...(account.displayName === undefined ? {} : { displayName: account.displayName }),
+  };
 }

@@ -2,8 +2,11 @@
 import { BrokerError } from '../errors/broker-error.js';
 import type { ProviderDefinition } from '../providers/definition-schema.js';
 
-export function requestedScopes(provider: ProviderDefinition, callerScopes: readonly string[]): string[] {
-  const { allowed } = provider.scopes;
+/** What a grant may ask for: the provider's user scopes, or the app-only ones of its client credentials section. */
+export type ScopePolicy = Pick<ProviderDefinition['scopes'], 'defaults' | 'allowed'>;
+
+export function requestedScopes(provider: ProviderDefinition, callerScopes: readonly string[], policy: ScopePolicy = provider.scopes): string[] {
+  const { allowed } = policy;
   const rejected = callerScopes.filter((scope) => {
     if (allowed.kind === 'list') return !allowed.values.includes(scope);
     if (allowed.kind === 'pattern') return !new RegExp(`^(?:${allowed.pattern.source})$`, allowed.pattern.flags).test(scope);
@@ -14,7 +17,7 @@ export function requestedScopes(provider: ProviderDefinition, callerScopes: read
       details: { provider: provider.id, scopes: rejected.slice(0, 20) },
     });
   }
-  return [...new Set([...provider.scopes.defaults, ...callerScopes])];
+  return [...new Set([...policy.defaults, ...callerScopes])];
 }
 
 /** Splits a granted-scope string the way the provider writes it. */

@@ -1,7 +1,7 @@
 // Token endpoint calls in two steps: build-and-send (raw reply) and process (validated, normalized TokenSet).
 import { z } from 'zod';
 import type { ConnectionConfig } from '../providers/connection-config.js';
-import type { ProviderDefinition, TokenHookContext } from '../providers/definition-schema.js';
+import type { ClientAuthenticationMethod, ProviderDefinition, TokenHookContext } from '../providers/definition-schema.js';
 import { authenticateClient, encodeBody } from './client-authentication.js';
 import { decodeJwtPayload, validateIdTokenClaims } from './id-token.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
@@ -25,6 +25,8 @@ export interface TokenEndpointRequestInput {
   readonly grant: TokenGrant;
   /** Grant parameters (code, redirect_uri, code_verifier, refresh_token, scope...). */
   readonly params: Readonly<Record<string, string>>;
+  /** When this grant authenticates differently from the provider's default (client credentials sections). */
+  readonly clientAuthentication?: ClientAuthenticationMethod;
 }
 
 /** Sends the token request exactly as the provider wants it and returns the unprocessed reply. */
@@ -33,7 +35,7 @@ export function tokenEndpointRequest(
   provider: ProviderDefinition,
   input: TokenEndpointRequestInput,
 ): Promise<ProviderReply> {
-  const auth = authenticateClient(provider.clientAuthentication, input.client);
+  const auth = authenticateClient(input.clientAuthentication ?? provider.clientAuthentication, input.client);
   const { body, contentType } = encodeBody(provider.tokenRequest.bodyFormat, {
     grant_type: input.grant,
     ...input.params,
@@ -119,7 +121,7 @@ export function processTokenEndpointReply(
   }
   if (bodyObject === undefined) throw malformedFailure(failure);
   const hookContext: TokenHookContext = { connectionConfig: input.connectionConfig, grant: input.grant };
-  const normalized = provider.hooks.normalizeTokenResponse ? provider.hooks.normalizeTokenResponse(body, hookContext) : body;
+  const normalized = provider.hooks.normalizeTokenResponse ? runTokenHook(failure, () => provider.hooks.normalizeTokenResponse?.(body, hookContext)) : body;
   const fields = standardTokenFieldsSchema.safeParse(normalized);
   if (!fields.success) throw malformedFailure(failure);
   const token = fields.data;
@@ -149,9 +151,22 @@ export function processTokenEndpointReply(
     scopes: token.scope !== undefined ? splitGrantedScopes(provider, token.scope) : [...input.requestedScopes],
     tokenType: token.token_type,
     ...(idTokenClaims === undefined ? {} : { idTokenClaims }),
-    metadata: checkedMetadata(provider, provider.hooks.metadataFromTokenResponse?.(body, hookContext) ?? {}),
+    metadata: checkedMetadata(provider, runTokenHook(failure, () => provider.hooks.metadataFromTokenResponse?.(body, hookContext)) ?? {}),
   };
   return { tokens, body };
+}
+
+/**
+ * Runs a quirk hook over a provider reply. Hooks parse with zod, so a reply of the wrong shape surfaces as a
+ * malformed response; a TypeError is a bug in the hook and stays one.
+ */
+export function runTokenHook<T>(failure: FailureContext, hook: () => T): T {
+  try {
+    return hook();
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    throw malformedFailure(failure, error);
+  }
 }
 
 type Expiry = Pick<TokenSet, 'expiresAtMs' | 'expirySource' | 'healthCheckEverySeconds'>;

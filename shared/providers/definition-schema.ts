@@ -84,6 +84,53 @@ const hooksSchema = z
   .object(Object.fromEntries(hookNames.map((name) => [name, z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function').optional()])))
   .strict();
 
+const connectionConfigObject = z.custom<z.ZodObject>((value) => value instanceof z.ZodObject, 'must be a zod object schema');
+
+const allowedScopesSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('list'), values: z.array(z.string().min(1)).min(1) }).strict(),
+  z.object({ kind: z.literal('pattern'), pattern: z.instanceof(RegExp) }).strict(),
+  z.object({ kind: z.literal('none') }).strict(),
+]);
+
+/**
+ * App-only tokens (RFC 6749 §4.4) for tenant-level connections: the same token endpoint unless said otherwise,
+ * often with a stricter connection config (a specific tenant, a My Domain host) and scopes of their own.
+ */
+const clientCredentialsSchema = z
+  .object({
+    /** Replaces the provider's connection config schema for app-only connections. */
+    connectionConfigSchema: connectionConfigObject.optional(),
+    /** Defaults to the provider's token endpoint. */
+    tokenUrl: urlTemplate.optional(),
+    clientAuthentication: z.enum(['client_secret_basic', 'client_secret_post']),
+    /** Omitted: the grant sends no scope (the app registration decides, as with Salesforce). */
+    scopes: z.object({ defaults: z.array(z.string().min(1)), allowed: allowedScopesSchema }).strict().optional(),
+    /** Extra body parameters; values may use connection config variables. */
+    params: z.record(z.string(), z.string()).default({}),
+    /** Who the app-only connection belongs to: a connection config value (a tenant) or the token reply (hook). */
+    account: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('connection-config'), template: z.string().min(1) }).strict(),
+      z.object({ kind: z.literal('token-response') }).strict(),
+    ]),
+    /** Metadata templates filled from the connection config (keys must be in metadataKeys). */
+    metadata: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+/** Long-lived keys a user pastes instead of running OAuth (HubSpot private app tokens, Notion internal integrations). */
+const apiKeySchema = z
+  .object({
+    /** What the provider calls it, for the connect page and error messages. */
+    label: z.string().min(3),
+    /** The shape a key must have, so a wrong paste is refused before any call (and never echoed). */
+    format: z.instanceof(RegExp),
+    /** How the key travels: as the Bearer token of the identity calls, which prove it works and name the account. */
+    placement: z.literal('bearer'),
+    /** Keys do not expire: how often a health check should prove one still works. */
+    healthCheckEverySeconds: z.number().int().min(60),
+  })
+  .strict();
+
 const pkceSchema = z.discriminatedUnion('method', [
   z.object({ method: z.literal('S256'), required: z.boolean().default(false) }).strict(),
   // A provider without PKCE must say why, so the choice is visible in review and in tests.
@@ -173,7 +220,7 @@ export const providerDefinitionSchema = z
     displayName: z.string().min(1),
     protocol: z.enum(['oauth2', 'oauth1a']),
     /** Validates the per-connection config (login host, tenant, FHIR base URL...); strict object. */
-    connectionConfigSchema: z.custom<z.ZodObject>((value) => value instanceof z.ZodObject),
+    connectionConfigSchema: connectionConfigObject,
     endpoints: endpointsSchema.optional(),
     discovery: discoverySchema.optional(),
     scopes: z
@@ -183,11 +230,7 @@ export const providerDefinitionSchema = z
         /** How the token response lists granted scopes, when it differs (GitHub answers with commas). */
         responseSeparator: z.enum([' ', ',']).optional(),
         defaults: z.array(z.string().min(1)),
-        allowed: z.discriminatedUnion('kind', [
-          z.object({ kind: z.literal('list'), values: z.array(z.string().min(1)).min(1) }).strict(),
-          z.object({ kind: z.literal('pattern'), pattern: z.instanceof(RegExp) }).strict(),
-          z.object({ kind: z.literal('none') }).strict(),
-        ]),
+        allowed: allowedScopesSchema,
       })
       .strict(),
     pkce: pkceSchema,
@@ -213,6 +256,8 @@ export const providerDefinitionSchema = z
     whenNoExpiresIn: noExpiryPolicySchema,
     revocation: revocationSchema,
     identity: identitySchema,
+    clientCredentials: clientCredentialsSchema.optional(),
+    apiKey: apiKeySchema.optional(),
     /** Every metadata key hooks may produce; anything else is rejected at run time. */
     metadataKeys: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).default([]),
     /** Why this definition is shaped the way it is, for facts the public docs leave open. */
@@ -236,17 +281,37 @@ export const providerDefinitionSchema = z
     if (definition.identity.kind === 'oidc-userinfo' && definition.discovery === undefined) {
       context.addIssue({ code: 'custom', message: 'oidc-userinfo identity needs discovery' });
     }
-    // Every template variable must be a declared connection config field, checked here, not at the first call.
-    const declared = new Set(Object.keys(definition.connectionConfigSchema.shape));
-    for (const template of allTemplates(definition)) {
-      for (const name of templateVariables(template)) {
-        if (name === 'token' || name === 'clientId') continue;
-        if (!declared.has(name)) {
-          context.addIssue({ code: 'custom', message: `template variable {${name}} is not in the connection config schema` });
-        }
+    if (definition.apiKey !== undefined) {
+      const bearerIdentity =
+        definition.identity.kind === 'requests' && definition.identity.requests.every(({ request }) => request.bearer === 'access_token');
+      if (!bearerIdentity) context.addIssue({ code: 'custom', message: 'apiKey needs identity requests that carry the key as their Bearer token' });
+    }
+    const cc = definition.clientCredentials;
+    if (cc !== undefined) {
+      if (definition.protocol !== 'oauth2') context.addIssue({ code: 'custom', message: 'clientCredentials needs protocol oauth2' });
+      if (cc.account.kind === 'token-response' && definition.hooks.accountFromTokenResponse === undefined) {
+        context.addIssue({ code: 'custom', message: 'clientCredentials.account token-response needs an accountFromTokenResponse hook' });
+      }
+      for (const key of Object.keys(cc.metadata)) {
+        if (!definition.metadataKeys.includes(key)) context.addIssue({ code: 'custom', message: `clientCredentials.metadata key ${key} is not in metadataKeys` });
       }
     }
+    // Every template variable must be a declared connection config field, checked here, not at the first call.
+    checkTemplateVariables(allTemplates(definition), definition.connectionConfigSchema, context);
+    if (cc !== undefined) checkTemplateVariables(clientCredentialsTemplates(definition), cc.connectionConfigSchema ?? definition.connectionConfigSchema, context);
   });
+
+function checkTemplateVariables(templates: readonly string[], schema: z.ZodObject, context: z.RefinementCtx): void {
+  const declared = new Set(Object.keys(schema.shape));
+  for (const template of templates) {
+    for (const name of templateVariables(template)) {
+      if (name === 'token' || name === 'clientId') continue;
+      if (!declared.has(name)) {
+        context.addIssue({ code: 'custom', message: `template variable {${name}} is not in the connection config schema` });
+      }
+    }
+  }
+}
 
 export type ProviderDefinitionInput = Omit<z.input<typeof providerDefinitionSchema>, 'hooks'> & { hooks?: ProviderHooks };
 type ParsedDefinition = z.output<typeof providerDefinitionSchema>;
@@ -255,6 +320,17 @@ export type ProviderDefinition = Omit<ParsedDefinition, 'hooks'> & { readonly ho
 
 function requestTemplates(request: z.output<typeof providerRequestSchema>): string[] {
   return [request.url, ...Object.values(request.headers), ...Object.values(request.body?.fields ?? {})];
+}
+
+function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
+  const cc = definition.clientCredentials;
+  if (cc === undefined) return [];
+  return [
+    cc.tokenUrl ?? definition.endpoints?.token ?? '',
+    ...Object.values(cc.params),
+    ...Object.values(cc.metadata),
+    ...(cc.account.kind === 'connection-config' ? [cc.account.template] : []),
+  ].filter((template) => template !== '');
 }
 
 function allTemplates(definition: ParsedDefinition): string[] {

@@ -55,7 +55,7 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
     clock,
     ids,
     logger,
-    catalog: createProviderCatalog(),
+    catalog: createProviderCatalog(config.providers.oidcProviders),
     callerPolicy: createCallerPolicy(config.callerPolicy),
     firestore: once(() => createFirestore(config)),
     vault: once(() => createVault(config, { clock, logger })),

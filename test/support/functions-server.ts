@@ -3,14 +3,18 @@
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { type FunctionName, functionNames } from '../../functions/names.js';
 
 const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
 
+function functionModulePath(name: FunctionName): string | undefined {
+  return [`${functionsDir}${name}.ts`, `${functionsDir}${name}.js`].find((path) => existsSync(path));
+}
+
 export function existingFunctionNames(): FunctionName[] {
-  return functionNames.filter((name) => existsSync(`${functionsDir}${name}.ts`) || existsSync(`${functionsDir}${name}.js`));
+  return functionNames.filter((name) => functionModulePath(name) !== undefined);
 }
 
 export interface FunctionsServer {
@@ -68,7 +72,10 @@ export async function startFunctionsServer(options: { port: number; host?: strin
     async mountFunctions() {
       for (const name of existingFunctionNames()) {
         if (listeners.has(name)) continue;
-        await import(`../../functions/${name}.js`);
+        // @vite-ignore: vitest's dynamic-import-vars transform globs for .js files and finds only .ts ones;
+        // left alone, the import resolves at run time under vitest and tsx alike.
+        // A computed file URL: the loaders behind vitest and tsx both import it as a plain module.
+        await import(/* @vite-ignore */ pathToFileURL(functionModulePath(name)!).href);
         const framework = getTestServer(name);
         const listener = framework.listeners('request')[0] as RequestListener | undefined;
         if (!listener) throw new Error(`The Functions Framework server for ${name} has no request listener`);

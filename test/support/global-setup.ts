@@ -1,25 +1,53 @@
-// Vitest global setup: one Firestore emulator for the whole run, its host handed to every test file.
+// Vitest global setup: one Firestore emulator and one Pub/Sub emulator for the whole run, their hosts handed to every test file.
 import type { TestProject } from 'vitest/node';
 import { type FirestoreEmulator, startFirestoreEmulator } from './firestore-emulator.js';
+import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** host:port of the Firestore emulator the run uses (FIRESTORE_EMULATOR_HOST format). */
     firestoreEmulatorHost: string;
+    /** host:port of the Pub/Sub emulator the run uses (PUBSUB_EMULATOR_HOST format). */
+    pubsubEmulatorHost: string;
   }
 }
 
 let emulator: FirestoreEmulator | undefined;
+let pubsub: PubsubEmulator | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  emulator = await startFirestoreEmulator();
+  // Both JVMs boot in parallel: the run waits for the slower one, not for their sum.
+  const pubsubStarting = startPubsubEmulator();
+  // Handled here so a Firestore failure below does not leave an unhandled rejection (or a running JVM) behind.
+  const pubsubOutcome = pubsubStarting.then(
+    (started) => ({ started }),
+    (error: unknown) => ({ error }),
+  );
+  try {
+    emulator = await startFirestoreEmulator();
+  } catch (error) {
+    const outcome = await pubsubOutcome;
+    if ('started' in outcome) await outcome.started.stop();
+    throw error;
+  }
   const how = emulator.started ? `started in ${(emulator.startupMs / 1000).toFixed(1)} s` : 'reused (FIRESTORE_EMULATOR_HOST)';
   process.stderr.write(`Firestore emulator at ${emulator.host}, ${how}\n`);
   project.provide('firestoreEmulatorHost', emulator.host);
+
+  const outcome = await pubsubOutcome;
+  if ('error' in outcome) {
+    await teardown();
+    throw outcome.error;
+  }
+  pubsub = outcome.started;
+  const pubsubHow = pubsub.started ? `started in ${(pubsub.startupMs / 1000).toFixed(1)} s` : 'reused (PUBSUB_EMULATOR_HOST)';
+  process.stderr.write(`Pub/Sub emulator at ${pubsub.host}, ${pubsubHow}\n`);
+  project.provide('pubsubEmulatorHost', pubsub.host);
 }
 
 export async function teardown(): Promise<void> {
-  const running = emulator;
+  const running = [emulator, pubsub];
   emulator = undefined;
-  await running?.stop();
+  pubsub = undefined;
+  await Promise.all(running.map((started) => started?.stop()));
 }

@@ -8,10 +8,15 @@ import { type IdTokenIssuer, localIssuerDataDir, startIdTokenIssuer } from './id
 import { type KmsStandin, startKmsStandin } from './kms-standin/server.js';
 import { type MetadataServer, startMetadataServer } from './metadata-server.js';
 import { type ProviderSandbox, startProviderSandbox } from './provider-sandbox/provider-sandbox.js';
+import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
+import { localDrainIntervalMs, startLocalEvents } from './local-events.js';
 import { randomBytes } from 'node:crypto';
 import { builtInProviders } from '../../shared/providers/registry.js';
+import { functionNames } from '../../functions/names.js';
+import { createDemoPage } from './demo/demo-page.js';
 
 export const LOCAL_PROJECT_ID = 'oauth-broker-local';
+export const LOCAL_EVENTS_TOPIC = `projects/${LOCAL_PROJECT_ID}/topics/connection-events`;
 export const LOCAL_KMS_KEY_NAME = `projects/${LOCAL_PROJECT_ID}/locations/global/keyRings/oauth-broker/cryptoKeys/token-sealing`;
 const KMS_ROTATION_PERIOD_SECONDS = 90 * 24 * 3600;
 
@@ -19,6 +24,8 @@ const KMS_ROTATION_PERIOD_SECONDS = 90 * 24 * 3600;
 export const localIdentities = {
   demoCaller: `demo-backend@${LOCAL_PROJECT_ID}.iam.gserviceaccount.com`,
   demoTenant: 'demo-tenant',
+  /** The one signed-in user of the demo product page. */
+  demoUser: 'demo-user',
   /** The identity the functions themselves run as (what the metadata server hands out). */
   runtimeServiceAccount: `broker-runtime@${LOCAL_PROJECT_ID}.iam.gserviceaccount.com`,
 } as const;
@@ -28,6 +35,8 @@ export interface StackDescription {
   readonly functionsOrigin: string;
   readonly functions: Readonly<Record<string, string>>;
   readonly firestoreEmulatorHost: string;
+  /** Connection events: the Pub/Sub emulator, the topic, and the subscription the console printer reads. */
+  readonly events: { readonly pubsubEmulatorHost: string; readonly topic: string; readonly printerSubscription: string };
   readonly kms: { readonly endpoint: string; readonly keyName: string };
   readonly idTokenIssuer: { readonly issuer: string; readonly certsUrl: string };
   readonly metadataServer: string;
@@ -79,6 +88,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     // The JVM is the slow part: start it first and bring up the rest while it boots.
     const emulatorStarting = startFirestoreEmulator(options.env ? { env: options.env } : {});
+    // Over process.env, so a caller that names only some variables (FIRESTORE_EMULATOR_HOST) still finds Java.
+    const pubsubStarting = startPubsubEmulator({ env: { ...process.env, ...options.env } });
+    // Awaited below; until then a failure must not surface as an unhandled rejection.
+    pubsubStarting.catch(() => undefined);
     const [kms, issuer]: [KmsStandin, IdTokenIssuer] = await Promise.all([
       startKmsStandin({ dataDir: join(stateDir, 'kms') }),
       startIdTokenIssuer({ dataDir: stateDir === join(options.repoRoot, '.local') ? localIssuerDataDir(options.repoRoot) : join(stateDir, 'id-token-issuer') }),
@@ -100,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => functions.stop());
     const functionUrl = (name: string) => `${functions.origin}/${name}`;
     const callbackUrl = functionUrl('callback');
+    const demoReturnUrl = `${functions.origin}/demo/connected`;
 
     const sandbox = await startProviderSandbox();
     stoppers.push(() => sandbox.close());
@@ -120,29 +134,61 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       `Firestore emulator  ${emulator.host}${emulator.started ? ` (started in ${(emulator.startupMs / 1000).toFixed(1)} s)` : ' (reused)'}`,
     );
 
+    const pubsub: PubsubEmulator = await pubsubStarting;
+    stoppers.push(() => pubsub.stop());
+    progress(`Pub/Sub emulator    ${pubsub.host}${pubsub.started ? ` (started in ${(pubsub.startupMs / 1000).toFixed(1)} s)` : ' (reused)'}`);
+
     const functionEnv: Record<string, string> = {
       GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT_ID,
       FIRESTORE_EMULATOR_HOST: emulator.host,
+      PUBSUB_EMULATOR_HOST: pubsub.host,
+      EVENTS_TOPIC: LOCAL_EVENTS_TOPIC,
       KMS_KEY_NAME: LOCAL_KMS_KEY_NAME,
       KMS_API_ENDPOINT: kms.endpoint,
       ID_TOKEN_ISSUER: issuer.issuer,
       ID_TOKEN_CERTS_URL: issuer.certsUrl,
-      ID_TOKEN_AUDIENCES: ['authorize', 'callback', 'token', 'admin', 'refresh', 'health'].map(functionUrl).join(','),
+      ID_TOKEN_AUDIENCES: functionNames.map(functionUrl).join(','),
       GCE_METADATA_HOST: metadata.host,
       METADATA_SERVER_DETECTION: 'ping-only',
       PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
       ...providerClientEnv,
       LOG_LEVEL: options.env?.LOG_LEVEL ?? 'INFO',
+      // The connect flow: the callback is the redirect URI registered above; only the demo page may be returned to.
+      BROKER_CALLBACK_URL: callbackUrl,
+      RETURN_URL_ALLOWLIST: demoReturnUrl,
+      CALLER_POLICY: JSON.stringify([
+        {
+          serviceAccount: localIdentities.demoCaller,
+          tenants: [localIdentities.demoTenant],
+          providers: '*',
+          actions: ['connect', 'manage_connections', 'read_token'],
+        },
+      ]),
     };
     // Functions read their configuration from process.env through loadConfig, as on Cloud Run.
     Object.assign(process.env, functionEnv);
     const mounted = await functions.mountFunctions();
+    // Events: the outbox is drained on a timer (EVENTS_DRAIN_INTERVAL_SECONDS) and each event printed on one line.
+    const events = await startLocalEvents({ functionEnv, drainIntervalMs: localDrainIntervalMs(options.env ?? {}), print: progress });
+    stoppers.push(() => events.stop());
+    progress(`Connection events   ${events.topic}, printed from ${events.subscription}`);
+    functions.mountLocal(
+      'demo',
+      createDemoPage({
+        functionsOrigin: functions.origin,
+        tenantId: localIdentities.demoTenant,
+        userId: localIdentities.demoUser,
+        providers: providerIds,
+        mintIdToken: (audience) => issuer.mint({ email: localIdentities.demoCaller, audience }),
+      }),
+    );
 
     const description: StackDescription = {
       projectId: LOCAL_PROJECT_ID,
       functionsOrigin: functions.origin,
       functions: Object.fromEntries(mounted.map((name) => [name, functionUrl(name)])),
       firestoreEmulatorHost: emulator.host,
+      events: { pubsubEmulatorHost: pubsub.host, topic: events.topic, printerSubscription: events.subscription },
       kms: { endpoint: kms.endpoint, keyName: LOCAL_KMS_KEY_NAME },
       idTokenIssuer: { issuer: issuer.issuer, certsUrl: issuer.certsUrl },
       metadataServer: metadata.url,
@@ -150,7 +196,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       callbackUrl,
       demoCaller: localIdentities.demoCaller,
       demoTenant: localIdentities.demoTenant,
-      returnUrl: `${functions.origin}/demo/connected`,
+      returnUrl: demoReturnUrl,
       startedAt: new Date().toISOString(),
     };
     await writeAtomically(join(stateDir, 'stack.json'), `${JSON.stringify(description, null, 2)}\n`);

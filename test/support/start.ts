@@ -43,6 +43,7 @@ say('');
 say(`Stack description: ${join(stateDir, 'stack.json')}`);
 say(`Provider sandbox: ${description.providerSandbox.origin} plays ${description.providerSandbox.providers.join(', ')}`);
 say(`Local demo caller: ${description.demoCaller} (tenant ${description.demoTenant})`);
+say(`Connect a sandbox account: open ${description.functionsOrigin}/demo/ in a browser`);
 say('Call a function as that caller:');
 say(`  npm run -s local:id-token -- --email ${description.demoCaller} --audience ${description.functionsOrigin}/token`);
 say('');

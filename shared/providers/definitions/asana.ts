@@ -26,7 +26,7 @@ export const asana = defineProvider({
     requests: [{ name: 'me', request: { method: 'GET', url: 'https://app.asana.com/api/1.0/users/me', bearer: 'access_token' } }],
   },
   decisions: [
-    'oauth_revoke parameters (client_id, client_secret, token=refresh token) follow Asana\'s OAuth page; the exact error shape is unconfirmed.',
+    'Revocation endpoint (verified): POST https://app.asana.com/-/oauth_revoke — https://developers.asana.com/docs/oauth. Its parameters (client_id, client_secret, token=refresh token) were not in the retrieved excerpt and stay unconfirmed.',
     'Refresh tokens are not documented as rotating; the dead-grant error is assumed to be invalid_grant.',
   ],
   hooks: {

@@ -26,6 +26,7 @@ export const atlassian = defineProvider({
   metadataKeys: ['cloudId', 'siteUrl', 'cloudIds'],
   decisions: [
     'Token body is JSON as in Atlassian\'s examples (form acceptance is unconfirmed).',
+    'PKCE (searched): Atlassian documents PKCE for Jira Data Center\'s own OAuth provider only (https://confluence.atlassian.com/adminjiraserver101/jira-oauth-2-0-provider-api-1455427907.html); the Cloud 3LO guide (https://developer.atlassian.com/cloud/jira/software/oauth-2-3lo-apps/) does not, so none is sent.',
     'A dead refresh token answers 403 invalid_grant; a refresh reply may omit refresh_token, and the old one is then kept.',
     'One token can cover several sites: the first site becomes cloudId, all are listed in cloudIds.',
   ],

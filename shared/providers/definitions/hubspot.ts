@@ -23,12 +23,20 @@ export const hubspot = defineProvider({
   },
   identity: {
     kind: 'requests',
-    requests: [{ name: 'account', request: { method: 'GET', url: 'https://api.hubapi.com/account-info/v3/details', bearer: 'access_token' } }],
+    requests: [{ name: 'account', request: { method: 'GET', url: 'https://api.hubapi.com/account-info/2026-03/details', bearer: 'access_token' } }],
+  },
+  // Private app access tokens: "Authorization: Bearer pat-na1-...", valid until rotated or the app is deleted.
+  apiKey: {
+    label: 'private app access token',
+    format: /pat-[a-z]{2,4}\d{0,2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
+    placement: 'bearer',
+    healthCheckEverySeconds: 6 * 3600,
   },
   metadataKeys: ['hubId'],
   decisions: [
+    'Identity: GET /account-info/2026-03/details (portalId), the version matching the 2026-03 token API; the account information API serves OAuth tokens and legacy private apps alike — https://developers.hubspot.com/docs/api-reference/latest/account/account-information/guide.md. It is also the API-key identity check.',
     'Refresh tokens are not documented as rotating: declared never; a reply with a new one would still be stored.',
-    'The 2026-03 revoke endpoint is taken to be RFC 7009-shaped (token, token_type_hint, client credentials in the body), like its introspect sibling; details are unconfirmed.',
+    'Revocation (verified): POST /oauth/2026-03/token/revoke, form body client_id, client_secret, token, token_type_hint — https://developers.hubspot.com/docs/api-reference/latest/authentication/oauth-tokens/revoke-token.',
     'PKCE: the token endpoint accepts code_verifier; S256 is assumed.',
   ],
   hooks: {

@@ -2,7 +2,31 @@
 import { z } from 'zod';
 import { defineProvider } from '../definition-schema.js';
 
-const tenant = z.string().regex(/^(common|organizations|consumers|[0-9a-f-]{36}|[a-z0-9-]+(\.[a-z0-9-]+)+)$/i);
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const tenant = z
+  .string()
+  .regex(/^(common|organizations|consumers|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9-]+(\.[a-z0-9-]+)+)$/i)
+  .transform((value) => value.toLowerCase());
+// App-only connections act in one directory, named by its id so the connection's account never changes.
+const tenantId = z.string().regex(guidPattern).transform((value) => value.toLowerCase());
+
+/** The tenant of every personal Microsoft account (documented in the id_token reference). */
+export const MICROSOFT_CONSUMER_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+/**
+ * The issuer an id_token must carry, given the tenant the connection was made through: a tenant id pins it;
+ * consumers means the personal-account tenant; organizations refuses personal accounts; common and verified
+ * domains take the user's own tenant (tid), which then pins the connection through metadata.
+ */
+function expectedIssuer(claims: Readonly<Record<string, unknown>>, config: Readonly<Record<string, string>>): string {
+  const configured = config.tenant ?? 'common';
+  const tid = typeof claims.tid === 'string' ? claims.tid.toLowerCase() : 'missing-tid';
+  const issuerOf = (id: string) => `https://login.microsoftonline.com/${id}/v2.0`;
+  if (guidPattern.test(configured)) return issuerOf(configured);
+  if (configured === 'consumers') return issuerOf(MICROSOFT_CONSUMER_TENANT_ID);
+  if (configured === 'organizations' && tid === MICROSOFT_CONSUMER_TENANT_ID) return issuerOf('organizations');
+  return issuerOf(tid);
+}
 
 export const microsoft = defineProvider({
   id: 'microsoft',
@@ -35,14 +59,26 @@ export const microsoft = defineProvider({
     kind: 'requests',
     requests: [{ name: 'me', request: { method: 'GET', url: 'https://graph.microsoft.com/v1.0/me', bearer: 'access_token' } }],
   },
+  clientCredentials: {
+    connectionConfigSchema: z.object({ tenant: tenantId }).strict(),
+    clientAuthentication: 'client_secret_post',
+    // One resource per request, and only its /.default: the app's admin-consented application permissions.
+    scopes: { defaults: ['https://graph.microsoft.com/.default'], allowed: { kind: 'list', values: ['https://graph.microsoft.com/.default'] } },
+    account: { kind: 'connection-config', template: '{tenant}' },
+    metadata: { tenantId: '{tenant}' },
+  },
   metadataKeys: ['tenantId'],
   decisions: [
+    'Client credentials: POST /{tenant}/oauth2/v2.0/token with scope=https://graph.microsoft.com/.default; "Client credential flows must have a scope value with /.default suffixed" (AADSTS1002012) — https://docs.azure.cn/en-us/Entra/identity-platform/scenario-daemon-acquire-token. The tenant must be a directory id: common/organizations/consumers cannot issue app-only tokens, and a domain name would give the same tenant a second account id.',
+    'Tenant pinning: a tenant-id connection accepts only id_tokens of that tenant, consumers only the personal-account tenant 9188040d-6c67-4c5b-b112-36a304b66dad, organizations refuses that tenant; common records the user\'s tid as tenantId.',
     'client_secret_basic acceptance on v2.0 is unconfirmed, so client_secret_post (documented) is used.',
+    'Access token lifetime: clients are told to use the token response data rather than assume one (https://learn.microsoft.com/entra/identity-platform/access-tokens); expires_in is always sent, so the 60-90 minute range (unconfirmed) is never relied on, and 3600 s is only the fallback.',
+    'Rotation: a new refresh token comes with every refresh and the old one is not revoked (providers-facts, learn.microsoft.com/entra/identity-platform/refresh-tokens); the newest is stored, and the sandbox keeps old ones alive by default.',
     'A connection made through common/organizations is pinned by the id_token tid claim (metadata tenantId).',
   ],
   hooks: {
     // With common/organizations the id_token names the user's own tenant; its issuer is that tenant's.
-    expectedIdTokenIssuer: (claims) => `https://login.microsoftonline.com/${String(claims.tid)}/v2.0`,
+    expectedIdTokenIssuer: expectedIssuer,
     metadataFromTokenResponse: (body) => {
       const idToken = z.object({ id_token: z.string().optional() }).loose().parse(body).id_token;
       const payload = idToken?.split('.')[1];

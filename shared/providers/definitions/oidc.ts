@@ -1,17 +1,9 @@
 // Any standards-compliant OpenID provider, defined from data alone: an id, a name, an issuer URL.
 import { z } from 'zod';
+import { type OidcProviderSettings, oidcProviderSettingsSchema } from '../../config/oidc-provider-settings.js';
 import { defineProvider, type ProviderDefinition } from '../definition-schema.js';
 
-export const oidcProviderSettingsSchema = z
-  .object({
-    id: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/),
-    displayName: z.string().min(1),
-    issuer: z.string().url().startsWith('https://'),
-    scopes: z.array(z.string().min(1)).default([]),
-    clientAuthentication: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
-  })
-  .strict();
-export type OidcProviderSettings = z.input<typeof oidcProviderSettingsSchema>;
+export type { OidcProviderSettings };
 
 /** A catalog entry for an OpenID provider: everything else comes from its discovery document. */
 export function defineOidcProvider(input: OidcProviderSettings): ProviderDefinition {

@@ -2,9 +2,16 @@
 import { z } from 'zod';
 import { defineProvider } from '../definition-schema.js';
 
+const myDomainPattern = /^[a-z0-9-]+(--[a-z0-9-]+)?(\.sandbox)?\.my\.salesforce\.com$/i;
+// Production, sandbox, or a My Domain (sandbox My Domains included); hosts are case-insensitive, stored lowercase.
 const loginHost = z
   .string()
-  .regex(/^(login\.salesforce\.com|test\.salesforce\.com|[a-z0-9-]+(--[a-z0-9-]+)?(\.sandbox)?\.my\.salesforce\.com)$/i);
+  .refine((value) => /^(login|test)\.salesforce\.com$/i.test(value) || myDomainPattern.test(value), 'must be login.salesforce.com, test.salesforce.com or a *.my.salesforce.com host')
+  .transform((value) => value.toLowerCase());
+const myDomainHost = z
+  .string()
+  .regex(myDomainPattern, 'must be a *.my.salesforce.com host')
+  .transform((value) => value.toLowerCase());
 
 const tokenReply = z.object({ instance_url: z.string().url(), id: z.string().url().optional(), issued_at: z.string().optional() }).loose();
 
@@ -45,8 +52,15 @@ export const salesforce = defineProvider({
     kind: 'requests',
     requests: [{ name: 'userinfo', request: { method: 'GET', url: 'https://{loginHost}/services/oauth2/userinfo', bearer: 'access_token' } }],
   },
+  // The client credentials flow runs as the app's configured "run as" user, on the org's My Domain only.
+  clientCredentials: {
+    connectionConfigSchema: z.object({ loginHost: myDomainHost }).strict(),
+    clientAuthentication: 'client_secret_post',
+    account: { kind: 'token-response' },
+  },
   metadataKeys: ['instanceUrl', 'orgId', 'userId'],
   decisions: [
+    'Client credentials: POST https://{My Domain}/services/oauth2/token with grant_type=client_credentials and client_id/client_secret in the body; the reply carries instance_url and the id URL of the run-as user — https://help.salesforce.com/apex/HTViewHelpDoc?id=service.conversation_transcript_api_sample1.htm. The account of an app-only connection is that org/user pair.',
     'HTTP Basic for code/refresh grants is unconfirmed; body parameters (client_secret_post) are documented.',
     'Rotation is an app setting (off by default): rotates=sometimes, and a reply without refresh_token keeps the old one.',
   ],

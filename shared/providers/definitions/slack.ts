@@ -60,6 +60,7 @@ export const slack = defineProvider({
   decisions: [
     'Refresh failures: Slack documents ok:false on HTTP 200 (invalid_refresh_token); a Nango blog shows HTTP 400 invalid_grant. Both are treated as a dead grant.',
     'Slack rotation is an app-level setting; a connection without expires_in is treated as never expiring and health-checked every 6 hours.',
+    'Rotation (verified): with token rotation the access token expires every 12 hours and the refresh token used is revoked, so the new one must be stored first — https://docs.slack.dev/authentication/using-token-rotation.',
   ],
   hooks: {
     errorInSuccessBody: (body) => {

@@ -31,6 +31,7 @@ export const zoom = defineProvider({
     'Scope separator unconfirmed: scopes live on the app registration, so the broker sends no scope parameter.',
     'Revoke: POST token=<access token> with HTTP Basic (endpoint confirmed, parameters per Zoom\'s OAuth page).',
     'A dead refresh token is answered 400 with error invalid_grant ("Invalid Token!"); exact body unconfirmed.',
+    'Server-to-Server OAuth (grant_type=account_credentials with account_id) is not declared as clientCredentials here: it needs a separate Server-to-Server app with its own client id and secret, while a provider id has one registered client (PROVIDER_ZOOM_CLIENT_ID). It would be a provider of its own.',
   ],
   hooks: {
     parseIdentity: ({ me }) => {

@@ -10,6 +10,8 @@ import { fetchIdentity } from '../../../shared/oauth/identity.js';
 import { createOAuthRuntime, type OAuthRuntime } from '../../../shared/oauth/oauth-runtime.js';
 import { routeProviderUrl } from '../../../shared/oauth/origin-overrides.js';
 import { revokeGrant } from '../../../shared/oauth/revocation.js';
+import { loadConfig } from '../../../shared/config/config.js';
+import { parseConnectionConfig } from '../../../shared/providers/connection-config.js';
 import { createProviderCatalog } from '../../../shared/providers/registry.js';
 
 const ISSUER = 'https://op.peer.test';
@@ -17,6 +19,7 @@ const REDIRECT_URI = 'https://broker.example.test/callback';
 const client = { clientId: 'broker', clientSecret: 'peer-secret-0123456789abcdef' };
 let server: Server;
 let runtime: OAuthRuntime;
+let peerOrigin: string;
 
 beforeAll(async () => {
   const provider = new Provider(ISSUER, {
@@ -34,8 +37,8 @@ beforeAll(async () => {
     void callback(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  runtime = createOAuthRuntime({ overrides: new Map([[ISSUER, `http://127.0.0.1:${port}`]]), timeoutMs: 5_000 });
+  peerOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  runtime = createOAuthRuntime({ overrides: new Map([[ISSUER, peerOrigin]]), timeoutMs: 5_000 });
 });
 
 afterAll(async () => {
@@ -116,5 +119,67 @@ describe('generic OpenID provider against oidc-provider', () => {
     await expect(
       buildAuthorizationRequest(fresh, impostor, { clientId: 'c', redirectUri: REDIRECT_URI, scopes: [], state: 's'.repeat(32), connectionConfig: {} }),
     ).rejects.toMatchObject({ code: 'issuer_mismatch' });
+  });
+});
+
+describe('a provider added by configuration alone (OIDC_PROVIDERS)', () => {
+  it('runs the whole flow from environment variables, with no code naming it', async () => {
+    // Exactly what an operator sets; nothing else in this test knows the provider.
+    const config = loadConfig({
+      GOOGLE_CLOUD_PROJECT: 'p',
+      OIDC_PROVIDERS: JSON.stringify([{ id: 'okta_acme', displayName: 'Acme Okta', issuer: ISSUER, scopes: ['email'] }]),
+      PROVIDER_OKTA_ACME_CLIENT_ID: client.clientId,
+      PROVIDER_OKTA_ACME_CLIENT_SECRET: client.clientSecret,
+      PROVIDER_ORIGIN_OVERRIDES: JSON.stringify({ [ISSUER]: peerOrigin }),
+    });
+    const catalog = createProviderCatalog(config.providers.oidcProviders);
+    const provider = catalog.resolve('okta_acme');
+    const credentials = config.providers.clients.okta_acme;
+    if (credentials === undefined) throw new Error('the client credentials were not read from the environment');
+    const configured = createOAuthRuntime({ overrides: config.providers.originOverrides, timeoutMs: 5_000 });
+    const connectionConfig = parseConnectionConfig(provider, {});
+
+    const state = configured.ids.secretToken(24);
+    const request = await buildAuthorizationRequest(configured, provider, { clientId: credentials.clientId, redirectUri: REDIRECT_URI, scopes: [], state, connectionConfig });
+    const authorizeUrl = new URL(request.url);
+    expect(authorizeUrl.origin).toBe(ISSUER);
+    expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorizeUrl.searchParams.get('scope')).toBe('openid email');
+    const params = await signInAndConsent(request.url, 'dave');
+    const { code } = await validateAuthorizationResponse(configured, provider, { params, expectedState: state, connectionConfig });
+    const grant = await exchangeCode(configured, provider, {
+      client: credentials,
+      code,
+      redirectUri: REDIRECT_URI,
+      codeVerifier: request.codeVerifier as string,
+      nonce: request.nonce as string,
+      requestedScopes: request.scopes,
+      connectionConfig,
+    });
+    expect(grant).toMatchObject({ providerAccountId: 'dave', expirySource: 'provider' });
+    expect(grant.idTokenClaims).toMatchObject({ iss: ISSUER, aud: client.clientId });
+    expect(await fetchIdentity(configured, provider, { accessToken: grant.accessToken, connectionConfig, metadata: {} })).toMatchObject({ accountId: 'dave', displayName: 'dave@peer.test' });
+    expect(await revokeGrant(configured, provider, { client: credentials, accessToken: grant.accessToken, connectionConfig })).toEqual({ outcome: 'revoked' });
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['a plain-http issuer', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'http://acme.example' }])],
+    ['a duplicate id', JSON.stringify([{ id: 'acme', displayName: 'A', issuer: 'https://a.example' }, { id: 'acme', displayName: 'B', issuer: 'https://b.example' }])],
+    ['an unknown field', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'https://acme.example', tokenUrl: 'https://evil.example' }])],
+    ['a bad id', JSON.stringify([{ id: 'Acme SSO', displayName: 'Acme', issuer: 'https://acme.example' }])],
+  ])('refuses %s at start-up, naming the variable', (_, value) => {
+    expect(() => loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', OIDC_PROVIDERS: value })).toThrow(
+      expect.objectContaining({ code: 'misconfigured', message: expect.stringContaining('OIDC_PROVIDERS') }),
+    );
+  });
+
+  it('refuses an id that a built-in provider already has', () => {
+    const config = loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', OIDC_PROVIDERS: JSON.stringify([{ id: 'google', displayName: 'Not Google', issuer: 'https://accounts.example' }]) });
+    expect(() => createProviderCatalog(config.providers.oidcProviders)).toThrow(expect.objectContaining({ code: 'misconfigured' }));
+  });
+
+  it('is empty unless set', () => {
+    expect(loadConfig({ GOOGLE_CLOUD_PROJECT: 'p' }).providers.oidcProviders).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 // How each provider behaves on the wire, written from the provider's documentation, independently of shared/providers.
+import type { BehaviourDefaults } from './sandbox-state.js';
+
 export interface TokenReplyContext {
-  readonly grant: 'authorization_code' | 'refresh_token';
+  readonly grant: 'authorization_code' | 'refresh_token' | 'client_credentials';
   readonly accessToken: string;
   readonly refreshToken?: string;
   readonly expiresIn?: number;
@@ -28,8 +30,11 @@ export interface SandboxProfile {
   readonly bodyFormat: 'form' | 'json';
   readonly pkce: 'optional' | 'required' | 'unsupported';
   readonly iss?: string;
-  readonly idToken?: { readonly issuer: (extra: Readonly<Record<string, string>>) => string };
-  readonly defaults: { readonly tokenLifetimeSeconds: number | null; readonly rotate: boolean };
+  readonly idToken?: {
+    readonly issuer: (extra: Readonly<Record<string, string>>, account: string) => string;
+    readonly claims?: (extra: Readonly<Record<string, string>>, account: string) => Record<string, string>;
+  };
+  readonly defaults: BehaviourDefaults;
   readonly tokenPrefix: string;
   /** Required extra authorization parameters and their values. */
   readonly requiredAuthorizeParams?: Readonly<Record<string, string>>;
@@ -39,7 +44,38 @@ export interface SandboxProfile {
   readonly identity: readonly { readonly url: string; readonly method: 'GET' | 'POST'; readonly body: (account: string, extra: Readonly<Record<string, string>>) => unknown }[];
   /** Errors of identity calls with a dead token (Slack: 200 ok:false). */
   readonly identityError?: () => Reply;
+  /** App-only tokens: refuses what the provider refuses (a tenant-less authority, a non-My-Domain host...), else answers. */
+  readonly clientCredentials?: {
+    readonly refuse: (params: Readonly<Record<string, string>>, fields: Readonly<Record<string, string>>) => Reply | undefined;
+    /** The account the app-only token acts as (Salesforce's run-as user). */
+    readonly account: string;
+    readonly tokenBody: (context: TokenReplyContext) => Reply;
+  };
+  /** A fresh key in the provider's own format, for API-key connections. */
+  readonly apiKey?: (random: string) => string;
+  /** Whether the token endpoint issues refresh tokens (on code exchange; on refresh only when rotating). */
+  readonly issuesRefreshTokens: boolean;
 }
+
+/** Values route variables may take: a `{loginHost}` is one of Salesforce's login hosts, anything else one path segment. */
+export const routeVariables: Readonly<Record<string, RegExp>> = {
+  loginHost: /login\.salesforce\.com|test\.salesforce\.com|[a-z0-9-]+(?:--[a-z0-9-]+)?(?:\.sandbox)?\.my\.salesforce\.com/,
+};
+
+/** Hosts behind route variables that the sandbox's origin overrides list (a test may reach only these). */
+export const SALESFORCE_MY_DOMAIN = 'acme.my.salesforce.com';
+export const variableHosts = ['login.salesforce.com', 'test.salesforce.com', SALESFORCE_MY_DOMAIN, 'acme--uat.sandbox.my.salesforce.com'] as const;
+
+/** The tenant of Microsoft personal accounts (documented), and the one a sandbox work account lives in. */
+export const MSA_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
+export function sandboxMicrosoftTenantId(tenant: string, account: string): string {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tenant)) return tenant.toLowerCase();
+  if (tenant === 'consumers') return MSA_TENANT_ID;
+  // common, organizations or a verified domain: the work tenant the account belongs to.
+  return `${hexId(tenant.includes('.') ? tenant : account, 8)}-5ade-4b0c-8e11-000000000000`;
+}
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const rfcError = (status = 400) => (code: string): Reply => ({ status, body: { error: code, error_description: 'sandbox error' } });
 const email = (account: string) => `${account}@sandbox.test`;
@@ -69,6 +105,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'unsupported',
     defaults: { tokenLifetimeSeconds: 43_200, rotate: true },
     tokenPrefix: 'xoxe.xoxb-sbx-',
+    issuesRefreshTokens: true,
     error: (code) => ({ status: 200, body: { ok: false, error: code === 'invalid_grant' ? 'invalid_refresh_token' : code } }),
     tokenBody: (c) => {
       const token = {
@@ -104,6 +141,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'optional',
     iss: 'https://accounts.google.com',
     idToken: { issuer: () => 'https://accounts.google.com' },
+    issuesRefreshTokens: true,
     defaults: { tokenLifetimeSeconds: 3599, rotate: false },
     tokenPrefix: 'ya29.sbx-',
     requiredAuthorizeParams: { access_type: 'offline', prompt: 'consent' },
@@ -116,13 +154,32 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
   },
   {
     id: 'microsoft',
-    authorize: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
-    token: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+    authorize: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize',
+    token: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
     clientAuth: 'post',
     bodyFormat: 'form',
     pkce: 'optional',
-    idToken: { issuer: () => 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0' },
-    defaults: { tokenLifetimeSeconds: 4432, rotate: true },
+    idToken: {
+      issuer: (extra, account) => `https://login.microsoftonline.com/${sandboxMicrosoftTenantId(extra.tenant ?? 'common', account)}/v2.0`,
+      claims: (extra, account) => ({ tid: sandboxMicrosoftTenantId(extra.tenant ?? 'common', account) }),
+    },
+    issuesRefreshTokens: true,
+    clientCredentials: {
+      // Client credentials need one tenant and one resource's /.default scope.
+      refuse: (params, fields) => {
+        if (!guid.test(params.tenant ?? '') && !(params.tenant ?? '').includes('.')) {
+          return { status: 400, body: { error: 'invalid_request', error_description: 'AADSTS90002: sandbox: client credentials need a specific tenant', error_codes: [90002] } };
+        }
+        if (!/^\S+\/\.default$/.test(fields.scope ?? '')) {
+          return { status: 400, body: { error: 'invalid_scope', error_description: 'AADSTS1002012: Client credential flows must have a scope value with /.default suffixed', error_codes: [1002012] } };
+        }
+        return undefined;
+      },
+      account: 'app',
+      tokenBody: (c) => ({ status: 200, body: { token_type: 'Bearer', expires_in: c.expiresIn, ext_expires_in: c.expiresIn, access_token: c.accessToken } }),
+    },
+    // Microsoft returns a new refresh token on every use but does not revoke the old one.
+    defaults: { tokenLifetimeSeconds: 4432, rotate: true, invalidateRotated: false },
     tokenPrefix: 'eyJ0eXAi.sbx-',
     error: (code) => ({ status: 400, body: { error: code, error_description: 'AADSTS700082: sandbox', error_codes: [700082] } }),
     tokenBody: (c) => standardBody(c, { ext_expires_in: c.expiresIn }),
@@ -143,6 +200,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'unsupported',
     defaults: { tokenLifetimeSeconds: null, rotate: true },
     tokenPrefix: 'ntn_sbx',
+    issuesRefreshTokens: true,
     requiredAuthorizeParams: { owner: 'user' },
     error: rfcError(),
     tokenBody: (c) => ({
@@ -165,35 +223,31 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
   },
   {
     id: 'salesforce',
-    authorize: 'https://login.salesforce.com/services/oauth2/authorize',
-    token: 'https://login.salesforce.com/services/oauth2/token',
+    authorize: 'https://{loginHost}/services/oauth2/authorize',
+    token: 'https://{loginHost}/services/oauth2/token',
     clientAuth: 'post',
     bodyFormat: 'form',
     pkce: 'optional',
     defaults: { tokenLifetimeSeconds: null, rotate: false },
     tokenPrefix: '00Dsbx!',
+    issuesRefreshTokens: true,
     error: rfcError(),
-    tokenBody: (c) => ({
-      status: 200,
-      body: {
-        access_token: c.accessToken,
-        ...(c.refreshToken === undefined ? {} : { refresh_token: c.refreshToken }),
-        signature: 'c2FuZGJveA==',
-        scope: c.scope,
-        instance_url: 'https://sandbox-org.my.salesforce.com',
-        id: `https://login.salesforce.com/id/00D000000000001AAA/005${hexId(c.account, 15)}`,
-        token_type: 'Bearer',
-        issued_at: '1893456000000',
-      },
-    }),
-    revoke: { url: 'https://login.salesforce.com/services/oauth2/revoke', method: 'POST', style: 'rfc7009-form' },
+    tokenBody: (c) => salesforceTokenBody(c),
+    revoke: { url: 'https://{loginHost}/services/oauth2/revoke', method: 'POST', style: 'rfc7009-form' },
     identity: [
       {
-        url: 'https://login.salesforce.com/services/oauth2/userinfo',
+        url: 'https://{loginHost}/services/oauth2/userinfo',
         method: 'GET',
-        body: (a) => ({ organization_id: '00D000000000001AAA', user_id: `005${hexId(a, 15)}`, preferred_username: email(a) }),
+        body: (a, extra) => ({ organization_id: salesforceOrgId(extra.loginHost), user_id: `005${hexId(a, 15)}`, preferred_username: email(a) }),
       },
     ],
+    clientCredentials: {
+      // The client credentials flow is served on My Domain hosts only.
+      refuse: (params) =>
+        /\.my\.salesforce\.com$/.test(params.loginHost ?? '') ? undefined : { status: 400, body: { error: 'invalid_grant', error_description: 'request not supported on this domain' } },
+      account: 'integration',
+      tokenBody: (c) => salesforceTokenBody({ ...c, scope: 'api' }),
+    },
   },
   {
     id: 'hubspot',
@@ -204,10 +258,18 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'optional',
     defaults: { tokenLifetimeSeconds: 1800, rotate: false },
     tokenPrefix: 'CNbx-sbx-',
+    issuesRefreshTokens: true,
+    apiKey: (random) => `pat-na1-${random.slice(0, 8)}-${random.slice(8, 12)}-4${random.slice(13, 16)}-8${random.slice(17, 20)}-${random.slice(20, 32)}`,
     error: (code) => ({ status: 400, body: { error: code, status: 'BAD_REFRESH_TOKEN', message: 'sandbox' } }),
     tokenBody: (c) => standardBody(c, { token_type: 'bearer', hub_id: 4242 }),
     revoke: { url: 'https://api.hubapi.com/oauth/2026-03/token/revoke', method: 'POST', style: 'rfc7009-form' },
-    identity: [{ url: 'https://api.hubapi.com/account-info/v3/details', method: 'GET', body: () => ({ portalId: 4242, uiDomain: 'app.hubspot.com' }) }],
+    identity: [
+      {
+        url: 'https://api.hubapi.com/account-info/2026-03/details',
+        method: 'GET',
+        body: () => ({ portalId: 4242, accountType: 'STANDARD', timeZone: 'US/Eastern', uiDomain: 'app.hubspot.com', dataHostingLocation: 'na1' }),
+      },
+    ],
   },
   {
     id: 'dropbox',
@@ -218,6 +280,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'optional',
     defaults: { tokenLifetimeSeconds: 14_400, rotate: false },
     tokenPrefix: 'sl.sbx-',
+    issuesRefreshTokens: true,
     requiredAuthorizeParams: { token_access_type: 'offline' },
     error: rfcError(),
     tokenBody: (c) => standardBody(c, { token_type: 'bearer', account_id: `dbid:${c.account}`, uid: '12345' }),
@@ -235,6 +298,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'optional',
     defaults: { tokenLifetimeSeconds: 3600, rotate: false },
     tokenPrefix: '2/sbx-',
+    issuesRefreshTokens: true,
     error: rfcError(),
     tokenBody: (c) => standardBody(c, { token_type: 'bearer', data: { id: 1, gid: `gid-${c.account}`, name: c.account, email: email(c.account) } }),
     revoke: { url: 'https://app.asana.com/-/oauth_revoke', method: 'POST', style: 'rfc7009-form' },
@@ -250,6 +314,8 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
       pkce: 'optional',
       defaults: id === 'github' ? { tokenLifetimeSeconds: null, rotate: false } : { tokenLifetimeSeconds: 28_800, rotate: true },
       tokenPrefix: id === 'github' ? 'gho_sbx' : 'ghu_sbx',
+      // OAuth App tokens never expire and come without a refresh token.
+      issuesRefreshTokens: id === 'github_app',
       // GitHub answers errors with HTTP 200 and a form-encoded body.
       error: (code) => ({ status: 200, form: true, body: { error: code === 'invalid_grant' ? 'bad_refresh_token' : code, error_description: 'sandbox' } }),
       tokenBody: (c) => ({
@@ -276,6 +342,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'unsupported',
     defaults: { tokenLifetimeSeconds: 3600, rotate: true },
     tokenPrefix: 'eyJraWQi.sbx-',
+    issuesRefreshTokens: true,
     requiredAuthorizeParams: { audience: 'api.atlassian.com', prompt: 'consent' },
     // A dead Atlassian refresh token is answered 403.
     error: (code, operation) => ({ status: operation === 'refresh' && code === 'invalid_grant' ? 403 : 400, body: { error: code, error_description: 'Unknown or invalid refresh token.' } }),
@@ -301,6 +368,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'optional',
     defaults: { tokenLifetimeSeconds: 3599, rotate: true },
     tokenPrefix: 'eyJzdiI.sbx-',
+    issuesRefreshTokens: true,
     error: (code) => ({ status: 400, body: { reason: 'Invalid Token!', error: code } }),
     tokenBody: (c) => standardBody(c, { token_type: 'bearer', api_url: 'https://api.zoom.us' }),
     revoke: { url: 'https://zoom.us/oauth/revoke', method: 'POST', style: 'rfc7009-form' },
@@ -315,6 +383,7 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     pkce: 'required',
     defaults: { tokenLifetimeSeconds: 3600, rotate: false },
     tokenPrefix: 'smart-sbx-',
+    issuesRefreshTokens: true,
     requiredAuthorizeParams: { aud: SMART_BASE },
     error: rfcError(),
     tokenBody: (c) => standardBody(c, { patient: `pat-${c.account}`, encounter: 'enc-1', fhirUser: `Practitioner/${c.account}`, need_patient_banner: true }),
@@ -322,6 +391,30 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     identity: [{ url: `${SMART_BASE}/metadata`, method: 'GET', body: () => ({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1' }) }],
   },
 ];
+
+function salesforceOrgId(loginHost: string | undefined): string {
+  // One org per login host, so a connection made on another host is visibly another account.
+  return loginHost === 'login.salesforce.com' || loginHost === undefined ? '00D000000000001AAA' : `00D${hexId(loginHost, 12)}AAA`;
+}
+
+function salesforceTokenBody(c: TokenReplyContext): Reply {
+  const host = c.extra.loginHost ?? 'login.salesforce.com';
+  // On the generic login hosts the org's API lives on its My Domain; on a My Domain it is that host.
+  const instance = host.endsWith('.my.salesforce.com') ? host : 'sandbox-org.my.salesforce.com';
+  return {
+    status: 200,
+    body: {
+      access_token: c.accessToken,
+      ...(c.refreshToken === undefined ? {} : { refresh_token: c.refreshToken }),
+      signature: 'c2FuZGJveA==',
+      scope: c.scope,
+      instance_url: `https://${instance}`,
+      id: `https://${host}/id/${salesforceOrgId(host)}/005${hexId(c.account, 15)}`,
+      token_type: 'Bearer',
+      issued_at: '1893456000000',
+    },
+  };
+}
 
 export const trelloUrls = {
   requestToken: 'https://trello.com/1/OAuthGetRequestToken',

@@ -42,6 +42,88 @@ describe('provider sandbox', () => {
     expect(sandbox.issuedSecrets()).toEqual([]);
   });
 
+  const tokenCall = () => fetch(`${sandbox.origin}/oauth2.googleapis.com/token`, { method: 'POST', body: 'grant_type=authorization_code' });
+  const admin = (path: string, body: unknown) => fetch(`${sandbox.origin}/__admin/${path}`, { method: 'POST', body: JSON.stringify(body) });
+
+  it('fails only the next N calls of one endpoint, then clears itself (typed API)', async () => {
+    sandbox.reset();
+    sandbox.failNext('google', 'token', { kind: 'status', status: 503 }, 2);
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await tokenCall()).status);
+    // The third call reaches the real token handler, which refuses this incomplete request on its own terms.
+    expect(statuses.slice(0, 2)).toEqual([503, 503]);
+    expect(statuses[2]).not.toBe(503);
+    expect(sandbox.calls('google', 'token')).toBe(3);
+    // Other endpoints were never armed.
+    const refresh = await fetch(`${sandbox.origin}/oauth2.googleapis.com/token`, { method: 'POST', body: 'grant_type=refresh_token' });
+    expect(refresh.status).not.toBe(503);
+    expect(sandbox.calls('google', 'refresh')).toBe(1);
+  });
+
+  it('takes count-limited faults over HTTP too, ahead of a standing fault, and in the order armed', async () => {
+    sandbox.reset();
+    const armed = await admin('providers/google', {
+      faults: { token: { kind: 'status', status: 500 } },
+      failNext: [
+        { endpoint: 'token', fault: { kind: 'status', status: 429, retryAfter: '3' }, count: 1 },
+        { endpoint: 'token', fault: { kind: 'malformed' }, count: 1 },
+      ],
+    });
+    expect(armed.status).toBe(200);
+    const first = await tokenCall();
+    expect([first.status, first.headers.get('retry-after')]).toEqual([429, '3']);
+    const second = await tokenCall();
+    expect([second.status, await second.text()]).toEqual([200, '<html>not what you expected']);
+    expect((await tokenCall()).status).toBe(500);
+    expect((await tokenCall()).status).toBe(500);
+    expect((await admin('providers/google', { faults: { token: null } })).status).toBe(200);
+    expect((await tokenCall()).status).not.toBe(500);
+    expect(sandbox.callCounts()).toEqual({ 'google.token': 5 });
+  });
+
+  it('refuses admin bodies it does not understand instead of half-applying them', async () => {
+    sandbox.reset();
+    for (const body of [
+      { failNext: [{ endpoint: 'tokens', fault: { kind: 'hang' }, count: 1 }] },
+      { failNext: [{ endpoint: 'token', fault: { kind: 'hang' }, count: 0 }] },
+      { faults: { token: { kind: 'status', status: 200 } } },
+      { latencyMs: -1 },
+      { rotate: true },
+    ]) {
+      const reply = await admin('providers/google', body);
+      expect(reply.status).toBe(400);
+    }
+    expect((await admin('providers/myspace', {})).status).toBe(404);
+    expect((await tokenCall()).status).not.toBe(503);
+    expect(() => sandbox.failNext('google', 'token', { kind: 'hang' }, 0)).toThrow(TypeError);
+    expect(() => sandbox.failNext('myspace', 'token', { kind: 'hang' })).toThrow(TypeError);
+  });
+
+  it('delays one provider by its configured latency and leaves the others fast', async () => {
+    sandbox.reset();
+    expect((await admin('providers/google', { latencyMs: 250 })).status).toBe(200);
+    let started = Date.now();
+    await tokenCall();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    started = Date.now();
+    await fetch(`${sandbox.origin}/slack.com/api/oauth.v2.access`, { method: 'POST', body: 'grant_type=authorization_code' });
+    expect(Date.now() - started).toBeLessThan(200);
+    sandbox.configure('google', { latencyMs: 0 });
+    started = Date.now();
+    await tokenCall();
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+
+  it('counts refreshes and app-only grants apart from code exchanges, and zeroes counters on demand', async () => {
+    sandbox.reset();
+    await tokenCall();
+    await fetch(`${sandbox.origin}/oauth2.googleapis.com/token`, { method: 'POST', body: 'grant_type=refresh_token&refresh_token=x' });
+    await fetch(`${sandbox.origin}/oauth2.googleapis.com/token`, { method: 'POST', body: 'grant_type=client_credentials' });
+    expect(sandbox.callCounts()).toEqual({ 'google.token': 1, 'google.refresh': 1, 'google.client_credentials': 1 });
+    expect((await admin('calls/reset', {})).status).toBe(200);
+    expect(sandbox.callCounts()).toEqual({});
+  });
+
   it('maps every production origin it plays to itself', () => {
     expect(sandbox.originOverrides['https://slack.com']).toBe(`${sandbox.origin}/slack.com`);
     expect(sandbox.originOverrides['https://fhir.sandbox.test']).toBe(`${sandbox.origin}/fhir.sandbox.test`);

@@ -1,32 +1,57 @@
 // One loopback server playing every provider: routes are /{production host}{production path}, plus /__admin.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
+import { z } from 'zod';
 import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../../shared/oauth/oauth1-signature.js';
-import { type Reply, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls } from './profiles.js';
-import { type ProviderBehaviour, type RegisteredClient, type SandboxFault, SandboxState } from './sandbox-state.js';
+import { type Reply, routeVariables, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
+import {
+  adminProviderBodySchema,
+  type ProviderBehaviour,
+  type ProviderSettings,
+  providerSettingsSchema,
+  type RegisteredClient,
+  type SandboxEndpoint,
+  type SandboxFault,
+  sandboxFaultSchema,
+  SandboxState,
+} from './sandbox-state.js';
 
-export interface ProviderSettings {
-  readonly tokenLifetimeSeconds?: number | null;
-  readonly rotateRefreshTokens?: boolean;
-  readonly latencyMs?: number;
-}
+export type { ProviderSettings, SandboxEndpoint, SandboxFault };
 
+/**
+ * The sandbox's typed controls. `POST /__admin/providers/{id}` takes the same operations as JSON
+ * (`{latencyMs, rotateRefreshTokens, invalidateRotatedRefreshTokens, tokenLifetimeSeconds, faults, failNext}`),
+ * validated by the same schemas, so `npm start` users and tests drive it alike.
+ */
 export interface ProviderSandbox {
   readonly origin: string;
   /** PROVIDER_ORIGIN_OVERRIDES for every production origin the sandbox plays. */
   readonly originOverrides: Readonly<Record<string, string>>;
   registerClient(provider: string, client: RegisteredClient): void;
   configure(provider: string, settings: ProviderSettings): void;
-  injectFault(provider: string, endpoint: string, fault: SandboxFault | undefined): void;
-  calls(provider: string, endpoint: string): number;
+  /** A standing fault on one endpoint until cleared with `undefined`. */
+  injectFault(provider: string, endpoint: SandboxEndpoint, fault: SandboxFault | undefined): void;
+  /** A fault for the next `count` calls to one endpoint only; it then clears itself. Applied before standing faults. */
+  failNext(provider: string, endpoint: SandboxEndpoint, fault: SandboxFault, count?: number): void;
+  /**
+   * A key in the provider's own format (HubSpot `pat-na1-...`) that its identity endpoints accept until the
+   * sandbox is reset; `POST /__admin/providers/{id}/api-keys` with `{"account": "..."}` does the same.
+   */
+  issueApiKey(provider: string, account?: string): string;
+  /** Calls received (faulted ones included) since the last reset. */
+  calls(provider: string, endpoint: SandboxEndpoint): number;
+  /** Every non-zero counter, keyed `provider.endpoint`. */
+  callCounts(): Readonly<Record<string, number>>;
+  /** Zeroes the counters only, so a test can count the calls of one step. */
+  resetCalls(): void;
   issuedSecrets(): readonly string[];
   reset(): void;
   close(): Promise<void>;
 }
 
-interface RouteEntry { readonly provider: string; readonly endpoint: string; readonly handler: Handler }
+interface RouteEntry { readonly provider: string; readonly endpoint: SandboxEndpoint; readonly handler: Handler; readonly pattern: RegExp }
 type Handler = (request: SandboxRequest) => Promise<Reply | RawReply> | Reply | RawReply;
 interface RawReply { readonly raw: true; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
 interface SandboxRequest {
@@ -34,6 +59,8 @@ interface SandboxRequest {
   readonly url: URL; // production URL
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  /** Values of the route's variables: `{tenant}`, `{loginHost}`, `{clientId}`... */
+  readonly params: Readonly<Record<string, string>>;
 }
 
 const allProviders = [...sandboxProfiles.map((p) => p.id), 'trello'];
@@ -74,17 +101,27 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   const state = new SandboxState();
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'sandbox-1', alg: 'RS256', use: 'sig' };
-  // GitHub OAuth Apps and GitHub Apps share every URL: such routes hold one entry per provider.
-  const routes = new Map<string, RouteEntry[]>();
-  const route = (productionUrl: string, provider: string, endpoint: string, handler: Handler) => {
-    const url = new URL(productionUrl.replace('{clientId}', ':clientId'));
-    const key = `${url.host}${url.pathname}`;
-    routes.set(key, [...(routes.get(key) ?? []), { provider, endpoint, handler }]);
+  // Routes are production URL templates; GitHub OAuth Apps and GitHub Apps share every URL, so several may match.
+  const routes: RouteEntry[] = [];
+  const fixedHosts = new Set<string>(variableHosts);
+  const route = (productionUrl: string, provider: string, endpoint: SandboxEndpoint, handler: Handler) => {
+    const template = productionUrl.replace(/^https:\/\//, '');
+    const source = template
+      .split(/(\{[A-Za-z]+\})/)
+      .map((part) => {
+        const name = /^\{([A-Za-z]+)\}$/.exec(part)?.[1];
+        return name === undefined ? part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : `(?<${name}>${routeVariables[name]?.source ?? '[^/]+'})`;
+      })
+      .join('');
+    routes.push({ provider, endpoint, handler, pattern: new RegExp(`^${source}$`) });
+    const host = template.split('/')[0] as string;
+    if (!host.includes('{')) fixedHosts.add(host);
   };
-  const behaviourOf = (profile: SandboxProfile): ProviderBehaviour => state.behaviour(profile.id, profile.defaults);
+  const behaviourOf = (provider: string): ProviderBehaviour =>
+    state.behaviour(provider, sandboxProfiles.find((p) => p.id === provider)?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
 
-  const signIdToken = (issuer: string, clientId: string, account: string, nonce: string | undefined, nowS: number, privateKeyArg: JoseKey) =>
-    new SignJWT({ email: `${account}@sandbox.test`, tid: '9188040d-6c67-4c5b-b112-36a304b66dad', ...(nonce ? { nonce } : {}) })
+  const signIdToken = (issuer: string, claims: Record<string, string>, clientId: string, account: string, nonce: string | undefined, nowS: number, privateKeyArg: JoseKey) =>
+    new SignJWT({ email: `${account}@sandbox.test`, ...claims, ...(nonce ? { nonce } : {}) })
       .setProtectedHeader({ alg: 'RS256', kid: 'sandbox-1' })
       .setIssuer(issuer)
       .setAudience(clientId)
@@ -100,7 +137,9 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     for (const identity of profile.identity) {
       route(identity.url, profile.id, 'identity', (request) => {
         const grant = bearerGrant(request);
-        if (!grant || grant.provider !== profile.id) return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
+        // A token is good only at the authority that issued it (a sandbox org's token is not a production one).
+        const foreign = Object.entries(request.params).some(([name, value]) => grant?.extra[name] !== undefined && grant.extra[name] !== value);
+        if (!grant || grant.provider !== profile.id || foreign) return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
         return { status: 200, body: identity.body(grant.account, grant.extra) };
       });
     }
@@ -139,7 +178,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (!grant || grant.provider !== 'trello' || grant.clientId !== request.url.searchParams.get('key')) return raw(401, 'invalid token');
     return { status: 200, body: { id: `member-${grant.account}`, username: grant.account } };
   });
-  route('https://api.trello.com/1/tokens/*', 'trello', 'revoke', (request) => {
+  route('https://api.trello.com/1/tokens/{token}', 'trello', 'revoke', (request) => {
       const tokenValue = decodeURIComponent(request.url.pathname.split('/').pop() ?? '');
       if (request.method !== 'DELETE' || request.url.searchParams.get('token') !== tokenValue) return raw(400, 'bad request');
       if (!state.accessTokens.delete(tokenValue)) return raw(401, 'invalid token');
@@ -204,7 +243,8 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     }
     if (decision === 'deny') return fail('access_denied');
     const code = state.secret(`sbxcode_${profile.id}_`);
-    const extra: Record<string, string> = {};
+    // The authority the code was issued by (tenant, login host) goes with it: another authority will not take it.
+    const extra: Record<string, string> = { ...request.params };
     if (q.get('user_scope')) extra.user_scope = q.get('user_scope') as string;
     const nonce = q.get('nonce') ?? undefined;
     state.codes.set(code, {
@@ -222,19 +262,27 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   }
 
   async function token(profile: SandboxProfile, request: SandboxRequest): Promise<Reply | RawReply> {
-    const behaviour = behaviourOf(profile);
+    const behaviour = behaviourOf(profile.id);
     const fields = formOrJson(request);
     const expectedType = profile.bodyFormat === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
     if (!(request.headers['content-type'] ?? '').startsWith(expectedType)) return profile.error('invalid_request', 'token');
     const client = authenticate(profile, request, fields);
     if (!client) return { ...profile.error('invalid_client', 'token'), status: profile.error('invalid_client', 'token').status === 200 ? 200 : 401 };
     const operation = fields.grant_type === 'refresh_token' ? 'refresh' : 'token';
-    if (operation === 'refresh' && behaviour.faults.get('refresh')?.kind === 'invalid_grant') return profile.error('invalid_grant', 'refresh');
     let grant: { account: string; scope: string; extra: Readonly<Record<string, string>>; nonce?: string };
+    // A code or refresh token works only at the authority (tenant, login host) that issued it.
+    const sameAuthority = (extra: Readonly<Record<string, string>>) => Object.entries(request.params).every(([name, value]) => extra[name] === value);
+    if (fields.grant_type === 'client_credentials') {
+      const app = profile.clientCredentials;
+      if (!app) return profile.error('unsupported_grant_type', 'token');
+      const refused = app.refuse(request.params, fields);
+      if (refused) return refused;
+      return issue(profile, client, { account: app.account, scope: fields.scope ?? '', extra: { ...request.params } }, 'client_credentials');
+    }
     if (fields.grant_type === 'authorization_code' || (profile.id.startsWith('github') && fields.grant_type === undefined)) {
       const code = state.codes.get(fields.code ?? '');
       state.codes.delete(fields.code ?? ''); // single use, even when the exchange fails
-      if (!code || code.clientId !== client.clientId || code.redirectUri !== fields.redirect_uri) return profile.error('invalid_grant', 'token');
+      if (!code || code.clientId !== client.clientId || code.redirectUri !== fields.redirect_uri || !sameAuthority(code.extra)) return profile.error('invalid_grant', 'token');
       if (code.codeChallenge !== undefined) {
         const verifier = fields.code_verifier ?? '';
         const computed = createHash('sha256').update(verifier).digest('base64url');
@@ -245,27 +293,48 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       grant = code;
     } else if (fields.grant_type === 'refresh_token') {
       const existing = state.refreshTokens.get(fields.refresh_token ?? '');
-      if (!existing || existing.clientId !== client.clientId) return profile.error('invalid_grant', 'refresh');
-      if (behaviour.rotateRefreshTokens) state.refreshTokens.delete(fields.refresh_token ?? '');
+      if (!existing || existing.clientId !== client.clientId || !sameAuthority(existing.extra)) return profile.error('invalid_grant', 'refresh');
+      if (behaviour.rotateRefreshTokens && behaviour.invalidateRotatedRefreshTokens) state.refreshTokens.delete(fields.refresh_token ?? '');
       grant = existing;
     } else {
       return profile.error('unsupported_grant_type', 'token');
     }
-    const issuesRefresh = behaviour.tokenLifetimeSeconds !== null || profile.defaults.rotate || profile.id === 'salesforce' || profile.id === 'smart_on_fhir';
+    return issue(profile, client, grant, operation === 'refresh' ? 'refresh_token' : 'authorization_code');
+  }
+
+  async function issue(
+    profile: SandboxProfile,
+    client: RegisteredClient,
+    grant: { account: string; scope: string; extra: Readonly<Record<string, string>>; nonce?: string },
+    grantType: 'authorization_code' | 'refresh_token' | 'client_credentials',
+  ): Promise<Reply | RawReply> {
+    const behaviour = behaviourOf(profile.id);
     const accessToken = state.secret(profile.tokenPrefix);
     const nowMs = Date.now();
     const lifetime = behaviour.tokenLifetimeSeconds;
     state.accessTokens.set(accessToken, { provider: profile.id, clientId: client.clientId, account: grant.account, scope: grant.scope, extra: grant.extra, expiresAtMs: lifetime === null ? null : nowMs + lifetime * 1000 });
     let refreshToken: string | undefined;
-    if (issuesRefresh && (operation === 'token' || behaviour.rotateRefreshTokens)) {
+    const issuesRefresh = profile.issuesRefreshTokens && grantType !== 'client_credentials';
+    if (issuesRefresh && (grantType === 'authorization_code' || behaviour.rotateRefreshTokens)) {
       refreshToken = state.secret(`sbxrt_${profile.id}_`);
       state.refreshTokens.set(refreshToken, { provider: profile.id, clientId: client.clientId, account: grant.account, scope: grant.scope, extra: grant.extra });
     }
-    const idToken = profile.idToken
-      ? await signIdToken(profile.idToken.issuer(grant.extra), client.clientId, grant.account, grant.nonce, Math.floor(nowMs / 1000), privateKey)
-      : undefined;
-    return profile.tokenBody({
-      grant: operation === 'refresh' ? 'refresh_token' : 'authorization_code',
+    const idToken =
+      profile.idToken && grantType !== 'client_credentials'
+        ? await signIdToken(
+            profile.idToken.issuer(grant.extra, grant.account),
+            profile.idToken.claims?.(grant.extra, grant.account) ?? {},
+            client.clientId,
+            grant.account,
+            grant.nonce,
+            Math.floor(nowMs / 1000),
+            privateKey,
+          )
+        : undefined;
+    const reply = grantType === 'client_credentials' ? profile.clientCredentials?.tokenBody : profile.tokenBody;
+    if (!reply) throw new TypeError('unreachable: client credentials are checked before issuing');
+    return reply({
+      grant: grantType,
       accessToken,
       ...(refreshToken === undefined ? {} : { refreshToken }),
       ...(lifetime === null ? {} : { expiresIn: lifetime }),
@@ -391,23 +460,31 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (local.pathname.startsWith('/__admin')) return admin(local, req.method ?? 'GET', body, res);
     const [, host, ...rest] = local.pathname.split('/');
     const production = new URL(`https://${host}/${rest.join('/')}${local.search}`);
-    let key = `${production.host}${production.pathname}`;
-    if (production.host === 'api.github.com' && /^\/applications\/[^/]+\/token$/.test(production.pathname)) key = 'api.github.com/applications/:clientId/token';
-    if (production.host === 'api.trello.com' && production.pathname.startsWith('/1/tokens/')) key = 'api.trello.com/1/tokens/*';
-    const request: SandboxRequest = { method: req.method ?? 'GET', url: production, headers: req.headers, body };
-    const entry = pickEntry(routes.get(key) ?? [], request);
+    const key = `${production.host}${production.pathname}`;
+    const matching = routes.filter((candidate) => candidate.pattern.test(key));
+    const entry = pickEntry(matching, { method: req.method ?? 'GET', url: production, headers: req.headers, body, params: {} });
     if (!entry) return send(res, raw(404, 'no such sandbox route'));
-    const endpoint = entry.endpoint === 'token' && /grant_type=refresh_token|"grant_type":"refresh_token"/.test(body) ? 'refresh' : entry.endpoint;
+    const params = Object.fromEntries(Object.entries(entry.pattern.exec(key)?.groups ?? {}).map(([name, value]) => [name, decodeURIComponent(value)]));
+    const request: SandboxRequest = { method: req.method ?? 'GET', url: production, headers: req.headers, body, params };
+    const endpoint = entry.endpoint === 'token' ? tokenEndpointKind(formOrJson(request).grant_type) : entry.endpoint;
+    // Counted before latency and faults: a test asserting "exactly one refresh call" sees failed attempts too.
     state.count(entry.provider, endpoint);
     const profile = sandboxProfiles.find((p) => p.id === entry.provider);
-    const behaviour = profile ? behaviourOf(profile) : state.behaviour('trello', { tokenLifetimeSeconds: null, rotate: false });
+    const behaviour = behaviourOf(entry.provider);
     if (behaviour.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
-    const fault = behaviour.faults.get(endpoint);
+    const fault = state.takeFault(behaviour, endpoint);
     if (fault?.kind === 'hang') return; // never answers; the client's timeout must fire
     if (fault?.kind === 'status') return send(res, raw(fault.status, '{"error":"sandbox_fault"}', { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }));
     if (fault?.kind === 'malformed') return send(res, raw(200, '<html>not what you expected', { 'content-type': 'application/json' }));
-    if (fault?.kind === 'invalid_grant' && endpoint !== 'refresh' && profile) return send(res, profile.error('invalid_grant', 'token'));
+    if (fault?.kind === 'invalid_grant') return send(res, deadGrantReply(profile, endpoint));
     return send(res, await entry.handler(request));
+  }
+
+  /** What the provider answers when the grant behind a call is dead, in that provider's own shape. */
+  function deadGrantReply(profile: SandboxProfile | undefined, endpoint: SandboxEndpoint): Reply | RawReply {
+    if (!profile) return raw(401, 'invalid token');
+    if (endpoint === 'identity' || endpoint === 'revoke') return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
+    return profile.error('invalid_grant', endpoint === 'refresh' ? 'refresh' : 'token');
   }
 
   /** Among providers sharing a URL, the one whose registered client (or issued token) the request names. */
@@ -434,16 +511,39 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   }
 
   function admin(url: URL, method: string, body: string, res: ServerResponse): void {
-    const [, , action, provider] = url.pathname.split('/');
+    const [, , action, provider, extra] = url.pathname.split('/');
     if (action === 'reset' && method === 'POST') {
       api.reset();
       return send(res, { status: 200, body: { ok: true } });
     }
-    if (action === 'calls') return send(res, { status: 200, body: Object.fromEntries(state.calls) });
-    if (action === 'providers' && provider && method === 'POST' && allProviders.includes(provider)) {
-      const input = JSON.parse(body || '{}') as ProviderSettings & { faults?: Record<string, SandboxFault | null> };
-      api.configure(provider, input);
-      for (const [endpoint, fault] of Object.entries(input.faults ?? {})) api.injectFault(provider, endpoint, fault ?? undefined);
+    if (action === 'calls' && provider === 'reset' && method === 'POST') {
+      api.resetCalls();
+      return send(res, { status: 200, body: { ok: true } });
+    }
+    if (action === 'calls' && provider === undefined && method === 'GET') return send(res, { status: 200, body: api.callCounts() });
+    if (action === 'providers' && provider && extra === 'api-keys' && method === 'POST') {
+      const input = z.object({ account: z.string().regex(/^[a-z0-9_-]{1,40}$/).optional() }).strict().safeParse(safeJson(body));
+      if (!input.success) return send(res, { status: 400, body: { error: 'invalid admin body' } });
+      const profile = sandboxProfiles.find((p) => p.id === provider);
+      if (!profile?.apiKey) return send(res, { status: 404, body: { error: 'this provider has no API keys' } });
+      return send(res, { status: 200, body: { apiKey: api.issueApiKey(provider, input.data.account) } });
+    }
+    if (action === 'providers' && provider && extra === undefined && method === 'POST') {
+      if (!allProviders.includes(provider)) return send(res, { status: 404, body: { error: 'unknown provider' } });
+      let json: unknown;
+      try {
+        json = JSON.parse(body || '{}');
+      } catch {
+        return send(res, { status: 400, body: { error: 'body must be JSON' } });
+      }
+      const input = adminProviderBodySchema.safeParse(json);
+      if (!input.success) return send(res, { status: 400, body: { error: 'invalid admin body', issues: input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } });
+      const { faults, failNext, ...settings } = input.data;
+      api.configure(provider, settings);
+      for (const [endpoint, fault] of Object.entries(faults ?? {}) as [SandboxEndpoint, SandboxFault | null][]) {
+        api.injectFault(provider, endpoint, fault ?? undefined);
+      }
+      for (const armed of failNext ?? []) api.failNext(provider, armed.endpoint, armed.fault, armed.count);
       return send(res, { status: 200, body: { ok: true } });
     }
     return send(res, { status: 404, body: { error: 'unknown admin call' } });
@@ -473,8 +573,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const hosts = new Set<string>([...routes.keys()].map((routeKey) => routeKey.split('/')[0] as string));
-  const originOverrides = Object.fromEntries([...hosts].map((host) => [`https://${host}`, `${origin}/${host}`]));
+  const originOverrides = Object.fromEntries([...fixedHosts].map((host) => [`https://${host}`, `${origin}/${host}`]));
 
   const api: ProviderSandbox = {
     origin,
@@ -482,20 +581,34 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     registerClient: (provider, client) => {
       state.clients.set(provider, client);
     },
-    configure: (provider, settings) => {
-      const profile = sandboxProfiles.find((p) => p.id === provider);
-      const behaviour = state.behaviour(provider, profile?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
+    configure: (provider, input) => {
+      const settings = providerSettingsSchema.parse(input);
+      const behaviour = behaviourOf(knownProvider(provider));
       if (settings.tokenLifetimeSeconds !== undefined) behaviour.tokenLifetimeSeconds = settings.tokenLifetimeSeconds;
       if (settings.rotateRefreshTokens !== undefined) behaviour.rotateRefreshTokens = settings.rotateRefreshTokens;
+      if (settings.invalidateRotatedRefreshTokens !== undefined) behaviour.invalidateRotatedRefreshTokens = settings.invalidateRotatedRefreshTokens;
       if (settings.latencyMs !== undefined) behaviour.latencyMs = settings.latencyMs;
     },
     injectFault: (provider, endpoint, fault) => {
-      const profile = sandboxProfiles.find((p) => p.id === provider);
-      const behaviour = state.behaviour(provider, profile?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
+      const behaviour = behaviourOf(knownProvider(provider));
       if (fault === undefined) behaviour.faults.delete(endpoint);
-      else behaviour.faults.set(endpoint, fault);
+      else behaviour.faults.set(endpoint, sandboxFaultSchema.parse(fault));
+    },
+    failNext: (provider, endpoint, fault, count = 1) => {
+      if (!Number.isInteger(count) || count < 1) throw new TypeError('count must be a positive integer');
+      state.armFault(behaviourOf(knownProvider(provider)), endpoint, sandboxFaultSchema.parse(fault), count);
+    },
+    issueApiKey: (provider, account = 'alice') => {
+      const format = sandboxProfiles.find((p) => p.id === provider)?.apiKey;
+      if (!format) throw new TypeError(`the sandbox's ${provider} has no API keys`);
+      const apiKey = format(randomBytes(16).toString('hex'));
+      state.secrets.push(apiKey);
+      state.accessTokens.set(apiKey, { provider, clientId: '', account, scope: '', extra: {}, expiresAtMs: null });
+      return apiKey;
     },
     calls: (provider, endpoint) => state.calls.get(`${provider}.${endpoint}`) ?? 0,
+    callCounts: () => Object.fromEntries(state.calls),
+    resetCalls: () => state.calls.clear(),
     issuedSecrets: () => [...state.secrets],
     reset: () => state.reset(),
     close: () =>
@@ -505,6 +618,26 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       }),
   };
   return api;
+}
+
+/** Which grant a token-endpoint call is, so refreshes and app-only grants are counted (and failed) on their own. */
+function tokenEndpointKind(grantType: string | undefined): SandboxEndpoint {
+  if (grantType === 'refresh_token') return 'refresh';
+  if (grantType === 'client_credentials' || grantType === 'account_credentials') return 'client_credentials';
+  return 'token';
+}
+
+function safeJson(body: string): unknown {
+  try {
+    return JSON.parse(body || '{}');
+  } catch {
+    return undefined;
+  }
+}
+
+function knownProvider(provider: string): string {
+  if (!allProviders.includes(provider)) throw new TypeError(`the sandbox plays no provider "${provider}"`);
+  return provider;
 }
 
 function escapeHtml(value: string): string {

@@ -1,19 +1,83 @@
 // The sandbox's memory: registered clients, codes, tokens, per-provider behaviour settings, faults and call counts.
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 
-export type SandboxFault =
-  | { readonly kind: 'status'; readonly status: number; readonly retryAfter?: string }
-  | { readonly kind: 'hang' }
-  | { readonly kind: 'malformed' }
-  | { readonly kind: 'invalid_grant' };
+/** Every kind of call the sandbox counts and can fail; `refresh` and `client_credentials` are token-endpoint grants. */
+export const sandboxEndpoints = [
+  'authorize',
+  'token',
+  'refresh',
+  'client_credentials',
+  'revoke',
+  'identity',
+  'discovery',
+  'jwks',
+  'request_token',
+  'access_token',
+] as const;
+export type SandboxEndpoint = (typeof sandboxEndpoints)[number];
+
+export const sandboxFaultSchema = z.discriminatedUnion('kind', [
+  /** Answer with this status (500, 503, 429 with Retry-After...). */
+  z.object({ kind: z.literal('status'), status: z.number().int().min(400).max(599), retryAfter: z.string().optional() }).strict(),
+  /** Never answer: the client's timeout must fire. */
+  z.object({ kind: z.literal('hang') }).strict(),
+  /** HTTP 200 with a body that is not what the provider documents. */
+  z.object({ kind: z.literal('malformed') }).strict(),
+  /** The provider's own "this grant is dead" answer (Slack's ok:false, Atlassian's 403...). */
+  z.object({ kind: z.literal('invalid_grant') }).strict(),
+]);
+export type SandboxFault = z.infer<typeof sandboxFaultSchema>;
+
+export const providerSettingsSchema = z
+  .object({
+    /** Access token lifetime; null = the reply carries no expires_in. */
+    tokenLifetimeSeconds: z.number().int().min(1).nullable().optional(),
+    /** Whether a refresh returns a new refresh token. */
+    rotateRefreshTokens: z.boolean().optional(),
+    /** Whether a rotated-out refresh token stops working (Atlassian, Zoom, Slack) or keeps working (Microsoft). */
+    invalidateRotatedRefreshTokens: z.boolean().optional(),
+    /** Delay before every answer of this provider. */
+    latencyMs: z.number().int().min(0).max(120_000).optional(),
+  })
+  .strict();
+export type ProviderSettings = z.infer<typeof providerSettingsSchema>;
+
+export const failNextSchema = z
+  .object({ endpoint: z.enum(sandboxEndpoints), fault: sandboxFaultSchema, count: z.number().int().min(1).max(1000).default(1) })
+  .strict();
+
+/** The body of `POST /__admin/providers/{id}`: the same operations as the typed API, validated the same way. */
+export const adminProviderBodySchema = providerSettingsSchema
+  .extend({
+    /** Standing faults per endpoint until cleared (null clears). */
+    faults: z.partialRecord(z.enum(sandboxEndpoints), sandboxFaultSchema.nullable()).optional(),
+    /** Faults for the next N calls only, applied before any standing fault, then gone. */
+    failNext: z.array(failNextSchema).optional(),
+  })
+  .strict();
+
+interface LimitedFault {
+  readonly fault: SandboxFault;
+  remaining: number;
+}
 
 export interface ProviderBehaviour {
-  /** Access token lifetime; null = the reply carries no expires_in. */
   tokenLifetimeSeconds: number | null;
   rotateRefreshTokens: boolean;
+  invalidateRotatedRefreshTokens: boolean;
   latencyMs: number;
-  /** Faults by endpoint kind (token, refresh, revoke, identity, authorize, request_token, access_token). */
-  faults: Map<string, SandboxFault>;
+  /** Standing faults, until cleared. */
+  readonly faults: Map<SandboxEndpoint, SandboxFault>;
+  /** Count-limited faults, in the order they were armed; each is used up call by call. */
+  readonly limitedFaults: Map<SandboxEndpoint, LimitedFault[]>;
+}
+
+export interface BehaviourDefaults {
+  readonly tokenLifetimeSeconds: number | null;
+  readonly rotate: boolean;
+  /** Defaults to `rotate`: most rotating providers kill the old refresh token. */
+  readonly invalidateRotated?: boolean;
 }
 
 export interface RegisteredClient {
@@ -51,16 +115,42 @@ export class SandboxState {
   readonly calls = new Map<string, number>();
   readonly secrets: string[] = [];
 
-  behaviour(provider: string, defaults: { tokenLifetimeSeconds: number | null; rotate: boolean }): ProviderBehaviour {
+  behaviour(provider: string, defaults: BehaviourDefaults): ProviderBehaviour {
     let behaviour = this.behaviours.get(provider);
     if (!behaviour) {
-      behaviour = { tokenLifetimeSeconds: defaults.tokenLifetimeSeconds, rotateRefreshTokens: defaults.rotate, latencyMs: 0, faults: new Map() };
+      behaviour = {
+        tokenLifetimeSeconds: defaults.tokenLifetimeSeconds,
+        rotateRefreshTokens: defaults.rotate,
+        invalidateRotatedRefreshTokens: defaults.invalidateRotated ?? defaults.rotate,
+        latencyMs: 0,
+        faults: new Map(),
+        limitedFaults: new Map(),
+      };
       this.behaviours.set(provider, behaviour);
     }
     return behaviour;
   }
 
-  count(provider: string, endpoint: string): void {
+  /** The fault this call must suffer, if any: a count-limited one first (used up here), else a standing one. */
+  takeFault(behaviour: ProviderBehaviour, endpoint: SandboxEndpoint): SandboxFault | undefined {
+    const queue = behaviour.limitedFaults.get(endpoint);
+    const next = queue?.[0];
+    if (queue && next) {
+      next.remaining -= 1;
+      if (next.remaining === 0) queue.shift();
+      if (queue.length === 0) behaviour.limitedFaults.delete(endpoint);
+      return next.fault;
+    }
+    return behaviour.faults.get(endpoint);
+  }
+
+  armFault(behaviour: ProviderBehaviour, endpoint: SandboxEndpoint, fault: SandboxFault, count: number): void {
+    const queue = behaviour.limitedFaults.get(endpoint) ?? [];
+    queue.push({ fault, remaining: count });
+    behaviour.limitedFaults.set(endpoint, queue);
+  }
+
+  count(provider: string, endpoint: SandboxEndpoint): void {
     const key = `${provider}.${endpoint}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }

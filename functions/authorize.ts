@@ -1,0 +1,25 @@
+// authorize: a product backend starts a connect flow for its user and gets a single-use start URL back.
+import * as functions from '@google-cloud/functions-framework';
+import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
+import { processEnvironmentConfig } from '../shared/config/config.js';
+import { BrokerError } from '../shared/errors/broker-error.js';
+import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
+import { httpFunction } from '../shared/http/http-function.js';
+import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { startConnectFlow } from '../shared/usecases/connect/start-connect-flow.js';
+
+let runtime: BrokerRuntime | undefined;
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+
+installFrameworkErrorHandler(() => broker().logger);
+
+functions.http(
+  'authorize',
+  httpFunction({ functionName: 'authorize', methods: ['POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+    const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
+    if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the connect request as application/json');
+    const started = await startConnectFlow(broker(), caller.email, req.body);
+    logger.info('authorize.flow_started', 'connect flow started', { callerEmail: caller.email });
+    res.status(200).json(started);
+  }),
+);

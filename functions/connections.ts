@@ -1,0 +1,45 @@
+// connections: a product backend lists and disconnects its users' connections, and creates app-only and API-key ones.
+//   GET  /?tenantId=&userId=[&provider=]   list (no userId: the tenant-level connections)
+//   POST /disconnect          {tenantId, connectionId}
+//   POST /client-credentials  {tenantId, provider, scopes?, connectionConfig?}
+//   POST /api-key             {tenantId, userId?, provider, apiKey, connectionConfig?}
+import * as functions from '@google-cloud/functions-framework';
+import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
+import { processEnvironmentConfig } from '../shared/config/config.js';
+import { BrokerError } from '../shared/errors/broker-error.js';
+import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
+import { httpFunction } from '../shared/http/http-function.js';
+import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
+import { disconnectConnection } from '../shared/usecases/connections/disconnect-connection.js';
+import { listConnections } from '../shared/usecases/connections/list-connections.js';
+
+let runtime: BrokerRuntime | undefined;
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+
+installFrameworkErrorHandler(() => broker().logger);
+
+const postRoutes = {
+  '/disconnect': disconnectConnection,
+  '/client-credentials': createClientCredentialsConnection,
+  '/api-key': createApiKeyConnection,
+} as const;
+
+functions.http(
+  'connections',
+  httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+    const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
+    if (req.method === 'GET') {
+      if (req.path !== '/') throw new BrokerError('not_found', 'No such route');
+      const query = Object.fromEntries(new URL(req.url, 'http://connections.invalid').searchParams);
+      res.status(200).json({ connections: await listConnections(broker(), caller.email, query) });
+      return;
+    }
+    const route = postRoutes[req.path as keyof typeof postRoutes] as (typeof postRoutes)[keyof typeof postRoutes] | undefined;
+    if (route === undefined) throw new BrokerError('not_found', 'No such route');
+    if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the request as application/json');
+    const result = await route(broker(), caller.email, req.body);
+    logger.info('connections.changed', `connections ${req.path.slice(1)}`, { callerEmail: caller.email, connectionId: result.connectionId });
+    res.status(200).json(result);
+  }),
+);

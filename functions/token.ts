@@ -1,0 +1,31 @@
+// The `token` function: an internal service, authenticated by its Google ID token and the caller policy, gets a fresh access token.
+import { http } from '@google-cloud/functions-framework';
+import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
+import { processEnvironmentConfig } from '../shared/config/config.js';
+import { BrokerError } from '../shared/errors/broker-error.js';
+import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
+import { httpFunction } from '../shared/http/http-function.js';
+import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { tokenRequestSchema } from '../shared/usecases/token/token-request.js';
+import { createTokenService } from '../shared/usecases/token/token-service.js';
+
+const runtime = createBrokerRuntime(processEnvironmentConfig());
+const tokens = createTokenService(runtime);
+installFrameworkErrorHandler(() => runtime.logger);
+
+http(
+  'token',
+  httpFunction({ functionName: 'token', methods: ['POST'], logger: () => runtime.logger }, async (req, res) => {
+    // Who is asking comes first: nothing about the request is looked at for an unauthenticated caller.
+    const caller = await authenticateCaller(req.headers, runtime.idTokenVerifier());
+    if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the request as application/json');
+    const parsed = tokenRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      throw new BrokerError('invalid_request', 'The token request is invalid', {
+        details: { fields: parsed.error.issues.map((issue) => issue.path.join('.') || '(body)') },
+      });
+    }
+    const body = await tokens.read(caller, parsed.data);
+    res.status(200).type('application/json').send(JSON.stringify(body));
+  }),
+);

@@ -1,0 +1,53 @@
+// A local ESLint rule for the import direction of STYLE.md: functions → use cases → adapters → foundation.
+// Written here rather than taken from eslint-plugin-import-x, whose native resolver has platform packages
+// the npm registry mirror lacks (which breaks `npm ci`). Cycles are checked by test/scripts/import-cycles.test.ts.
+import { dirname, relative, resolve, sep } from 'node:path';
+import { sharedLayers } from './layers.js';
+
+const repoRoot = dirname(dirname(new URL(import.meta.url).pathname));
+const layerOfFolder = new Map(sharedLayers.flatMap((layer, index) => layer.folders.map((folder) => [folder, index])));
+const outsideDeployables = ['test', 'bench', 'scripts'];
+
+/** Where a repository path sits: a shared/ layer (0 = top), functions/, or another top-level folder. */
+function placeOf(path) {
+  const parts = relative(repoRoot, path).split(sep);
+  if (parts[0] === 'shared') {
+    const layer = layerOfFolder.get(parts[1]);
+    return { area: 'shared', folder: parts[1], layer };
+  }
+  return { area: parts[0] ?? '' };
+}
+
+function check(context, node, source) {
+  if (typeof source !== 'string' || !source.startsWith('.')) return;
+  const from = placeOf(context.filename);
+  const to = placeOf(resolve(dirname(context.filename), source));
+  const report = (message) => context.report({ node, message });
+  if (from.area === 'shared') {
+    if (to.area !== 'shared') {
+      report(`shared/ must not import from ${to.area}/: the library never depends on functions, tests or tools.`);
+    } else if (from.layer === undefined || to.layer === undefined) {
+      report(`shared/${from.layer === undefined ? from.folder : to.folder} has no layer in scripts/layers.js.`);
+    } else if (to.layer < from.layer) {
+      report(`shared/${to.folder} (${sharedLayers[to.layer].name}) sits above shared/${from.folder}: imports point downward (STYLE.md).`);
+    }
+  } else if ((from.area === 'functions' || from.area === 'client') && outsideDeployables.includes(to.area)) {
+    report(`${from.area}/ is deployed: it must not import from ${to.area}/.`);
+  }
+}
+
+export const layersPlugin = {
+  rules: {
+    'import-direction': {
+      meta: { type: 'problem', schema: [], docs: { description: 'Imports point downward through the layers of shared/.' } },
+      create(context) {
+        return {
+          ImportDeclaration: (node) => check(context, node, node.source.value),
+          ExportNamedDeclaration: (node) => node.source && check(context, node, node.source.value),
+          ExportAllDeclaration: (node) => check(context, node, node.source.value),
+          ImportExpression: (node) => node.source.type === 'Literal' && check(context, node, node.source.value),
+        };
+      },
+    },
+  },
+};

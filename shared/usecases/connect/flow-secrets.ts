@@ -1,0 +1,40 @@
+// The secret half of a flow record (provider URL with the state, PKCE verifier, nonce, OAuth 1.0a request
+// token secret), sealed as one blob bound to the flow document and tenant.
+import { z } from 'zod';
+import type { SealContext, SealedBlob, Vault } from '../../crypto/vault.js';
+import { BrokerError } from '../../errors/broker-error.js';
+import { FLOW_SECRETS_FIELD } from '../../store/auth-flows.js';
+import { collectionNames } from '../../store/collections.js';
+
+export const flowSecretsSchema = z
+  .object({
+    /** Where the start step sends the browser; it carries the state. */
+    authorizationUrl: z.string().min(1),
+    codeVerifier: z.string().min(1).optional(),
+    nonce: z.string().min(1).optional(),
+    requestToken: z.string().min(1).optional(),
+    requestTokenSecret: z.string().min(1).optional(),
+  })
+  .strict();
+export type FlowSecrets = z.infer<typeof flowSecretsSchema>;
+
+function flowSealContext(flowId: string, tenantId: string): SealContext {
+  return { collection: collectionNames.authFlows, documentId: flowId, field: FLOW_SECRETS_FIELD, tenantId };
+}
+
+export function sealFlowSecrets(vault: Vault, secrets: FlowSecrets, where: { flowId: string; tenantId: string }): Promise<SealedBlob> {
+  return vault.seal(JSON.stringify(flowSecretsSchema.parse(secrets)), flowSealContext(where.flowId, where.tenantId));
+}
+
+export async function openFlowSecrets(vault: Vault, blob: SealedBlob, where: { flowId: string; tenantId: string }): Promise<FlowSecrets> {
+  const plaintext = await vault.open(blob, flowSealContext(where.flowId, where.tenantId));
+  try {
+    const parsed = flowSecretsSchema.safeParse(JSON.parse(plaintext.toString('utf8')));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // Falls through: a JSON.parse message would quote the secret input.
+  } finally {
+    plaintext.fill(0);
+  }
+  throw new BrokerError('crypto_integrity', 'Sealed flow secrets do not have the expected shape');
+}

@@ -1,0 +1,33 @@
+// Return URLs: exact match against the configured allowlist, and the outcome parameters a flow ends with.
+import { BrokerError } from '../../errors/broker-error.js';
+
+/** How a connect flow ended, as the product's return URL learns it (`outcome`, plus `error` unless connected). */
+export const connectOutcomes = ['connected', 'denied', 'failed'] as const;
+export type ConnectOutcome = (typeof connectOutcomes)[number];
+
+export function isAllowedReturnUrl(allowlist: readonly string[], returnUrl: string): boolean {
+  // Exact string equality: no prefix, host or pattern matching, which is where open redirects come from.
+  return allowlist.includes(returnUrl);
+}
+
+export function requireAllowedReturnUrl(allowlist: readonly string[], returnUrl: string): string {
+  if (!isAllowedReturnUrl(allowlist, returnUrl)) {
+    throw new BrokerError('invalid_return_url', 'The return URL is not on the allowlist');
+  }
+  return returnUrl;
+}
+
+export interface OutcomeParameters {
+  readonly outcome: ConnectOutcome;
+  readonly connectionId?: string;
+  /** A stable error code (see shared/errors/error-codes.ts); never provider text. */
+  readonly error?: string;
+}
+
+export function returnUrlWithOutcome(returnUrl: string, parameters: OutcomeParameters): string {
+  const url = new URL(returnUrl);
+  url.searchParams.set('outcome', parameters.outcome);
+  if (parameters.connectionId !== undefined) url.searchParams.set('connection_id', parameters.connectionId);
+  if (parameters.error !== undefined) url.searchParams.set('error', parameters.error);
+  return url.href;
+}

@@ -1,0 +1,25 @@
+// One connection-event publisher per broker runtime, created on first use; the runtime itself stays unaware of events.
+import type { Config } from '../../config/config.js';
+import { type ConnectionEventPublisher, createConnectionEventPublisher } from '../../events/connection-event-publisher.js';
+
+/** What a publisher is built from: a BrokerRuntime qualifies. */
+export interface PublisherOwner {
+  readonly config: Config;
+}
+
+const publishers = new WeakMap<PublisherOwner, ConnectionEventPublisher>();
+
+/** The runtime's publisher; creating it loads nothing (the client library loads on the first publish). */
+export function eventPublisherOf(runtime: PublisherOwner): ConnectionEventPublisher {
+  let publisher = publishers.get(runtime);
+  if (publisher === undefined) {
+    publisher = createConnectionEventPublisher(runtime.config.events);
+    publishers.set(runtime, publisher);
+  }
+  return publisher;
+}
+
+/** Flushes and closes the runtime's publisher, if it has one (at shutdown; a later drain opens a new client). */
+export async function closeEventPublisherOf(runtime: PublisherOwner): Promise<void> {
+  await publishers.get(runtime)?.close();
+}

@@ -1,0 +1,89 @@
+// Independent refresh engines over one emulator project, KMS stand-in and provider sandbox: each one a "Cloud Run instance".
+import type { Firestore } from '@google-cloud/firestore';
+import { createCallerPolicy } from '../../../../shared/auth/caller-policy.js';
+import type { VerifiedCaller } from '../../../../shared/auth/id-token-verifier.js';
+import type { Config } from '../../../../shared/config/config.js';
+import type { Vault } from '../../../../shared/crypto/vault.js';
+import { createLogger, type Logger } from '../../../../shared/log/logger.js';
+import { createOAuthRuntime } from '../../../../shared/oauth/oauth-runtime.js';
+import type { ClientCredentials } from '../../../../shared/oauth/token-set.js';
+import { createProviderCatalog } from '../../../../shared/providers/registry.js';
+import { createFirestore } from '../../../../shared/store/firestore-client.js';
+import { type Clock, systemClock } from '../../../../shared/time/clock.js';
+import { cryptoIdSource } from '../../../../shared/time/ids.js';
+import { createRefreshEngine, type RefreshEngine, type RefreshEngineOptions } from '../../../../shared/usecases/refresh/refresh-engine.js';
+import { readToken } from '../../../../shared/usecases/token/read-token.js';
+import type { TokenRequest, TokenResponse } from '../../../../shared/usecases/token/token-request.js';
+import type { VaultHarness } from '../../../support/kms-standin/vault-harness.js';
+import type { ProviderSandbox } from '../../../support/provider-sandbox/provider-sandbox.js';
+
+export const READER: VerifiedCaller = {
+  email: 'reader@acme-prod.iam.gserviceaccount.com',
+  subject: '1001',
+  audience: 'https://token.example.test',
+  issuer: 'https://accounts.google.com',
+};
+
+export interface EngineInstance {
+  readonly engine: RefreshEngine;
+  readonly firestore: Firestore;
+  readonly vault: Vault;
+  read(request: TokenRequest): Promise<TokenResponse>;
+  close(): Promise<void>;
+}
+
+export interface InstanceSettings {
+  readonly config: Config;
+  readonly vaults: VaultHarness;
+  readonly sandbox: ProviderSandbox;
+  readonly clients: Readonly<Record<string, ClientCredentials>>;
+  readonly logLines: string[];
+  readonly clock?: Clock;
+  readonly refresh?: Partial<Config['refresh']>;
+  readonly engine?: RefreshEngineOptions;
+}
+
+const policy = createCallerPolicy([{ serviceAccount: READER.email, tenants: '*', providers: '*', actions: ['read_token'] }]);
+
+/** A fresh instance: its own Firestore client, vault (cold key cache), HTTP client and engine — no shared in-process state. */
+export function startInstance(settings: InstanceSettings): EngineInstance {
+  const clock = settings.clock ?? systemClock;
+  const firestore = createFirestore(settings.config);
+  const vault = settings.vaults.newVault();
+  const logger: Logger = createLogger({ sink: (line) => settings.logLines.push(line), minSeverity: 'DEBUG' });
+  const engine = createRefreshEngine(
+    {
+      firestore,
+      vault,
+      oauth: createOAuthRuntime({ overrides: new Map(Object.entries(settings.sandbox.originOverrides)), timeoutMs: 5_000, clock }),
+      catalog: createProviderCatalog(),
+      clients: settings.clients,
+      settings: { ...settings.config.refresh, ...settings.refresh },
+      clock,
+      ids: cryptoIdSource,
+      logger,
+    },
+    settings.engine,
+  );
+  const dependencies = {
+    firestore,
+    engine,
+    callerPolicy: policy,
+    defaultMinValidityMs: settings.config.refresh.defaultMinValidityMs,
+    clock,
+    ids: cryptoIdSource,
+    logger,
+  };
+  return {
+    engine,
+    firestore,
+    vault,
+    read: (request) => readToken(dependencies, READER, request),
+    close: () => firestore.terminate(),
+  };
+}
+
+/** Parsed log lines of one event name. */
+export function logEvents(lines: readonly string[], event: string): Record<string, unknown>[] {
+  return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === event);
+}
