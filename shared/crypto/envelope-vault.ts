@@ -16,9 +16,19 @@ import {
   sealedBlobSchema,
 } from './sealed-blob.js';
 
+/** A data key already wrapped by KMS for one location, good for exactly one local seal. */
+export interface PreparedSeal {
+  /** Encrypts locally (no KMS call); throws a TypeError if used twice. */
+  seal(plaintext: Uint8Array | string): SealedBlob;
+  /** Wipes the unused data key. */
+  discard(): void;
+}
+
 export interface Vault {
   /** Encrypts `plaintext` for exactly this location; returns a complete blob or throws, never half of one. */
   seal(plaintext: Uint8Array | string, context: SealContext): Promise<SealedBlob>;
+  /** Does the KMS half of a seal ahead of time, for writes that must not fail once their data exists. */
+  prepareSeal(context: SealContext): Promise<PreparedSeal>;
   /** Decrypts a blob sealed for this same location; a moved or altered blob fails with `crypto_integrity`. */
   open(blob: unknown, context: SealContext): Promise<Buffer>;
   /**
@@ -115,37 +125,73 @@ export function createEnvelopeVault(options: EnvelopeVaultOptions): Vault {
     return use(await unwrapShared(blob, id, associatedData));
   }
 
+  /**
+   * Wraps a fresh data key now, so that sealing later is local work that cannot fail on KMS. The refresh
+   * engine prepares before it calls a provider that rotates refresh tokens: once the provider has answered,
+   * the new refresh token must reach storage, and an unavailable KMS must not be able to stop it.
+   */
+  async function prepareSeal(context: SealContext): Promise<PreparedSeal> {
+    const associatedData = encodeAssociatedData(parseSealContext(context));
+    const dataKey = randomBytes(DATA_KEY_BYTES);
+    let wrapped: { wrappedKey: Buffer; keyVersionName: string };
+    try {
+      wrapped = await keyWrapper.wrap(dataKey, associatedData);
+    } catch (error) {
+      dataKey.fill(0);
+      throw error;
+    }
+    let spent = false;
+    const spend = () => {
+      if (spent) throw new TypeError('A prepared seal seals exactly once');
+      spent = true;
+    };
+    return {
+      seal(plaintext) {
+        if (typeof plaintext !== 'string' && !(plaintext instanceof Uint8Array)) {
+          throw new TypeError('seal needs a string or bytes');
+        }
+        spend();
+        try {
+          const iv = randomBytes(IV_BYTES);
+          const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
+          cipher.setAAD(associatedData);
+          const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+          const ciphertext = Buffer.concat([cipher.update(data), cipher.final()]);
+          const tag = cipher.getAuthTag();
+          const blob = sealedBlobSchema.parse({
+            v: SEALED_BLOB_VERSION,
+            alg: SEALED_BLOB_ALGORITHM,
+            iv,
+            ciphertext,
+            tag,
+            wrappedKey: wrapped.wrappedKey,
+            kmsKeyVersion: wrapped.keyVersionName,
+          });
+          // The record is usually read right after it is written (connect, then token read): start warm.
+          cache.set(wrappedKeyId(wrapped.wrappedKey), dataKey);
+          return blob;
+        } finally {
+          dataKey.fill(0);
+        }
+      },
+      discard() {
+        if (spent) return;
+        spent = true;
+        dataKey.fill(0);
+      },
+    };
+  }
+
   return {
     async seal(plaintext, context) {
+      // Caller mistakes fail before any KMS call.
       if (typeof plaintext !== 'string' && !(plaintext instanceof Uint8Array)) {
         throw new TypeError('seal needs a string or bytes');
       }
-      const associatedData = encodeAssociatedData(parseSealContext(context));
-      const dataKey = randomBytes(DATA_KEY_BYTES);
-      try {
-        const iv = randomBytes(IV_BYTES);
-        const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
-        cipher.setAAD(associatedData);
-        const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
-        const ciphertext = Buffer.concat([cipher.update(data), cipher.final()]);
-        const tag = cipher.getAuthTag();
-        const { wrappedKey, keyVersionName } = await keyWrapper.wrap(dataKey, associatedData);
-        const blob = sealedBlobSchema.parse({
-          v: SEALED_BLOB_VERSION,
-          alg: SEALED_BLOB_ALGORITHM,
-          iv,
-          ciphertext,
-          tag,
-          wrappedKey,
-          kmsKeyVersion: keyVersionName,
-        });
-        // The record is usually read right after it is written (connect, then token read): start warm.
-        cache.set(wrappedKeyId(wrappedKey), dataKey);
-        return blob;
-      } finally {
-        dataKey.fill(0);
-      }
+      return (await prepareSeal(context)).seal(plaintext);
     },
+
+    prepareSeal,
 
     async open(blob, context) {
       const associatedData = encodeAssociatedData(parseSealContext(context));

@@ -58,6 +58,6 @@ export function createVault(config: Pick<Config, 'kms'>, dependencies: VaultDepe
   });
 }
 
-export type { Vault } from './envelope-vault.js';
+export type { PreparedSeal, Vault } from './envelope-vault.js';
 export type { SealContext } from './seal-context.js';
 export type { SealedBlob } from './sealed-blob.js';

@@ -1,5 +1,5 @@
 // Sealing and opening a connection's credentials, bound to the connection document and tenant they belong to.
-import type { SealContext, SealedBlob, Vault } from '../crypto/vault.js';
+import type { PreparedSeal, SealContext, SealedBlob, Vault } from '../crypto/vault.js';
 import { BrokerError } from '../errors/broker-error.js';
 import { collectionNames } from './collections.js';
 import { CREDENTIALS_FIELD, type Credentials, credentialsSchema } from './connection-document.js';
@@ -16,6 +16,23 @@ export async function sealCredentials(
 ): Promise<SealedBlob> {
   const checked = credentialsSchema.parse(credentials);
   return vault.seal(JSON.stringify(checked), credentialsSealContext(where.connectionId, where.tenantId));
+}
+
+/** Credentials sealed with a data key wrapped ahead of time: storing them after a provider answered needs no KMS. */
+export interface PreparedCredentialsSeal {
+  seal(credentials: Credentials): SealedBlob;
+  discard(): void;
+}
+
+export async function prepareCredentialsSeal(
+  vault: Vault,
+  where: { connectionId: string; tenantId: string },
+): Promise<PreparedCredentialsSeal> {
+  const prepared: PreparedSeal = await vault.prepareSeal(credentialsSealContext(where.connectionId, where.tenantId));
+  return {
+    seal: (credentials) => prepared.seal(JSON.stringify(credentialsSchema.parse(credentials))),
+    discard: () => prepared.discard(),
+  };
 }
 
 export async function openCredentials(

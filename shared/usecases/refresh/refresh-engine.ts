@@ -23,7 +23,7 @@ import type { ClientCredentials, TokenSet } from '../../oauth/token-set.js';
 import type { ProviderDefinition } from '../../providers/definition-schema.js';
 import type { ProviderCatalog } from '../../providers/registry.js';
 import type { Credentials } from '../../store/connection-document.js';
-import { openCredentials, sealCredentials } from '../../store/connection-credentials.js';
+import { openCredentials, type PreparedCredentialsSeal, prepareCredentialsSeal } from '../../store/connection-credentials.js';
 import { connectionRef, readConnection, type StoredConnection } from '../../store/connection-reads.js';
 import {
   type AuditActor,
@@ -95,7 +95,34 @@ export interface RefreshEngine {
    * the lease when needed; takes the connection as the caller just read it, so a warm read costs no extra read.
    */
   freshCredentials(connection: StoredConnection, options: FreshCredentialsOptions): Promise<FreshCredentials>;
+  /**
+   * The sweeps' entry: refreshes one connection now if it is still due, under the same lease and writes as a
+   * read. Never waits for another holder (a live lease means someone is on it: skipped) and never throws for
+   * a provider or storage failure (reported as `failed`); see SweepRefreshRequest for when it is "due".
+   */
+  refreshConnection(connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult>;
 }
+
+export interface SweepRefreshRequest {
+  readonly actor: AuditActor;
+  /**
+   * `due`: refresh when `nextRefreshAtMs <= dueByMs` (never before a failure's backoff ends), and only if
+   * `nextRefreshAtMs` still is `expectedNextRefreshAtMs` (what the sweep's query saw; a change means someone
+   * refreshed it since). `force`: refresh unless in backoff — the health check's one try after an auth failure.
+   */
+  readonly mode:
+    | { readonly kind: 'due'; readonly dueByMs: number; readonly expectedNextRefreshAtMs: number | null }
+    | { readonly kind: 'force' };
+}
+
+export const sweepSkipReasons = ['gone', 'not_refreshable', 'not_due', 'already_refreshed', 'cooldown', 'lease_held', 'fenced_out'] as const;
+export type SweepSkipReason = (typeof sweepSkipReasons)[number];
+
+export type SweepRefreshResult =
+  | { readonly outcome: 'refreshed'; readonly connection: StoredConnection }
+  | { readonly outcome: 'skipped'; readonly reason: SweepSkipReason }
+  /** `reason`: the provider's dead-grant code, or the error code of a retryable or unexpected failure. */
+  | { readonly outcome: 'failed'; readonly reason: string; readonly connection?: StoredConnection };
 
 interface RefreshOutcome {
   readonly connection: StoredConnection;
@@ -236,14 +263,22 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
   }
 
   /** Stores the new credentials; a transient storage failure is retried while this holder may still write. */
-  async function store(connection: StoredConnection, fence: RefreshFence, tokens: TokenSet, previous: Credentials, actor: AuditActor) {
+  async function store(
+    connection: StoredConnection,
+    fence: RefreshFence,
+    tokens: TokenSet,
+    previous: Credentials,
+    sealing: PreparedCredentialsSeal,
+    actor: AuditActor,
+  ) {
     const credentials: Credentials = {
       accessToken: tokens.accessToken,
       // A reply without a refresh token leaves the stored one in force.
       ...((tokens.refreshToken ?? previous.refreshToken) === undefined ? {} : { refreshToken: tokens.refreshToken ?? previous.refreshToken }),
       ...(previous.tokenSecret === undefined ? {} : { tokenSecret: previous.tokenSecret }),
     };
-    const sealed = await sealCredentials(vault, credentials, { connectionId: connection.id, tenantId: connection.document.tenantId });
+    // Local work only: the data key was wrapped before the provider call, so KMS cannot fail us here.
+    const sealed = sealing.seal(credentials);
     const expiresAtMs = tokens.expiresAtMs ?? null;
     const refreshed = {
       credentials: sealed,
@@ -268,10 +303,14 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
     const fields = { connectionId: connection.id, provider: connection.document.provider, leaseVersion: fence.version };
     let previous: Credentials;
     let tokens: TokenSet;
+    let sealing: PreparedCredentialsSeal | undefined;
     try {
       ({ credentials: previous } = await open(connection));
+      // KMS first: if it is down we fail here, before a rotating provider has invalidated anything.
+      sealing = await prepareCredentialsSeal(vault, { connectionId: connection.id, tenantId: connection.document.tenantId });
       tokens = await callProvider(connection, previous);
     } catch (error) {
+      sealing?.discard();
       const failure = isBrokerError(error) ? failureFor(error, connection) : undefined;
       if (failure === undefined) {
         await releaseLease(firestore, connectionRef(firestore, connection.id), fence).catch(() => false);
@@ -289,7 +328,7 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
     }
     await hooks.afterProviderReply?.({ connectionId: connection.id, holder: fence.holder, leaseVersion: fence.version });
     try {
-      const stored = await store(connection, fence, tokens, previous, actor);
+      const stored = await store(connection, fence, tokens, previous, sealing, actor);
       log.info('refresh.succeeded', 'Refreshed a connection', { ...fields, durationMs: clock.nowMs() - startedMs });
       return { connection: stored };
     } catch (error) {
@@ -368,8 +407,61 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
     throw unavailableUntil(retryAtMs, nowMs, connection, failure);
   }
 
+  /** Whether the sweep may refresh this connection now, or why not. */
+  function sweepDecision(connection: StoredConnection, request: SweepRefreshRequest): 'refresh' | SweepSkipReason {
+    const { document } = connection;
+    const nowMs = clock.nowMs();
+    if (document.status === 'revoked' || document.status === 'needs_reauth' || document.credentials === null) return 'not_refreshable';
+    const lease = document.lease;
+    if (lease !== undefined && lease.holder !== null && lease.expiresAtMs > nowMs) return 'lease_held';
+    const next = document.nextRefreshAtMs;
+    if (document.refresh.consecutiveFailures > 0 && next !== null && next > nowMs) return 'cooldown';
+    if (request.mode.kind === 'force') return 'refresh';
+    if (next !== request.mode.expectedNextRefreshAtMs) return 'already_refreshed';
+    if (next === null || next > request.mode.dueByMs) return 'not_due';
+    return 'refresh';
+  }
+
+  async function refreshConnection(connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult> {
+    let provider: string | null = null;
+    try {
+      const first = await readConnection(firestore, connectionId);
+      if (first === undefined) return { outcome: 'skipped', reason: 'gone' };
+      provider = first.document.provider;
+      const before = sweepDecision(first, request);
+      if (before !== 'refresh') return { outcome: 'skipped', reason: before };
+      const holder = `${instanceId}/${ids.newId()}`;
+      const claim = await claimLease(firestore, connectionRef(firestore, connectionId), { holder, ttlMs: settings.leaseTtlMs, clock });
+      if (!claim.claimed) return { outcome: 'skipped', reason: 'lease_held' };
+      // Someone may have refreshed between our read and our claim: decide again on what is stored now.
+      const latest = await reread(connectionId);
+      const fence: RefreshFence = { holder, version: claim.version, expectedUpdatedAtMs: latest.document.updatedAtMs };
+      const unleased = { id: latest.id, document: { ...latest.document, lease: undefined } } as StoredConnection;
+      const after = latest.document.updatedAtMs === first.document.updatedAtMs ? 'refresh' : sweepDecision(unleased, request);
+      if (after !== 'refresh') {
+        await releaseLease(firestore, connectionRef(firestore, connectionId), fence).catch(() => false);
+        return { outcome: 'skipped', reason: after };
+      }
+      const outcome = await refreshHeld(latest, fence, request.actor);
+      if (outcome.failure === undefined) return { outcome: 'refreshed', connection: outcome.connection };
+      return { outcome: 'failed', reason: outcome.connection.document.refresh.lastErrorCode ?? outcome.failure.code, connection: outcome.connection };
+    } catch (error) {
+      if (isBrokerError(error, 'lease_held') || isBrokerError(error, 'conflict')) return { outcome: 'skipped', reason: 'fenced_out' };
+      const reason = isBrokerError(error) ? error.code : 'internal';
+      // Failures the engine could not record on the connection (KMS down, storage, a bug) still count as failed refreshes.
+      log.warn('refresh.failed', 'Refreshing a connection failed before anything could be recorded', {
+        connectionId,
+        provider,
+        errorCode: reason,
+        error,
+      });
+      return { outcome: 'failed', reason };
+    }
+  }
+
   return {
     instanceId,
+    refreshConnection,
     async freshCredentials(connection, { minValidityMs, actor }) {
       if (!Number.isInteger(minValidityMs) || minValidityMs < 0) throw new TypeError('minValidityMs must be a non-negative integer');
       const decision = decide(connection, minValidityMs);
