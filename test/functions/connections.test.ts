@@ -85,15 +85,27 @@ describe('disconnect', () => {
     expect((await call('GET', '/?tenantId=tenant-a&userId=user-1')).json.connections).toEqual([]);
   });
 
+  it('retries a transient revocation failure at the provider before giving up', async () => {
+    const connectionId = await connect('google');
+    harness.sandbox.resetCalls();
+    harness.sandbox.failNext('google', 'revoke', { kind: 'status', status: 503 }, 1);
+    const { status, json } = await call('POST', '/disconnect', { tenantId: 'tenant-a', connectionId });
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ credentialsDestroyed: true, providerRevocation: { outcome: 'revoked' } });
+    expect(harness.sandbox.calls('google', 'revoke')).toBe(2);
+  });
+
   it('destroys the credentials even when the provider fails to revoke, and says so', async () => {
     const connectionId = await connect('google');
-    harness.sandbox.failNext('google', 'revoke', { kind: 'status', status: 500 });
+    harness.sandbox.resetCalls();
+    harness.sandbox.failNext('google', 'revoke', { kind: 'status', status: 500 }, 3);
     const { status, json } = await call('POST', '/disconnect', { tenantId: 'tenant-a', connectionId });
     expect(status).toBe(200);
     expect(json).toMatchObject({ status: 'revoked', credentialsDestroyed: true, providerRevocation: { outcome: 'failed', reason: 'provider_unavailable' } });
     const [stored] = await allConnections(harness);
     expect(stored?.data).toMatchObject({ status: 'revoked', credentials: null, statusReason: 'provider_revocation_failed' });
     expect(await auditActions()).toContain('connection.revocation_failed');
+    expect(harness.sandbox.calls('google', 'revoke')).toBe(3);
   });
 
   it("answers 404 for another tenant's connection and leaves it alone", async () => {

@@ -4,7 +4,7 @@ import { BrokerError, isBrokerError } from '../../errors/broker-error.js';
 import { revokeGrant } from '../../oauth/revocation.js';
 import { openCredentials } from '../../store/connection-credentials.js';
 import { readConnection, type StoredConnection } from '../../store/connection-reads.js';
-import { type ProviderRevocationResult, revokeConnection } from '../../store/connection-writes.js';
+import { type Actor, type ProviderRevocationResult, revokeConnection } from '../../store/connection-writes.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { providerClient } from '../connect/provider-client.js';
 
@@ -30,15 +30,35 @@ async function revokeAtProvider(runtime: BrokerRuntime, connection: StoredConnec
   try {
     const provider = runtime.catalog.resolve(document.provider);
     const credentials = await openCredentials(runtime.vault(), document.credentials, { connectionId: connection.id, tenantId: document.tenantId });
-    const outcome = await revokeGrant(runtime.oauth(), provider, {
-      client: providerClient(runtime, provider),
-      accessToken: credentials.accessToken,
-      ...(credentials.refreshToken === undefined ? {} : { refreshToken: credentials.refreshToken }),
-      connectionConfig: document.connectionConfig,
-    });
+    const revoke = () =>
+      revokeGrant(runtime.oauth(), provider, {
+        client: providerClient(runtime, provider),
+        accessToken: credentials.accessToken,
+        ...(credentials.refreshToken === undefined ? {} : { refreshToken: credentials.refreshToken }),
+        connectionConfig: document.connectionConfig,
+      });
+    const outcome = await withRevocationRetries(revoke);
     return outcome.outcome === 'not_supported' ? { outcome: 'not_supported', reason: 'provider_has_no_revocation' } : outcome;
   } catch (error) {
     return { outcome: 'failed', reason: isBrokerError(error) ? error.code : 'internal' };
+  }
+}
+
+// The credentials are destroyed right after this call, so a revocation cannot be retried later: retry a
+// transient provider failure here, briefly, before giving up and reporting it.
+const REVOCATION_ATTEMPTS = 3;
+const REVOCATION_MAX_WAIT_MS = 2_000;
+
+async function withRevocationRetries<T>(revoke: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await revoke();
+    } catch (error) {
+      if (!isBrokerError(error, 'provider_unavailable') || attempt >= REVOCATION_ATTEMPTS) throw error;
+      const askedMs = (error.retryAfterSeconds ?? 0) * 1000;
+      const backoffMs = 250 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(REVOCATION_MAX_WAIT_MS, Math.max(askedMs, backoffMs))));
+    }
   }
 }
 
@@ -56,13 +76,15 @@ export async function disconnectConnection(runtime: BrokerRuntime, callerEmail: 
     throw new BrokerError('not_found', 'No such connection');
   }
   runtime.callerPolicy.authorize(callerEmail, { action: 'manage_connections', tenantId, provider: connection.document.provider });
+  return disconnectStoredConnection(runtime, connection, { type: 'service_account', id: callerEmail });
+}
+
+/** The disconnect itself, for a connection the actor was already allowed to manage (also the admin function's revoke). */
+export async function disconnectStoredConnection(runtime: BrokerRuntime, connection: StoredConnection, actor: Actor): Promise<DisconnectResult> {
+  const connectionId = connection.id;
   const providerRevocation: ProviderRevocationResult =
     connection.document.status === 'revoked' ? { outcome: 'already_revoked' } : await revokeAtProvider(runtime, connection);
-  const result = await revokeConnection(
-    runtime.firestore(),
-    { connectionId, actor: { type: 'service_account', id: callerEmail }, providerRevocation },
-    runtime,
-  );
+  const result = await revokeConnection(runtime.firestore(), { connectionId, actor, providerRevocation }, runtime);
   if (result.destroyedCredentials !== null) runtime.vault().forget(result.destroyedCredentials);
   return { connectionId, status: 'revoked', credentialsDestroyed: true, providerRevocation };
 }
