@@ -1,8 +1,9 @@
 // Gives tests and `npm start` a Firestore emulator: the one FIRESTORE_EMULATOR_HOST names, or the official JAR started on a free port.
 import { findFirestoreEmulatorJar } from './firestore-emulator-jar.js';
+import { waitForRunningEmulator, waitUntilServing, withEmulatorOutput } from './emulator-readiness.js';
 import { findFreePort } from './free-port.js';
 import { findJavaRuntime } from './java-runtime.js';
-import { type OwnedProcess, spawnOwnedProcess } from './owned-process.js';
+import { spawnOwnedProcess } from './owned-process.js';
 
 export interface FirestoreEmulator {
   /** host:port, as FIRESTORE_EMULATOR_HOST expects it. */
@@ -43,67 +44,21 @@ export const firestoreEmulatorInstallHint =
   "(Debian package, from Google's Cloud SDK apt repository) or `gcloud components install cloud-firestore-emulator`, " +
   'or start one yourself and set FIRESTORE_EMULATOR_HOST=host:port.';
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-type Probe = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
-/** The emulator answers `GET /` with 200 "Ok" once it serves requests. */
-async function probe(host: string): Promise<Probe> {
-  try {
-    const response = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(2_000) });
-    const body = (await response.text()).trim();
-    if (response.ok && body === 'Ok') return { ok: true };
-    return { ok: false, reason: `answered HTTP ${response.status} "${body.slice(0, 80)}", not the emulator's "Ok"` };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    return { ok: false, reason: cause?.code ?? (error as Error).message };
-  }
-}
 
 async function reuseRunningEmulator(host: string, timeoutMs: number): Promise<FirestoreEmulator> {
-  const startedAt = performance.now();
-  const deadline = startedAt + timeoutMs;
-  let last = await probe(host);
-  while (!last.ok && performance.now() < deadline) {
-    await sleep(250);
-    last = await probe(host);
-  }
+  const { probe: last, waitedMs } = await waitForRunningEmulator(host, timeoutMs);
   if (!last.ok) {
     throw new FirestoreEmulatorUnavailableError(
       `FIRESTORE_EMULATOR_HOST=${host} is set, but no Firestore emulator answers at http://${host}/ (${last.reason}). ` +
         'Start it there, or unset FIRESTORE_EMULATOR_HOST to let the tests start one.',
     );
   }
-  return { host, started: false, pid: undefined, startupMs: performance.now() - startedAt, stop: async () => {} };
+  return { host, started: false, pid: undefined, startupMs: waitedMs, stop: async () => {} };
 }
 
-type Launch =
-  | { readonly kind: 'serving' }
-  | { readonly kind: 'exited'; readonly description: string }
-  | { readonly kind: 'timeout' };
 
-async function waitUntilServing(host: string, child: OwnedProcess, timeoutMs: number): Promise<Launch> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (child.hasExited()) {
-      const exit = await child.exited;
-      const description = exit.error
-        ? `could not be started: ${exit.error.message}`
-        : `exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}`;
-      return { kind: 'exited', description };
-    }
-    if ((await probe(host)).ok) return { kind: 'serving' };
-    if (performance.now() >= deadline) return { kind: 'timeout' };
-    await sleep(pollIntervalMs);
-  }
-}
 
-function withOutput(message: string, child: OwnedProcess): string {
-  const tail = child.outputTail().trim().split('\n').slice(-25).join('\n');
-  return tail ? `${message}\n--- emulator output (last lines) ---\n${tail}` : message;
-}
 
 export async function startFirestoreEmulator(options: FirestoreEmulatorOptions = {}): Promise<FirestoreEmulator> {
   const env = options.env ?? process.env;
@@ -131,7 +86,7 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
       ['-Duser.language=en', '-cp', jar, mainClass, '--host', bindHost, '--port', String(port)],
       { env: { ...env } },
     );
-    const launch = await waitUntilServing(host, child, startTimeoutMs);
+    const launch = await waitUntilServing(host, child, startTimeoutMs, pollIntervalMs);
     if (launch.kind === 'serving') {
       return {
         host,
@@ -144,13 +99,13 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
     if (launch.kind === 'timeout') {
       await child.stop();
       throw new FirestoreEmulatorUnavailableError(
-        withOutput(`The Firestore emulator (${jar}) did not answer at http://${host}/ within ${startTimeoutMs} ms.`, child),
+        withEmulatorOutput(`The Firestore emulator (${jar}) did not answer at http://${host}/ within ${startTimeoutMs} ms.`, child),
       );
     }
     // Another process can take the free port between our probe and the JVM binding it: try a new one.
     if (attempt < portAttempts && /BindException|address already in use/i.test(child.outputTail())) continue;
     throw new FirestoreEmulatorUnavailableError(
-      withOutput(`The Firestore emulator (${jar}, run by ${java.command}) ${launch.description} before serving.`, child),
+      withEmulatorOutput(`The Firestore emulator (${jar}, run by ${java.command}) ${launch.description} before serving.`, child),
     );
   }
 }

@@ -1,4 +1,5 @@
 // The wire shape of a connection event: exactly the schema's fields as JSON, filterable attributes, the connection as ordering key.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeConnectionEvent } from '../../../shared/events/connection-event-message.js';
 import { connectionEventSchema } from '../../../shared/store/connection-events-outbox.js';
@@ -27,7 +28,7 @@ describe('encodeConnectionEvent', () => {
   });
 
   it('masks a token that a careless caller put in the reason', () => {
-    const event = connectionEvent({ reason: 'provider said: token xoxb-123456789012-abcdefGHIJKL1234 is revoked' });
+    const event = connectionEvent({ reason: `provider said: token xoxb-${randomBytes(6).toString('hex')}-${randomBytes(9).toString('base64url')} is revoked` });
 
     const body = JSON.parse(encodeConnectionEvent(event).data.toString('utf8')) as { reason: string };
 
