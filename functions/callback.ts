@@ -11,6 +11,7 @@ import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/brok
 import { beginFlowInBrowser } from '../shared/usecases/connect/begin-flow-in-browser.js';
 import { CALLBACK_CONTENT_SECURITY_POLICY, errorPageHtml } from '../shared/usecases/connect/callback-pages.js';
 import { completeConnectFlow } from '../shared/usecases/connect/complete-connect-flow.js';
+import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
@@ -25,7 +26,9 @@ functions.http(
   'callback',
   httpFunction({ functionName: 'callback', methods: ['GET'], logger: () => broker().logger }, async (req, res, { logger }) => {
     res.setHeader('content-security-policy', CALLBACK_CONTENT_SECURITY_POLICY);
-    const params = new URL(req.url, 'http://callback.invalid').searchParams;
+    // The query alone: `new URL()` would read a path such as `//x` as a host and throw before any page is shown.
+    const queryStart = req.url.indexOf('?');
+    const params = new URLSearchParams(queryStart === -1 ? '' : req.url.slice(queryStart + 1));
     const cookieHeader = typeof req.headers.cookie === 'string' ? req.headers.cookie : undefined;
     try {
       if (req.path === '/start') {
@@ -39,6 +42,8 @@ functions.http(
         return;
       }
       const result = await completeConnectFlow(broker(), { params, cookieHeader }, logger);
+      // A finished flow created or reconnected a connection: publish its event before the browser moves on.
+      if (result.kind === 'redirect') await drainAfterChange(broker(), { logger });
       if (result.setCookie !== undefined) res.setHeader('set-cookie', result.setCookie);
       if (result.kind === 'redirect') res.redirect(303, result.location);
       else errorPage(res, result.code);

@@ -13,6 +13,7 @@ import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/brok
 import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
 import { disconnectConnection } from '../shared/usecases/connections/disconnect-connection.js';
 import { listConnections } from '../shared/usecases/connections/list-connections.js';
+import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
@@ -39,6 +40,8 @@ functions.http(
     if (route === undefined) throw new BrokerError('not_found', 'No such route');
     if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the request as application/json');
     const result = await route(broker(), caller.email, req.body);
+    // Every POST changes a connection's status (created, revoked): its event goes out before the answer.
+    await drainAfterChange(broker(), { logger });
     logger.info('connections.changed', `connections ${req.path.slice(1)}`, { callerEmail: caller.email, connectionId: result.connectionId });
     res.status(200).json(result);
   }),

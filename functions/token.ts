@@ -6,16 +6,20 @@ import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 import { tokenRequestSchema } from '../shared/usecases/token/token-request.js';
 import { createTokenService } from '../shared/usecases/token/token-service.js';
 
 const runtime = createBrokerRuntime(processEnvironmentConfig());
-const tokens = createTokenService(runtime);
+// Most reads change nothing; a read that refreshed (or failed to) may have moved the status, and its event is
+// drained before the answer. The flag is per instance: whichever request sees it first drains for all.
+let stateChanged = false;
+const tokens = createTokenService(runtime, { onStateChange: () => (stateChanged = true) });
 installFrameworkErrorHandler(() => runtime.logger);
 
 http(
   'token',
-  httpFunction({ functionName: 'token', methods: ['POST'], logger: () => runtime.logger }, async (req, res) => {
+  httpFunction({ functionName: 'token', methods: ['POST'], logger: () => runtime.logger }, async (req, res, { logger }) => {
     // Who is asking comes first: nothing about the request is looked at for an unauthenticated caller.
     const caller = await authenticateCaller(req.headers, runtime.idTokenVerifier());
     if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the request as application/json');
@@ -25,7 +29,15 @@ http(
         details: { fields: parsed.error.issues.map((issue) => issue.path.join('.') || '(body)') },
       });
     }
-    const body = await tokens.read(caller, parsed.data);
+    let body;
+    try {
+      body = await tokens.read(caller, parsed.data);
+    } finally {
+      if (stateChanged) {
+        stateChanged = false;
+        await drainAfterChange(runtime, { logger });
+      }
+    }
     res.status(200).type('application/json').send(JSON.stringify(body));
   }),
 );

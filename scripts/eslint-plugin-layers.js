@@ -7,6 +7,8 @@ import { sharedLayers } from './layers.js';
 const repoRoot = dirname(dirname(new URL(import.meta.url).pathname));
 const layerOfFolder = new Map(sharedLayers.flatMap((layer, index) => layer.folders.map((folder) => [folder, index])));
 const outsideDeployables = ['test', 'bench', 'scripts'];
+// What the package ships (deployed functions, the client library, the operator CLI): none of it may reach into the tools.
+const shippedAreas = ['functions', 'client', 'cli'];
 
 /** Where a repository path sits: a shared/ layer (0 = top), functions/, or another top-level folder. */
 function placeOf(path) {
@@ -31,8 +33,8 @@ function check(context, node, source) {
     } else if (to.layer < from.layer) {
       report(`shared/${to.folder} (${sharedLayers[to.layer].name}) sits above shared/${from.folder}: imports point downward (STYLE.md).`);
     }
-  } else if ((from.area === 'functions' || from.area === 'client') && outsideDeployables.includes(to.area)) {
-    report(`${from.area}/ is deployed: it must not import from ${to.area}/.`);
+  } else if (shippedAreas.includes(from.area) && outsideDeployables.includes(to.area)) {
+    report(`${from.area}/ ships in the package: it must not import from ${to.area}/.`);
   }
 }
 

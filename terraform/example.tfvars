@@ -8,10 +8,23 @@ providers_enabled = {
   slack  = false
   google = false
 }
+# Client ids are not secret: they go here; the client secrets go to Secret Manager.
+provider_client_ids = {
+  slack  = "1234567890.1234567890"
+  google = "1234567890-abc.apps.googleusercontent.com"
+}
+
+# What each caller may do once IAM lets it in (deny by default).
+caller_policy = [
+  { serviceAccount = "product-backend@my-product-project.iam.gserviceaccount.com", tenants = "*", providers = "*", actions = ["connect", "manage_connections"] },
+  { serviceAccount = "mail-sync@my-product-project.iam.gserviceaccount.com", tenants = "*", providers = ["google"], actions = ["read_token"] },
+]
 
 product_backend_service_accounts = ["product-backend@my-product-project.iam.gserviceaccount.com"]
 token_caller_service_accounts    = ["mail-sync@my-product-project.iam.gserviceaccount.com"]
 example_caller_account_ids       = ["broker-caller-demo"]
 operator_members                 = ["group:broker-operators@example.com"]
+admin_allowlist                  = ["oncall@example.com"]
+event_subscriber_members         = ["serviceAccount:product-backend@my-product-project.iam.gserviceaccount.com"]
 
 alert_email = "oncall@example.com"

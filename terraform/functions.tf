@@ -36,25 +36,38 @@ resource "google_cloudfunctions2_function" "broker" {
     ingress_settings                 = "ALLOW_ALL"
     all_traffic_on_latest_revision   = true
 
-    environment_variables = {
-      GOOGLE_CLOUD_PROJECT  = var.project_id
-      FIRESTORE_DATABASE_ID = google_firestore_database.broker.name
-      KMS_KEY_NAME          = google_kms_crypto_key.token_sealing.id
-      LOG_LEVEL             = var.log_level
-      EVENTS_TOPIC          = google_pubsub_topic.connection_events.id
-      FUNCTION_URL          = local.function_urls[each.key]
-      BROKER_CALLBACK_URL   = local.redirect_uri
-      RETURN_URL_ALLOWLIST  = join(",", var.return_url_allowlist)
-    }
+    # Every name here is one shared/config/config.ts reads (test/terraform/function-environment.test.ts checks it).
+    environment_variables = merge({
+      GOOGLE_CLOUD_PROJECT      = var.project_id
+      FIRESTORE_DATABASE_ID     = google_firestore_database.broker.name
+      KMS_KEY_NAME              = google_kms_crypto_key.token_sealing.id
+      LOG_LEVEL                 = var.log_level
+      EVENTS_TOPIC              = google_pubsub_topic.connection_events.id
+      ID_TOKEN_AUDIENCES        = local.function_urls[each.key]
+      BROKER_CALLBACK_URL       = local.redirect_uri
+      RETURN_URL_ALLOWLIST      = join(",", var.return_url_allowlist)
+      CALLER_POLICY             = jsonencode(var.caller_policy)
+      OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
+      ADMIN_ALLOWLIST           = join(",", var.admin_allowlist)
+      SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email
+    }, each.value.provider_secrets ? local.provider_client_id_environment : {})
 
     dynamic "secret_environment_variables" {
       for_each = each.value.provider_secrets ? local.enabled_providers : []
       content {
-        key        = "OAUTH_CLIENT_SECRET_${upper(replace(secret_environment_variables.value, "-", "_"))}"
+        key        = "PROVIDER_${upper(secret_environment_variables.value)}_CLIENT_SECRET"
         project_id = var.project_id
         secret     = google_secret_manager_secret.client_secret[secret_environment_variables.value].secret_id
         version    = "latest"
       }
+    }
+  }
+
+  lifecycle {
+    # loadConfig refuses a client secret without its client id, so a function would fail at start-up.
+    precondition {
+      condition     = alltrue([for name in local.enabled_providers : contains(keys(var.provider_client_ids), name)])
+      error_message = "Every provider enabled in providers_enabled needs its OAuth client id in provider_client_ids."
     }
   }
 

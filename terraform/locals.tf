@@ -110,6 +110,11 @@ locals {
 
   enabled_providers = sort([for name, enabled in var.providers_enabled : name if enabled])
 
+  # The client ids of enabled providers, as config.ts reads them beside the secrets (PROVIDER_<ID>_CLIENT_ID).
+  provider_client_id_environment = {
+    for name in local.enabled_providers : "PROVIDER_${upper(name)}_CLIENT_ID" => lookup(var.provider_client_ids, name, "")
+  }
+
   # Runtime × enabled provider pairs that read a client secret.
   secret_readers = {
     for pair in setproduct([for name, fn in local.functions : name if fn.provider_secrets], local.enabled_providers) :

@@ -82,8 +82,61 @@ variable "providers_enabled" {
   default     = {}
 
   validation {
-    condition     = alltrue([for name in keys(var.providers_enabled) : can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", name))])
-    error_message = "provider names must be 2-32 lowercase letters, digits and hyphens."
+    condition     = alltrue([for name in keys(var.providers_enabled) : can(regex("^[a-z][a-z0-9_]{1,39}$", name))])
+    error_message = "provider names must be provider ids as the broker knows them: 2-40 lowercase letters, digits and underscores, starting with a letter."
+  }
+}
+
+variable "provider_client_ids" {
+  description = "The OAuth client id of each provider in providers_enabled (not a secret; the secret goes to Secret Manager)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for id in values(var.provider_client_ids) : length(trimspace(id)) > 0])
+    error_message = "provider_client_ids values must not be empty."
+  }
+}
+
+variable "caller_policy" {
+  description = <<-EOT
+    Which caller service accounts may do what (CALLER_POLICY): a list of rules
+    { serviceAccount = "…@….iam.gserviceaccount.com", tenants = "*" or [...], providers = "*" or [...],
+    actions = [any of "connect", "manage_connections", "read_token"] }. Deny by default: IAM lets a caller
+    reach a function, this policy decides what it may do there. The functions validate it again at start-up.
+  EOT
+  # `any`: tenants and providers are "*" in one rule and a list in another, which no single object type allows.
+  type    = any
+  default = []
+
+  validation {
+    condition = can([
+      for rule in var.caller_policy : regex("^[^@\\s]+@[^@\\s]+$", rule.serviceAccount)
+      ]) && alltrue([
+      for rule in var.caller_policy : can(rule.actions) && alltrue([for action in rule.actions : contains(["connect", "manage_connections", "read_token"], action)])
+    ])
+    error_message = "caller_policy must be a list of rules with a serviceAccount email and actions among connect, manage_connections and read_token."
+  }
+}
+
+variable "oidc_providers" {
+  description = <<-EOT
+    Standards-compliant OpenID providers added from their issuer alone (OIDC_PROVIDERS, see docs/providers.md):
+    a list of { id, displayName, issuer, scopes (optional), clientAuthentication (optional) }. Enable each one in
+    providers_enabled and give its client id in provider_client_ids like any other provider.
+  EOT
+  type        = any
+  default     = []
+}
+
+variable "admin_allowlist" {
+  description = "Operator emails the admin function accepts (ADMIN_ALLOWLIST), on top of IAM or IAP letting them reach it. Empty: nobody."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.admin_allowlist : can(regex("^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$", email))])
+    error_message = "admin_allowlist entries must be email addresses."
   }
 }
 
@@ -203,4 +256,15 @@ variable "source_dir" {
   description = "Folder holding the built package (package.json, package-lock.json and dist/ from `npm run build`). Defaults to the repository root."
   type        = string
   default     = ""
+}
+
+variable "event_subscriber_members" {
+  description = "IAM principals (e.g. \"serviceAccount:product-backend@….iam.gserviceaccount.com\") that may attach subscriptions to the connection events topic. Empty: none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.event_subscriber_members : can(regex("^(serviceAccount|group|user):[^\\s]+$", member))])
+    error_message = "event_subscriber_members must be IAM principals: serviceAccount:…, group:… or user:…."
+  }
 }

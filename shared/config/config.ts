@@ -111,6 +111,43 @@ const oidcProvidersVariable = z.string().transform((value, context) => {
   return checked.data;
 });
 
+// ADMIN_ALLOWLIST: the operators' emails (as IAP or their ID token states them); unset means nobody is an operator.
+const adminAllowlist = commaSeparatedList.refine(
+  (emails) => emails.every((email) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)),
+  'must list email addresses',
+);
+
+/** Who signs Identity-Aware Proxy assertions, and where their ES256 public keys (a PEM map by kid) are published. */
+export const IAP_ISSUER = 'https://cloud.google.com/iap';
+export const IAP_PUBLIC_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key';
+
+// The `aud` of IAP's signed header: a backend service (load balancer) or an App Engine app, by project number.
+const iapAudience = z
+  .string()
+  .regex(
+    /^\/projects\/\d+\/(global\/backendServices\/\d+|apps\/[a-z][a-z0-9-]{4,28}[a-z0-9])$/,
+    'must be /projects/PROJECT_NUMBER/global/backendServices/SERVICE_ID or /projects/PROJECT_NUMBER/apps/PROJECT_ID',
+  );
+
+const schedulerJobName = z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/jobs\/[^/]+$/, 'must be projects/P/locations/L/jobs/J');
+
+// SWEEP_PROVIDER_CAPS: {"slack": 5, "google": 20} — per-provider concurrency of the sweeps, over SWEEP_PROVIDER_CONCURRENCY.
+const sweepProviderCaps = z.string().transform((value, context) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be a JSON object of provider ids to positive integers' });
+    return z.NEVER;
+  }
+  const checked = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number().int().min(1).max(500)).safeParse(parsed);
+  if (!checked.success) {
+    context.addIssue({ code: 'custom', message: 'must map provider ids to integers between 1 and 500' });
+    return z.NEVER;
+  }
+  return checked.data;
+});
+
 const providerClientVariable = /^PROVIDER_([A-Z][A-Z0-9_]*)_CLIENT_(ID|SECRET)$/;
 
 const environmentSchema = z.object({
@@ -151,6 +188,29 @@ const environmentSchema = z.object({
   PUBSUB_EMULATOR_HOST: hostPort.optional(),
   // How long one publish may take, retries included; an event not acknowledged by then stays in the outbox.
   EVENTS_PUBLISH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
+  // The admin function: operators by email (deny by default), and IAP's signed header where IAP fronts it.
+  ADMIN_ALLOWLIST: adminAllowlist.optional(),
+  IAP_AUDIENCE: iapAudience.optional(),
+  // IAP's key map; a loopback URL only for the local IAP stand-in. The issuer is always IAP's own.
+  IAP_PUBLIC_KEYS_URL: httpsOrLoopbackUrl.optional(),
+  // The deployed refresh sweep's Scheduler job: "refresh all" runs it there instead of inside the admin function.
+  SCHEDULER_REFRESH_JOB: schedulerJobName.optional(),
+  // The sweeps (refresh, health) answer only this identity: the service account Cloud Scheduler's OIDC tokens name.
+  SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
+  // The refresh sweep also takes connections due within this many seconds: at least the schedule's interval.
+  SWEEP_REFRESH_WINDOW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  // How many connections one Firestore query of a sweep returns.
+  SWEEP_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+  // Connections a sweep works on at once, overall and per provider (SWEEP_PROVIDER_CAPS overrides single providers).
+  SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+  SWEEP_PROVIDER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  SWEEP_PROVIDER_CAPS: sweepProviderCaps.optional(),
+  // Each sweep worker waits a random part of this before its first call, so a sweep never opens as one burst.
+  SWEEP_JITTER_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  // A sweep starts no connection after this long: the function's timeout (540 s) minus room for the last ones and the drain.
+  SWEEP_TIME_BUDGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(480),
+  // The health sweep checks a connection again only after this long.
+  HEALTH_RECHECK_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3600),
   LOG_LEVEL: z.enum(severities).default('INFO'),
   K_SERVICE: z.string().optional(),
   FUNCTION_TARGET: z.string().optional(),
@@ -164,6 +224,14 @@ const environmentSchema = z.object({
     context.addIssue({ code: 'custom', path: ['ID_TOKEN_ISSUER'], message: "must not name Google's issuer; leave unset" });
   }
 });
+
+/** Every variable loadConfig reads by name; PROVIDER_<ID>_CLIENT_ID / _SECRET pairs come on top (isConfigVariableName). */
+export const configVariableNames: readonly string[] = Object.freeze(Object.keys(environmentSchema.shape));
+
+/** Whether loadConfig reads a variable of this name, so a deployment can be checked for settings nothing reads. */
+export function isConfigVariableName(name: string): boolean {
+  return configVariableNames.includes(name) || providerClientVariable.test(name);
+}
 
 export interface Config {
   readonly projectId: string;
@@ -216,6 +284,29 @@ export interface Config {
     readonly topic: string | undefined;
     readonly emulatorHost: string | undefined;
     readonly publishTimeoutMs: number;
+  };
+  readonly admin: {
+    /** Operator emails, lower-cased; empty means nobody may use the admin function. */
+    readonly allowlist: readonly string[];
+    readonly iap: {
+      /** Undefined where no IAP fronts the admin function: then IAP assertions are refused, not ignored. */
+      readonly audience: string | undefined;
+      readonly issuer: string;
+      readonly publicKeysUrl: string;
+    };
+    readonly schedulerRefreshJob: string | undefined;
+  };
+  readonly sweeps: {
+    /** The only caller the sweeps accept; undefined means nobody may run them. */
+    readonly schedulerServiceAccount: string | undefined;
+    readonly refreshWindowMs: number;
+    readonly pageSize: number;
+    readonly concurrency: number;
+    readonly providerConcurrency: number;
+    readonly providerCaps: Readonly<Record<string, number>>;
+    readonly jitterMs: number;
+    readonly timeBudgetMs: number;
+    readonly healthRecheckMs: number;
   };
   readonly log: { readonly minSeverity: (typeof severities)[number] };
   readonly runtime: { readonly service: string | undefined; readonly functionTarget: string | undefined };
@@ -278,6 +369,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       topic: e.EVENTS_TOPIC,
       emulatorHost: e.PUBSUB_EMULATOR_HOST,
       publishTimeoutMs: e.EVENTS_PUBLISH_TIMEOUT_SECONDS * 1000,
+    },
+    admin: {
+      allowlist: (e.ADMIN_ALLOWLIST ?? []).map((email) => email.toLowerCase()),
+      iap: { audience: e.IAP_AUDIENCE, issuer: IAP_ISSUER, publicKeysUrl: e.IAP_PUBLIC_KEYS_URL ?? IAP_PUBLIC_KEYS_URL },
+      schedulerRefreshJob: e.SCHEDULER_REFRESH_JOB,
+    },
+    sweeps: {
+      schedulerServiceAccount: e.SCHEDULER_SERVICE_ACCOUNT?.toLowerCase(),
+      refreshWindowMs: e.SWEEP_REFRESH_WINDOW_SECONDS * 1000,
+      pageSize: e.SWEEP_PAGE_SIZE,
+      concurrency: e.SWEEP_CONCURRENCY,
+      providerConcurrency: e.SWEEP_PROVIDER_CONCURRENCY,
+      providerCaps: e.SWEEP_PROVIDER_CAPS ?? {},
+      jitterMs: e.SWEEP_JITTER_MS,
+      timeBudgetMs: e.SWEEP_TIME_BUDGET_SECONDS * 1000,
+      healthRecheckMs: e.HEALTH_RECHECK_SECONDS * 1000,
     },
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },

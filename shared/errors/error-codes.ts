@@ -36,6 +36,7 @@ export const errorCodes = [
   'storage_unavailable',
   'identity_unavailable',
   'events_unavailable',
+  'scheduler_unavailable',
   // Integrity: sealed data that does not open is never retryable
   'crypto_integrity',
   // Our own misconfiguration: the operator must act
@@ -84,6 +85,7 @@ export const errorCodeTable = {
   storage_unavailable: { status: 503, title: 'Storage is unavailable; retry later', retryable: true },
   identity_unavailable: { status: 503, title: 'Caller identity cannot be verified right now; retry later', retryable: true },
   events_unavailable: { status: 503, title: 'Connection events cannot be published right now; retry later', retryable: true },
+  scheduler_unavailable: { status: 503, title: 'Cloud Scheduler cannot start the job right now; retry later', retryable: true },
   crypto_integrity: { status: 500, title: 'Sealed data failed its integrity check', retryable: false },
   misconfigured: { status: 500, title: 'The broker is misconfigured', retryable: false },
   internal: { status: 500, title: 'Internal error', retryable: false },

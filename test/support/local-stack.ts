@@ -10,10 +10,13 @@ import { type MetadataServer, startMetadataServer } from './metadata-server.js';
 import { type ProviderSandbox, startProviderSandbox } from './provider-sandbox/provider-sandbox.js';
 import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
 import { localDrainIntervalMs, startLocalEvents } from './local-events.js';
+import { type LocalSweeps, localSweepIntervalMs, startLocalSweeps } from './local-sweeps.js';
 import { randomBytes } from 'node:crypto';
 import { builtInProviders } from '../../shared/providers/registry.js';
 import { functionNames } from '../../functions/names.js';
 import { createDemoPage } from './demo/demo-page.js';
+import { type IapIssuer, startIapIssuer } from './iap-issuer.js';
+import { createLocalIapProxy } from './local-iap-proxy.js';
 
 export const LOCAL_PROJECT_ID = 'oauth-broker-local';
 export const LOCAL_EVENTS_TOPIC = `projects/${LOCAL_PROJECT_ID}/topics/connection-events`;
@@ -26,6 +29,10 @@ export const localIdentities = {
   demoTenant: 'demo-tenant',
   /** The one signed-in user of the demo product page. */
   demoUser: 'demo-user',
+  /** The operator the local Identity-Aware Proxy stand-in signs in (the only entry on ADMIN_ALLOWLIST). */
+  adminUser: 'operator@oauth-broker.local',
+  /** Cloud Scheduler's service account: the only identity the refresh and health sweeps accept. */
+  schedulerCaller: `broker-scheduler@${LOCAL_PROJECT_ID}.iam.gserviceaccount.com`,
   /** The identity the functions themselves run as (what the metadata server hands out). */
   runtimeServiceAccount: `broker-runtime@${LOCAL_PROJECT_ID}.iam.gserviceaccount.com`,
 } as const;
@@ -45,9 +52,22 @@ export interface StackDescription {
   readonly callbackUrl: string;
   readonly demoCaller: string;
   readonly demoTenant: string;
+  /** The scheduler's service account: the local timer calls the sweeps with its ID token (SWEEP_INTERVAL_SECONDS). */
+  readonly schedulerCaller: string;
   readonly returnUrl: string;
+  /**
+   * The local operator. Sign in as them by opening `adminDashboard`: the local Identity-Aware Proxy stand-in
+   * in front of the admin function adds a freshly signed X-Goog-IAP-JWT-Assertion naming them, as IAP would.
+   * Scripts can use IAM instead: `npm run local:id-token -- --email <adminUser> --audience <functions.admin>`.
+   */
+  readonly adminUser: string;
+  /** The admin dashboard through the local IAP stand-in; null when functions/admin.ts does not exist. */
+  readonly adminDashboard: string | null;
   readonly startedAt: string;
 }
+
+/** The `aud` the local IAP stand-in signs for; shaped like a real backend service's, and named nowhere else. */
+export const LOCAL_IAP_AUDIENCE = '/projects/0/global/backendServices/0';
 
 export interface LocalStack {
   readonly description: StackDescription;
@@ -55,6 +75,8 @@ export interface LocalStack {
   readonly functionEnv: Readonly<Record<string, string>>;
   readonly kms: KmsStandin;
   readonly sandbox: ProviderSandbox;
+  /** The local scheduler jobs; `runNow()` runs both sweeps at once. */
+  readonly sweeps: LocalSweeps;
   stop(): Promise<void>;
 }
 
@@ -96,7 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startKmsStandin({ dataDir: join(stateDir, 'kms') }),
       startIdTokenIssuer({ dataDir: stateDir === join(options.repoRoot, '.local') ? localIssuerDataDir(options.repoRoot) : join(stateDir, 'id-token-issuer') }),
     ]);
-    stoppers.push(() => kms.stop(), () => issuer.stop());
+    const iap: IapIssuer = await startIapIssuer();
+    stoppers.push(() => kms.stop(), () => issuer.stop(), () => iap.stop());
     kms.ensureKey(LOCAL_KMS_KEY_NAME, { rotationPeriodSeconds: KMS_ROTATION_PERIOD_SECONDS });
     progress(`KMS stand-in        ${kms.endpoint} (key ${LOCAL_KMS_KEY_NAME})`);
     progress(`ID-token issuer     ${issuer.url}`);
@@ -156,6 +179,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The connect flow: the callback is the redirect URI registered above; only the demo page may be returned to.
       BROKER_CALLBACK_URL: callbackUrl,
       RETURN_URL_ALLOWLIST: demoReturnUrl,
+      // The sweeps answer the scheduler only; locally a health check is due again after a minute, so changes show up.
+      SCHEDULER_SERVICE_ACCOUNT: localIdentities.schedulerCaller,
+      HEALTH_RECHECK_SECONDS: options.env?.HEALTH_RECHECK_SECONDS ?? '60',
+      // The admin function: the local operator, signed in through the local IAP stand-in (or with an ID token).
+      ADMIN_ALLOWLIST: localIdentities.adminUser,
+      IAP_AUDIENCE: LOCAL_IAP_AUDIENCE,
+      IAP_PUBLIC_KEYS_URL: iap.publicKeysUrl,
       CALLER_POLICY: JSON.stringify([
         {
           serviceAccount: localIdentities.demoCaller,
@@ -183,6 +213,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     );
 
+    const adminDashboard = mounted.includes('admin') ? `${functions.origin}/iap/admin/` : null;
+    if (adminDashboard !== null) {
+      functions.mountLocal('iap', createLocalIapProxy({ mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }) }));
+      progress(`Admin dashboard     ${adminDashboard} (signed in as ${localIdentities.adminUser} by the local IAP stand-in)`);
+    }
+
+    // The scheduler jobs: both sweeps on a timer, called as the scheduler's service account (SWEEP_INTERVAL_SECONDS).
+    const sweepIntervalMs = localSweepIntervalMs(options.env ?? {});
+    const sweeps = startLocalSweeps({
+      functions: Object.fromEntries(mounted.map((name) => [name, functionUrl(name)])),
+      mintIdToken: (audience) => issuer.mint({ email: localIdentities.schedulerCaller, audience }),
+      intervalMs: sweepIntervalMs,
+      print: progress,
+    });
+    stoppers.push(() => sweeps.stop());
+    progress(`Scheduler jobs      refresh and health every ${sweepIntervalMs / 1000} s, as ${localIdentities.schedulerCaller}`);
+
     const description: StackDescription = {
       projectId: LOCAL_PROJECT_ID,
       functionsOrigin: functions.origin,
@@ -196,11 +243,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       callbackUrl,
       demoCaller: localIdentities.demoCaller,
       demoTenant: localIdentities.demoTenant,
+      schedulerCaller: localIdentities.schedulerCaller,
       returnUrl: demoReturnUrl,
+      adminUser: localIdentities.adminUser,
+      adminDashboard,
       startedAt: new Date().toISOString(),
     };
     await writeAtomically(join(stateDir, 'stack.json'), `${JSON.stringify(description, null, 2)}\n`);
-    return { description, functionEnv, kms, sandbox, stop: stopAll };
+    return { description, functionEnv, kms, sandbox, sweeps, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

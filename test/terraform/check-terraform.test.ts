@@ -50,12 +50,9 @@ function only(findings: readonly Finding[], rule: Finding['rule']): string[] {
 }
 
 describe('the repository configuration', () => {
-  it('passes every check, except that the functions still being written have no code yet', async () => {
+  it('passes every check', async () => {
     const findings = await checkTerraform(repositoryCheckOptions(repositoryRoot));
-    // Terraform declares all of functions/names.ts; admin, refresh and health land with their issues (6, 7).
-    // Until then this is the one expected finding: the list shrinks as they land, and must end empty.
-    expect(findings.map(formatFinding).filter((line) => !/functions\/ lacks admin, refresh, health/.test(line))).toEqual([]);
-    expect(findings).toHaveLength(1);
+    expect(findings.map(formatFinding)).toEqual([]);
   });
 
   it('stays clean when copied, so the cases below start from a clean baseline', async () => {
@@ -99,9 +96,9 @@ describe('reported mistakes', () => {
 
   it('reports dangling references: a resource, a variable, a local and an attribute', async () => {
     const root = configurationWith([
-      ['functions.tf', 'KMS_KEY_NAME          = google_kms_crypto_key.token_sealing.id', 'KMS_KEY_NAME          = google_kms_crypto_key.token_seal.id'],
-      ['functions.tf', 'LOG_LEVEL             = var.log_level', 'LOG_LEVEL             = var.log_levle'],
-      ['functions.tf', 'BROKER_CALLBACK_URL   = local.redirect_uri', 'BROKER_CALLBACK_URL   = local.redirect_url'],
+      ['functions.tf', 'KMS_KEY_NAME              = google_kms_crypto_key.token_sealing.id', 'KMS_KEY_NAME              = google_kms_crypto_key.token_seal.id'],
+      ['functions.tf', 'LOG_LEVEL                 = var.log_level', 'LOG_LEVEL                 = var.log_levle'],
+      ['functions.tf', 'BROKER_CALLBACK_URL       = local.redirect_uri', 'BROKER_CALLBACK_URL       = local.redirect_url'],
       ['outputs.tf', 'fn.service_config[0].uri', 'fn.service_config[0].url'],
       ['events.tf', 'topic   = google_pubsub_topic.connection_events.name', 'topic   = google_pubsub_topic.connection_events.nam'],
     ]);

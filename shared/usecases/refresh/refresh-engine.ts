@@ -35,6 +35,7 @@ import {
 import { claimLease, releaseLease } from '../../store/lease.js';
 import type { Clock } from '../../time/clock.js';
 import type { IdSource } from '../../time/ids.js';
+import { claimIfDue } from './claim-if-due.js';
 import { retryDelayMs } from './refresh-backoff.js';
 import { decideRead, nextRefreshAtMs } from './refresh-schedule.js';
 
@@ -73,6 +74,11 @@ export interface RefreshEngineOptions {
   readonly hooks?: RefreshEngineHooks;
   /** See ReadDecisionInput.minRefreshIntervalMs; 30 s by default. */
   readonly minRefreshIntervalMs?: number;
+  /**
+   * Called after this engine stored a refresh's outcome (new tokens, or a failure that may have moved the status),
+   * so a function can drain the events outbox before it answers; never called for reads served from storage.
+   */
+  readonly onStateChange?: (connectionId: string) => void;
   /** How a waiter re-reads: the first pause, growing by half each time up to the cap. */
   readonly waitPollMs?: { readonly initial: number; readonly max: number };
 }
@@ -317,6 +323,7 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
         throw error;
       }
       const recorded = await recordRefreshFailure(firestore, connection.id, fence, failure, actor, writer);
+      options.onStateChange?.(connection.id);
       log.warn('refresh.failed', 'Refreshing a connection failed', {
         ...fields,
         errorCode: (error as BrokerError).code,
@@ -329,6 +336,7 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
     await hooks.afterProviderReply?.({ connectionId: connection.id, holder: fence.holder, leaseVersion: fence.version });
     try {
       const stored = await store(connection, fence, tokens, previous, sealing, actor);
+      options.onStateChange?.(connection.id);
       log.info('refresh.succeeded', 'Refreshed a connection', { ...fields, durationMs: clock.nowMs() - startedMs });
       return { connection: stored };
     } catch (error) {
@@ -425,24 +433,19 @@ export function createRefreshEngine(dependencies: RefreshEngineDependencies, opt
   async function refreshConnection(connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult> {
     let provider: string | null = null;
     try {
-      const first = await readConnection(firestore, connectionId);
-      if (first === undefined) return { outcome: 'skipped', reason: 'gone' };
-      provider = first.document.provider;
-      const before = sweepDecision(first, request);
-      if (before !== 'refresh') return { outcome: 'skipped', reason: before };
       const holder = `${instanceId}/${ids.newId()}`;
-      const claim = await claimLease(firestore, connectionRef(firestore, connectionId), { holder, ttlMs: settings.leaseTtlMs, clock });
-      if (!claim.claimed) return { outcome: 'skipped', reason: 'lease_held' };
-      // Someone may have refreshed between our read and our claim: decide again on what is stored now.
-      const latest = await reread(connectionId);
-      const fence: RefreshFence = { holder, version: claim.version, expectedUpdatedAtMs: latest.document.updatedAtMs };
-      const unleased = { id: latest.id, document: { ...latest.document, lease: undefined } } as StoredConnection;
-      const after = latest.document.updatedAtMs === first.document.updatedAtMs ? 'refresh' : sweepDecision(unleased, request);
-      if (after !== 'refresh') {
-        await releaseLease(firestore, connectionRef(firestore, connectionId), fence).catch(() => false);
-        return { outcome: 'skipped', reason: after };
-      }
-      const outcome = await refreshHeld(latest, fence, request.actor);
+      // Decided and leased in one transaction: the document refreshed is exactly the one judged due.
+      const claim = await claimIfDue(firestore, connectionId, {
+        holder,
+        ttlMs: settings.leaseTtlMs,
+        clock,
+        decide: (connection) => sweepDecision(connection, request),
+      });
+      if (!claim.claimed) return { outcome: 'skipped', reason: claim.reason };
+      const { connection } = claim;
+      provider = connection.document.provider;
+      const fence: RefreshFence = { holder, version: claim.version, expectedUpdatedAtMs: connection.document.updatedAtMs };
+      const outcome = await refreshHeld(connection, fence, request.actor);
       if (outcome.failure === undefined) return { outcome: 'refreshed', connection: outcome.connection };
       return { outcome: 'failed', reason: outcome.connection.document.refresh.lastErrorCode ?? outcome.failure.code, connection: outcome.connection };
     } catch (error) {

@@ -110,13 +110,16 @@ describe('createConnectionEventPublisher on the emulator', () => {
   it('gives up within the publish timeout when nothing answers, with events_unavailable', async () => {
     const deadHost = `127.0.0.1:${await findFreePort()}`;
     const publisher = publisherFor({ PUBSUB_EMULATOR_HOST: deadHost, EVENTS_PUBLISH_TIMEOUT_SECONDS: '1' });
+    // Load the client library first, so the measured time is the publish attempt, not a cold import.
+    await import('@google-cloud/pubsub');
     const startedAt = performance.now();
 
     const error = await publishFailure(publisher.publish(connectionEvent()));
 
     expect(error.code).toBe('events_unavailable');
     expect(error.retryable).toBe(true);
-    expect(performance.now() - startedAt).toBeLessThan(5_000);
+    // Without the bound, the client's own retry settings keep trying for minutes; 1 s plus slack on a busy machine.
+    expect(performance.now() - startedAt).toBeLessThan(15_000);
   });
 
   it('refuses to publish without a topic: misconfigured, naming EVENTS_TOPIC', async () => {

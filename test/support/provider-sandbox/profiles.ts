@@ -150,6 +150,12 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     revoke: { url: 'https://oauth2.googleapis.com/revoke', method: 'POST', style: 'rfc7009-form' },
     identity: [
       { url: 'https://openidconnect.googleapis.com/v1/userinfo', method: 'GET', body: (a) => ({ sub: `g-${a}`, email: email(a), name: a }) },
+      // Gmail's users.getProfile: the health check of connections with a Gmail scope (through @googleapis/gmail).
+      {
+        url: 'https://gmail.googleapis.com/gmail/v1/users/me/profile',
+        method: 'GET',
+        body: (a) => ({ emailAddress: email(a), messagesTotal: 42, threadsTotal: 40, historyId: '1001' }),
+      },
     ],
   },
   {

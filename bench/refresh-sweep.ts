@@ -1,0 +1,210 @@
+// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 20 in flight — wall time against the provider-bound ideal.
+import { performance } from 'node:perf_hooks';
+import type { Firestore } from '@google-cloud/firestore';
+import { loadConfig } from '../shared/config/config.js';
+import type { Vault } from '../shared/crypto/vault.js';
+import { createLogger } from '../shared/log/logger.js';
+import { buildAuthorizationRequest } from '../shared/oauth/authorization-request.js';
+import { validateAuthorizationResponse } from '../shared/oauth/authorization-response.js';
+import { exchangeCode, refreshGrant } from '../shared/oauth/grants.js';
+import { createOAuthRuntime, type OAuthRuntime } from '../shared/oauth/oauth-runtime.js';
+import { routeProviderUrl } from '../shared/oauth/origin-overrides.js';
+import type { ClientCredentials, ConnectedGrant } from '../shared/oauth/token-set.js';
+import { createProviderCatalog } from '../shared/providers/registry.js';
+import { sealCredentials } from '../shared/store/connection-credentials.js';
+import { type ConnectionDocument, connectionDocumentSchema, connectionIdFor } from '../shared/store/connection-document.js';
+import { connectionRef } from '../shared/store/connection-reads.js';
+import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
+import { FIXTURE_REDIRECT_URI, readStoredConnection, registerSandboxClient } from '../test/support/connection-fixtures.js';
+import { startFirestoreEmulator } from '../test/support/firestore-emulator.js';
+import { startKmsStandin } from '../test/support/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../test/support/provider-sandbox/provider-sandbox.js';
+
+const PROJECT_ID = 'bench-refresh-sweep';
+const KEY_NAME = `projects/${PROJECT_ID}/locations/global/keyRings/bench/cryptoKeys/tokens`;
+const CONNECTIONS = 2_000;
+const LATENCY_MS = 50;
+const CONCURRENCY = 20;
+/** Setup runs this many consent flows and seals at once; Firestore batches hold up to 500 writes. */
+const SETUP_PARALLELISM = 32;
+const BATCH_SIZE = 400;
+
+export interface RefreshSweepBenchReport {
+  readonly connections: number;
+  readonly wallMs: number;
+  readonly idealMs: number;
+  readonly refreshesPerSecond: number;
+  readonly refreshed: number;
+  readonly providerRefreshCalls: number;
+  readonly duplicateRefreshCalls: number;
+  readonly lostTokens: number;
+  readonly failed: number;
+  readonly remaining: number;
+  readonly setupMs: number;
+}
+
+async function inParallel<T>(count: number, parallelism: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallelism }, async () => {
+      while (next < count) {
+        const index = next;
+        next += 1;
+        results[index] = await work(index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** The real authorization-code flow at the sandbox, for one account: a grant with a working, rotating refresh token. */
+async function consent(oauth: OAuthRuntime, client: ClientCredentials, account: string): Promise<ConnectedGrant> {
+  const provider = createProviderCatalog().resolve('zoom');
+  const state = oauth.ids.secretToken(24);
+  const request = await buildAuthorizationRequest(oauth, provider, { clientId: client.clientId, redirectUri: FIXTURE_REDIRECT_URI, scopes: [], state, connectionConfig: {} });
+  const scripted = new URL(request.url);
+  scripted.searchParams.set('sandbox_decision', 'approve');
+  scripted.searchParams.set('sandbox_account', account);
+  const answer = await fetch(routeProviderUrl(scripted.href, oauth.http.overrides), { redirect: 'manual' });
+  const params = new URL(answer.headers.get('location') ?? 'about:blank').searchParams;
+  const { code } = await validateAuthorizationResponse(oauth, provider, { params, expectedState: state, connectionConfig: {} });
+  return exchangeCode(oauth, provider, {
+    client,
+    code,
+    redirectUri: FIXTURE_REDIRECT_URI,
+    requestedScopes: request.scopes,
+    connectionConfig: {},
+    ...(request.codeVerifier ? { codeVerifier: request.codeVerifier } : {}),
+  });
+}
+
+/** Connects `count` sandbox accounts and writes their connections in batches, each due in a minute (sealed with the real vault). */
+async function seedConnections(
+  firestore: Firestore,
+  vault: Vault,
+  oauth: OAuthRuntime,
+  client: ClientCredentials,
+  count: number,
+): Promise<string[]> {
+  const nowMs = Date.now();
+  const documents = await inParallel(count, SETUP_PARALLELISM, async (index) => {
+    const grant = await consent(oauth, client, `acct-${index}`);
+    const who = { tenantId: 'bench', userId: `u-${index}`, provider: 'zoom', providerAccountId: grant.providerAccountId };
+    const id = connectionIdFor(who);
+    const document: ConnectionDocument = connectionDocumentSchema.parse({
+      ...who,
+      kind: 'oauth2',
+      displayName: null,
+      scopes: grant.scopes,
+      status: 'active',
+      statusReason: null,
+      credentials: await sealCredentials(vault, { accessToken: grant.accessToken, ...(grant.refreshToken ? { refreshToken: grant.refreshToken } : {}) }, { connectionId: id, tenantId: 'bench' }),
+      // Due now, spread over the last minute, as a real backlog would be.
+      expiresAtMs: nowMs + 60_000,
+      nextRefreshAtMs: nowMs - 60_000 + Math.floor((index / count) * 60_000),
+      refresh: { lastRefreshAtMs: null, consecutiveFailures: 0, lastErrorCode: null },
+      health: { status: 'healthy', checkedAtMs: nowMs, latencyMs: null, errorCode: null },
+      metadata: grant.metadata,
+      connectionConfig: {},
+      createdAtMs: nowMs,
+      updatedAtMs: nowMs,
+      revokedAtMs: null,
+    });
+    return { id, document };
+  });
+  for (let start = 0; start < documents.length; start += BATCH_SIZE) {
+    const batch = firestore.batch();
+    for (const { id, document } of documents.slice(start, start + BATCH_SIZE)) batch.set(connectionRef(firestore, id), document);
+    await batch.commit();
+  }
+  return documents.map(({ id }) => id);
+}
+
+/** Connections whose stored refresh token the provider no longer takes (or that were not refreshed at all). */
+async function countLostTokens(
+  firestore: Firestore,
+  vault: Vault,
+  oauth: OAuthRuntime,
+  client: ClientCredentials,
+  sandbox: ProviderSandbox,
+  ids: readonly string[],
+  sweepStartedMs: number,
+): Promise<number> {
+  sandbox.configure('zoom', { latencyMs: 0 });
+  const provider = createProviderCatalog().resolve('zoom');
+  const lost = await inParallel(ids.length, SETUP_PARALLELISM, async (index) => {
+    const { connection, credentials } = await readStoredConnection(firestore, vault, ids[index] as string);
+    if ((connection.document.refresh.lastRefreshAtMs ?? 0) < sweepStartedMs || credentials.refreshToken === undefined) return 1;
+    try {
+      // The stored (rotated) refresh token must still work: a duplicate refresh would have invalidated it.
+      await refreshGrant(oauth, provider, { client, refreshToken: credentials.refreshToken, scopes: [], connectionConfig: {} });
+      return 0;
+    } catch {
+      return 1;
+    }
+  });
+  return lost.reduce<number>((sum, value) => sum + value, 0);
+}
+
+export async function runRefreshSweepBenchmark(log: (line: string) => void): Promise<RefreshSweepBenchReport> {
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const emulator = await startFirestoreEmulator();
+  const [kms, sandbox] = await Promise.all([startKmsStandin(), startProviderSandbox()]);
+  const stoppers: (() => Promise<unknown>)[] = [() => emulator.stop(), () => kms.stop(), () => sandbox.close()];
+  try {
+    kms.ensureKey(KEY_NAME);
+    const { client, env: clientEnv } = registerSandboxClient(sandbox, 'zoom');
+    const config = loadConfig({
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      FIRESTORE_EMULATOR_HOST: emulator.host,
+      KMS_KEY_NAME: KEY_NAME,
+      KMS_API_ENDPOINT: kms.endpoint,
+      PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
+      // Per-refresh lines go to Cloud Logging in production; here they would only measure the terminal.
+      LOG_LEVEL: 'ERROR',
+      ...clientEnv,
+    });
+    const runtime = createBrokerRuntime(config, { logger: createLogger({ minSeverity: 'ERROR' }) });
+    const firestore = runtime.firestore();
+    stoppers.unshift(() => firestore.terminate(), () => runtime.vault().close());
+    const oauth = createOAuthRuntime({ overrides: config.providers.originOverrides, timeoutMs: 10_000 });
+
+    const setupStarted = performance.now();
+    log(`seeding ${CONNECTIONS} zoom connections (consent at the sandbox, sealed with the vault, batched writes)...`);
+    const ids = await seedConnections(firestore, runtime.vault(), oauth, client, CONNECTIONS);
+    const setupMs = performance.now() - setupStarted;
+    log(`seeded in ${(setupMs / 1000).toFixed(1)} s; sweeping with the sandbox answering in ${LATENCY_MS} ms, ${CONCURRENCY} in flight...`);
+
+    sandbox.configure('zoom', { latencyMs: LATENCY_MS });
+    sandbox.resetCalls();
+    const sweepStartedMs = Date.now();
+    const started = performance.now();
+    const report = await runRefreshSweep(runtime, {
+      concurrency: CONCURRENCY,
+      providerCaps: { zoom: CONCURRENCY },
+      timeBudgetMs: 10 * 60_000,
+      drain: false,
+    });
+    const wallMs = performance.now() - started;
+    const providerRefreshCalls = sandbox.calls('zoom', 'refresh');
+    log('checking every stored refresh token at the sandbox...');
+    const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, sandbox, ids, sweepStartedMs);
+    return {
+      connections: CONNECTIONS,
+      wallMs,
+      idealMs: (CONNECTIONS * LATENCY_MS) / CONCURRENCY,
+      refreshesPerSecond: (report.refreshed / wallMs) * 1000,
+      refreshed: report.refreshed,
+      providerRefreshCalls,
+      duplicateRefreshCalls: Math.max(0, providerRefreshCalls - report.refreshed - report.failed.total),
+      lostTokens,
+      failed: report.failed.total,
+      remaining: report.remaining,
+      setupMs,
+    };
+  } finally {
+    for (const stop of stoppers) await stop().catch(() => undefined);
+  }
+}

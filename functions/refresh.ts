@@ -1,0 +1,23 @@
+// refresh: Cloud Scheduler's sweep that refreshes every connection due within the window, within the function's time budget.
+import * as functions from '@google-cloud/functions-framework';
+import { processEnvironmentConfig } from '../shared/config/config.js';
+import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
+import { httpFunction } from '../shared/http/http-function.js';
+import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
+import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-caller.js';
+
+let runtime: BrokerRuntime | undefined;
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+
+installFrameworkErrorHandler(() => broker().logger);
+
+functions.http(
+  'refresh',
+  httpFunction({ functionName: 'refresh', methods: ['POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+    const caller = await authenticateSchedulerCaller(broker(), req.headers);
+    // The scheduler's body ({}) carries nothing: how the sweep runs is configuration, not request input.
+    const report = await runRefreshSweep(broker(), { actor: { type: 'scheduler', id: caller.email }, logger });
+    res.status(200).json(report);
+  }),
+);

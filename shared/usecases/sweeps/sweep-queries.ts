@@ -1,0 +1,78 @@
+// The sweeps' Firestore queries: due connections in refresh order, active ones by oldest health check; each needs its index in firestore.indexes.json.
+import type { Firestore, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import { z } from 'zod';
+import { collectionNames } from '../../store/collections.js';
+import type { SweepPage } from './sweep-pool.js';
+
+/** What a sweep needs of a connection to schedule it; the worker re-reads the whole document before acting. */
+export interface SweepItem {
+  readonly id: string;
+  readonly provider: string;
+  readonly nextRefreshAtMs: number | null;
+  readonly checkedAtMs: number | null;
+}
+
+const sweepFieldsSchema = z
+  .object({
+    provider: z.string().min(1),
+    nextRefreshAtMs: z.number().int().nullable().optional(),
+    health: z.object({ checkedAtMs: z.number().int().nullable() }).loose().optional(),
+  })
+  .loose();
+
+/** Statuses whose tokens the refresh sweep keeps fresh: `error` is retried on its backoff schedule. */
+export const refreshableStatuses = ['active', 'error'] as const;
+
+function itemOf(snapshot: QueryDocumentSnapshot): SweepItem | undefined {
+  const parsed = sweepFieldsSchema.safeParse(snapshot.data());
+  if (!parsed.success) return undefined;
+  return {
+    id: snapshot.id,
+    provider: parsed.data.provider,
+    nextRefreshAtMs: parsed.data.nextRefreshAtMs ?? null,
+    checkedAtMs: parsed.data.health?.checkedAtMs ?? null,
+  };
+}
+
+/** Connections due by `dueByMs`, earliest first (index: status, nextRefreshAtMs). */
+export function dueConnectionsQuery(firestore: Firestore, dueByMs: number): Query {
+  return firestore
+    .collection(collectionNames.connections)
+    .where('status', 'in', [...refreshableStatuses])
+    .where('nextRefreshAtMs', '<=', dueByMs)
+    .orderBy('nextRefreshAtMs', 'asc');
+}
+
+/** Active connections, never-checked first, then by oldest check (index: status, health.checkedAtMs). */
+export function healthCheckQuery(firestore: Firestore): Query {
+  return firestore.collection(collectionNames.connections).where('status', '==', 'active').orderBy('health.checkedAtMs', 'asc');
+}
+
+export interface PagedQueryResult {
+  readonly page: SweepPage<SweepItem>;
+  /** Documents the sweep could not read its fields from: logged by the caller, never acted on. */
+  readonly unreadableIds: readonly string[];
+}
+
+/** One page of `query` after `cursor` (a snapshot from the previous page), with only the fields a sweep schedules by. */
+export async function fetchSweepPage(query: Query, cursor: unknown, pageSize: number): Promise<PagedQueryResult> {
+  let paged = query.select('provider', 'nextRefreshAtMs', 'health.checkedAtMs').limit(pageSize);
+  if (cursor !== undefined) paged = paged.startAfter(cursor as QueryDocumentSnapshot);
+  const snapshot = await paged.get();
+  const items: SweepItem[] = [];
+  const unreadableIds: string[] = [];
+  for (const document of snapshot.docs) {
+    const item = itemOf(document);
+    if (item === undefined) unreadableIds.push(document.id);
+    else items.push(item);
+  }
+  const last = snapshot.docs.at(-1);
+  return { page: { items, next: snapshot.size < pageSize || last === undefined ? undefined : last }, unreadableIds };
+}
+
+/** How many documents `query` still holds after `cursor`: what a sweep stopped by its budget left for the next run. */
+export async function countAfter(query: Query, cursor: unknown): Promise<number> {
+  const remaining = cursor === undefined ? query : query.startAfter(cursor as QueryDocumentSnapshot);
+  const snapshot = await remaining.count().get();
+  return snapshot.data().count;
+}

@@ -1,0 +1,67 @@
+// How a sweep runs (window, pages, concurrency, caps, jitter, budget): the configured values, each overridable per call.
+import type { Config } from '../../config/config.js';
+import type { Logger } from '../../log/logger.js';
+import type { AuditActor } from '../../store/connection-refresh-writes.js';
+import type { BrokerRuntime } from '../broker-runtime.js';
+import { refreshEngineFor } from '../token/token-service.js';
+import type { RefreshEngine } from '../refresh/refresh-engine.js';
+
+export interface SweepSettings {
+  readonly pageSize: number;
+  readonly concurrency: number;
+  /** Per-provider cap for providers without their own entry in `providerCaps`. */
+  readonly providerConcurrency: number;
+  readonly providerCaps: Readonly<Record<string, number>>;
+  readonly jitterMs: number;
+  /** No connection is started after this long; the drain at the end has its own small budget. */
+  readonly timeBudgetMs: number;
+}
+
+export interface SweepOptions extends Partial<SweepSettings> {
+  /** Who runs the sweep, for the audit entries of what it changes; the scheduler by default. */
+  readonly actor?: AuditActor;
+  /** The engine to refresh through; the runtime's sweep engine by default (see sweepEngineOf). */
+  readonly engine?: RefreshEngine;
+  /** Whether to drain the events outbox at the end (default true). */
+  readonly drain?: boolean;
+  /** The request's logger (trace, function label); the runtime's by default. */
+  readonly logger?: Logger;
+  /** Jitter source in [0, 1). */
+  readonly random?: () => number;
+}
+
+export function sweepSettings(config: Config, options: Partial<SweepSettings>): SweepSettings {
+  const settings: SweepSettings = {
+    pageSize: options.pageSize ?? config.sweeps.pageSize,
+    concurrency: options.concurrency ?? config.sweeps.concurrency,
+    providerConcurrency: options.providerConcurrency ?? config.sweeps.providerConcurrency,
+    providerCaps: options.providerCaps ?? config.sweeps.providerCaps,
+    jitterMs: options.jitterMs ?? config.sweeps.jitterMs,
+    timeBudgetMs: options.timeBudgetMs ?? config.sweeps.timeBudgetMs,
+  };
+  for (const name of ['pageSize', 'concurrency', 'providerConcurrency'] as const) {
+    if (!Number.isInteger(settings[name]) || settings[name] < 1) throw new TypeError(`${name} must be a positive integer`);
+  }
+  if (!(settings.jitterMs >= 0) || !(settings.timeBudgetMs > 0)) throw new TypeError('jitterMs must be >= 0 and timeBudgetMs > 0');
+  return settings;
+}
+
+export function providerCapOf(settings: SweepSettings): (provider: string) => number {
+  return (provider) => settings.providerCaps[provider] ?? settings.providerConcurrency;
+}
+
+export function schedulerActor(config: Config): AuditActor {
+  return { type: 'scheduler', id: config.sweeps.schedulerServiceAccount ?? null };
+}
+
+const engines = new WeakMap<BrokerRuntime, RefreshEngine>();
+
+/** One refresh engine per runtime for the sweeps (its instance id names this process in lease holders). */
+export function sweepEngineOf(runtime: BrokerRuntime): RefreshEngine {
+  let engine = engines.get(runtime);
+  if (engine === undefined) {
+    engine = refreshEngineFor(runtime);
+    engines.set(runtime, engine);
+  }
+  return engine;
+}

@@ -1,0 +1,92 @@
+// A local stand-in for Identity-Aware Proxy's signer: mints ES256 `X-Goog-IAP-JWT-Assertion` values and serves
+// the public-key map (`{kid: PEM}`) the way https://www.gstatic.com/iap/verify/public_key does.
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IAP_ISSUER } from '../../shared/config/config.js';
+
+export interface MintIapAssertionOptions {
+  readonly email: string;
+  readonly audience: string;
+  readonly issuer?: string;
+  readonly expiresInSeconds?: number;
+  readonly issuedAt?: Date;
+  /** Added to (or replacing) the standard claims; a claim set to `undefined` is left out. */
+  readonly extraClaims?: Readonly<Record<string, unknown>>;
+  /** Sign with a key the key map does not publish (a forgery), under the published kid. */
+  readonly forged?: boolean;
+  readonly alg?: string;
+}
+
+export interface IapIssuer {
+  readonly url: string;
+  /** What IAP_PUBLIC_KEYS_URL should be. */
+  readonly publicKeysUrl: string;
+  readonly kid: string;
+  mint(options: MintIapAssertionOptions): string;
+  /** How often the key map was fetched, for cache assertions. */
+  keyFetches(): number;
+  stop(): Promise<void>;
+}
+
+/** IAP's assertions live ten minutes. */
+const IAP_ASSERTION_LIFETIME_SECONDS = 600;
+
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+function ecKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+}
+
+export async function startIapIssuer(): Promise<IapIssuer> {
+  const { privateKey, publicKey } = ecKeyPair();
+  const foreign = ecKeyPair().privateKey;
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  // IAP's kids are short opaque strings; any stable one will do.
+  const kid = createHash('sha256').update(publicPem).digest('hex').slice(0, 6);
+  let fetches = 0;
+
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    if (request.method === 'GET' && path === '/iap/verify/public_key') {
+      fetches += 1;
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
+      response.end(JSON.stringify({ [kid]: publicPem }));
+      return;
+    }
+    response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    publicKeysUrl: `${url}/iap/verify/public_key`,
+    kid,
+    mint(options) {
+      const iat = Math.floor((options.issuedAt?.getTime() ?? Date.now()) / 1000);
+      const claims = {
+        iss: options.issuer ?? IAP_ISSUER,
+        aud: options.audience,
+        sub: `accounts.google.com:${createHash('sha256').update(options.email).digest('hex').slice(0, 21)}`,
+        email: options.email,
+        iat,
+        exp: iat + (options.expiresInSeconds ?? IAP_ASSERTION_LIFETIME_SECONDS),
+        ...options.extraClaims,
+      };
+      const signingInput = `${encode({ alg: options.alg ?? 'ES256', kid, typ: 'JWT' })}.${encode(claims)}`;
+      // JOSE's ES256 signature is r || s (IEEE P1363), not DER.
+      const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), {
+        key: options.forged ? foreign : privateKey,
+        dsaEncoding: 'ieee-p1363',
+      }).toString('base64url');
+      return `${signingInput}.${signature}`;
+    },
+    keyFetches: () => fetches,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
