@@ -5,6 +5,7 @@ import { processEnvironmentConfig } from '../shared/config/config.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { queryParameters } from '../shared/http/query-string.js';
 import { adminOpenApiDocument, handleAdminRequest, OPENAPI_PATH } from '../shared/usecases/admin/admin-api.js';
 import { type AdminServices, createAdminServices } from '../shared/usecases/admin/admin-services.js';
 import { DASHBOARD_CSP, dashboardAsset } from '../shared/usecases/admin/dashboard/dashboard-assets.js';
@@ -27,7 +28,7 @@ functions.http(
   httpFunction({ functionName: 'admin', methods: ['GET', 'POST'], logger: () => admin().runtime.logger }, async (req, res, { logger }) => {
     const { runtime, access, services } = admin();
     const operator = await access.admit(req.headers, req.path === OPENAPI_PATH ? 'getOpenApi' : req.path);
-    const query = Object.fromEntries(new URL(req.url, 'http://admin.invalid').searchParams);
+    const query = Object.fromEntries(queryParameters(req.url));
     const asset = req.method === 'GET' ? dashboardAsset(req.path, query) : undefined;
     if (asset !== undefined) {
       res.setHeader('content-security-policy', DASHBOARD_CSP);

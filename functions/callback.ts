@@ -7,6 +7,7 @@ import { isBrokerError } from '../shared/errors/broker-error.js';
 import { type ErrorCode, errorCodeTable } from '../shared/errors/error-codes.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { queryParameters } from '../shared/http/query-string.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { beginFlowInBrowser } from '../shared/usecases/connect/begin-flow-in-browser.js';
 import { CALLBACK_CONTENT_SECURITY_POLICY, errorPageHtml } from '../shared/usecases/connect/callback-pages.js';
@@ -26,9 +27,7 @@ functions.http(
   'callback',
   httpFunction({ functionName: 'callback', methods: ['GET'], logger: () => broker().logger }, async (req, res, { logger }) => {
     res.setHeader('content-security-policy', CALLBACK_CONTENT_SECURITY_POLICY);
-    // The query alone: `new URL()` would read a path such as `//x` as a host and throw before any page is shown.
-    const queryStart = req.url.indexOf('?');
-    const params = new URLSearchParams(queryStart === -1 ? '' : req.url.slice(queryStart + 1));
+    const params = queryParameters(req.url);
     const cookieHeader = typeof req.headers.cookie === 'string' ? req.headers.cookie : undefined;
     try {
       if (req.path === '/start') {

@@ -9,6 +9,7 @@ import { processEnvironmentConfig } from '../shared/config/config.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { queryParameters } from '../shared/http/query-string.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
 import { disconnectConnection } from '../shared/usecases/connections/disconnect-connection.js';
@@ -32,7 +33,7 @@ functions.http(
     const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
     if (req.method === 'GET') {
       if (req.path !== '/') throw new BrokerError('not_found', 'No such route');
-      const query = Object.fromEntries(new URL(req.url, 'http://connections.invalid').searchParams);
+      const query = Object.fromEntries(queryParameters(req.url));
       res.status(200).json({ connections: await listConnections(broker(), caller.email, query) });
       return;
     }

@@ -11,6 +11,7 @@ import { sealedBlobSchema } from '../crypto/sealed-blob.js';
 import { BrokerError } from '../errors/broker-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { collectionNames, ttlFields } from './collections.js';
+import { firestoreFailure } from './firestore-failure.js';
 
 /** The sealed field of a flow document (part of its seal's associated data). */
 export const FLOW_SECRETS_FIELD = 'secrets';
@@ -112,11 +113,18 @@ export async function claimFlowStart(
   firestore: Firestore,
   input: ClaimFlowStartInput,
 ): Promise<StoredAuthFlow & { readonly binding: string }> {
-  const query = flowsCollection(firestore).where('startTokenHash', '==', sha256Hex(input.startToken)).limit(1);
+  // Found outside the transaction, which then holds the one document: a query inside it would lock the whole
+  // range it scans, so concurrent starts of unrelated flows (and flows being created) would contend until the
+  // transaction gave up. The start token hash never changes once written, so the lookup cannot go stale.
+  const found = await flowsCollection(firestore).where('startTokenHash', '==', sha256Hex(input.startToken)).limit(1).get().catch((error: unknown) => {
+    throw firestoreFailure(error);
+  });
+  const ref = found.docs[0]?.ref;
+  if (ref === undefined) throw flowError('flow_not_found', 'This connect link is unknown or has expired');
   return firestore.runTransaction(async (transaction) => {
-    const snapshot = await transaction.get(query);
-    const doc = snapshot.docs[0];
-    if (doc === undefined) throw flowError('flow_not_found', 'This connect link is unknown or has expired');
+    const doc = await transaction.get(ref);
+    // Gone since the lookup: removed by the TTL policy.
+    if (!doc.exists) throw flowError('flow_not_found', 'This connect link is unknown or has expired');
     const flow = parseFlow(doc.id, doc.data());
     if (flow.consumedAtMs !== null) throw flowError('flow_already_used', 'This connect link was already used');
     if (flowExpiresAtMs(flow) <= input.nowMs) throw flowError('flow_expired', 'This connect link has expired');
@@ -130,6 +138,8 @@ export async function claimFlowStart(
     const update = { startedAtMs: input.nowMs, browserBindingHash: sha256Hex(input.newBinding) };
     transaction.update(doc.ref, update);
     return { flowId: doc.id, flow: { ...flow, ...update }, binding: input.newBinding };
+  }).catch((error: unknown) => {
+    throw firestoreFailure(error);
   });
 }
 
@@ -159,5 +169,7 @@ export async function consumeAuthFlow(
     transaction.update(ref, { consumedAtMs: input.nowMs, [FLOW_SECRETS_FIELD]: null });
     if (flowExpiresAtMs(flow) <= input.nowMs) return { kind: 'refused', code: 'flow_expired', flow };
     return { kind: 'consumed', flow: { ...flow, secrets: flow.secrets } };
+  }).catch((error: unknown) => {
+    throw firestoreFailure(error);
   });
 }

@@ -105,7 +105,8 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
     await page.click('#act-revoke');
     await expect(page.locator('#confirm-text').textContent()).resolves.toContain('cannot be undone');
     await page.click('#confirm-cancel');
-    await expect(page.locator('#status').textContent()).resolves.toBe('Cancelled.');
+    // The dialog's close event (which announces the outcome) fires after the click returns.
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Cancelled.');
     await expect(row.locator('[data-field="status"]').textContent()).resolves.toBe('active');
 
     await page.click('#act-revoke');
