@@ -1,4 +1,4 @@
-// Test runner setup: the global setup starts one Firestore emulator for the whole run; files isolate by project id.
+// Test runner setup: the global setup starts one Firestore emulator for the whole run (files isolate by project id) and ends the run with the leak check.
 import { defineConfig } from 'vitest/config';
 import { SummaryReporter } from './test/support/summary-reporter.js';
 
@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Taps every test file's loggers and served functions into the whole-run leak check (test/support/leak-ledger).
+    setupFiles: ['test/support/leak-ledger/worker-setup.ts'],
     // Firestore emulator transaction aborts cost seconds; size timeouts for that, not for speed.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -42,6 +42,35 @@ export interface RefreshSweepBenchReport {
   readonly failed: number;
   readonly remaining: number;
   readonly setupMs: number;
+  /** The emulator's own pace: single-document get+update transactions per second at the sweep's concurrency. */
+  readonly storageTransactionsPerSecond: number;
+  /** What the sweep's two transactions per connection (lease claim, fenced write) cost at that pace alone. */
+  readonly storageFloorMs: number;
+}
+
+/** Transactions per connection the sweep cannot avoid: the lease claim and the fenced write of the result. */
+const TRANSACTIONS_PER_REFRESH = 2;
+
+/**
+ * The storage floor: plain get+update transactions on scratch documents of the connections' size, at the sweep's
+ * concurrency, with nothing else running. The emulator serves transactions at a fixed pace that no code of ours can
+ * beat, so the sweep's wall time is read beside this as well as beside the provider-bound ideal.
+ */
+async function measureTransactionPace(firestore: Firestore, count: number): Promise<number> {
+  const scratch = firestore.collection('bench-transaction-pace');
+  for (let start = 0; start < count; start += BATCH_SIZE) {
+    const batch = firestore.batch();
+    for (let index = start; index < Math.min(count, start + BATCH_SIZE); index += 1) batch.set(scratch.doc(`d${index}`), { n: 0, pad: 'x'.repeat(2_000) });
+    await batch.commit();
+  }
+  const began = performance.now();
+  await inParallel(count, CONCURRENCY, (index) =>
+    firestore.runTransaction(async (transaction) => {
+      const snapshot = await transaction.get(scratch.doc(`d${index}`));
+      transaction.update(snapshot.ref, { n: Number(snapshot.get('n')) + 1 });
+    }),
+  );
+  return (count / (performance.now() - began)) * 1000;
 }
 
 async function inParallel<T>(count: number, parallelism: number, work: (index: number) => Promise<T>): Promise<T[]> {
@@ -177,6 +206,9 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const setupMs = performance.now() - setupStarted;
     log(`seeded in ${(setupMs / 1000).toFixed(1)} s; sweeping with the sandbox answering in ${LATENCY_MS} ms, ${CONCURRENCY} in flight...`);
 
+    log(`measuring the emulator's transaction pace (${CONNECTIONS} get+update transactions, ${CONCURRENCY} in flight)...`);
+    const storageTransactionsPerSecond = await measureTransactionPace(firestore, CONNECTIONS);
+
     sandbox.configure('zoom', { latencyMs: LATENCY_MS });
     sandbox.resetCalls();
     const sweepStartedMs = Date.now();
@@ -203,6 +235,8 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       failed: report.failed.total,
       remaining: report.remaining,
       setupMs,
+      storageTransactionsPerSecond,
+      storageFloorMs: ((CONNECTIONS * TRANSACTIONS_PER_REFRESH) / storageTransactionsPerSecond) * 1000,
     };
   } finally {
     for (const stop of stoppers) await stop().catch(() => undefined);

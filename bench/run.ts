@@ -1,32 +1,91 @@
-// `npm run bench`: runs the project's benchmarks in one process and prints their tables and targets.
-// `npm run bench -- token-read` or `npm run bench -- refresh-sweep` runs one of them.
-import { runRefreshSweepBenchmark } from './refresh-sweep.js';
-import { runTokenReadBenchmark } from './token-read.js';
-import { runColdStartBenchmark } from './cold-start.js';
+// `npm run bench`: runs the project's benchmarks and prints their tables and targets.
+// `npm run bench -- token-read fuzz` runs only the named ones.
+//
+// Each benchmark runs in a fresh process of its own: the functions read their configuration once per process, as
+// on Cloud Run, so a second benchmark in the same process would be served by functions wired to the first one's
+// (stopped) emulator and stand-ins.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { coldStartLines, runColdStartBenchmark } from './cold-start.js';
+import { runFaultMatrixBenchmark } from './fault-matrix.js';
 import { fuzzVerdict, runFuzzBenchmark } from './fuzz.js';
+import { runRefreshSweepBenchmark } from './refresh-sweep.js';
+import { runTokenLoadBenchmark } from './token-load.js';
+import { runTokenReadBenchmark } from './token-read.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const benchmarks = ['token-read', 'refresh-sweep'] as const;
-const chosen = process.argv.slice(2);
-const unknown = chosen.filter((name) => !(benchmarks as readonly string[]).includes(name));
-if (unknown.length > 0) throw new TypeError(`Unknown benchmark ${unknown.join(', ')}; choose from ${benchmarks.join(', ')}`);
-const runs = (name: (typeof benchmarks)[number]) => chosen.length === 0 || chosen.includes(name);
+const sections = {
+  'token-read': tokenReadSection,
+  'token-load': tokenLoadSection,
+  'refresh-sweep': refreshSweepSection,
+  'cold-start': coldStartSection,
+  fuzz: fuzzSection,
+  'fault-matrix': faultMatrixSection,
+} as const;
+type SectionName = keyof typeof sections;
+const SECTION_FLAG = '--section';
 
-if (runs('token-read')) await tokenReadSection();
-if (runs('refresh-sweep')) await refreshSweepSection();
-log('');
-const coldStart = await runColdStartBenchmark(log);
-log(`Cold start — ${coldStart.how}; googleapis is not installed, so the eager row imports the per-API Gmail client instead`);
-log(coldStart.table);
-if (coldStart.skipped.length > 0) log(`skipped (no module yet): ${coldStart.skipped.join(', ')}`);
-log('');
-const fuzz = await runFuzzBenchmark(log);
-log('');
-log('Fuzzing — generated requests per function over HTTP (Firestore emulator, KMS stand-in, provider sandbox)');
-log(fuzz.table);
-for (const line of fuzzVerdict(fuzz.report)) log(line);
-// gRPC and the functions framework keep handles open; the benchmark is done.
-process.exit(0);
+const isSection = (name: string): name is SectionName => Object.hasOwn(sections, name);
+
+if (process.argv[2] === SECTION_FLAG) {
+  const name = process.argv[3] ?? '';
+  if (!isSection(name)) throw new TypeError(`Unknown benchmark ${name}`);
+  await sections[name]();
+  // gRPC and the functions framework keep handles open; the benchmark is done.
+  process.exit(0);
+}
+
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !isSection(name));
+if (unknown.length > 0) throw new TypeError(`Unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(sections).join(', ')}`);
+const selected = (Object.keys(sections) as SectionName[]).filter((name) => chosen.length === 0 || chosen.includes(name));
+const failed: string[] = [];
+for (const name of selected) {
+  log('');
+  log(`=== ${name} ===`);
+  const code = await runSectionInChild(name);
+  if (code !== 0) failed.push(`${name} (exit ${code})`);
+}
+if (failed.length > 0) log(`\nbenchmarks that did not finish: ${failed.join(', ')}`);
+process.exit(failed.length === 0 ? 0 : 1);
+
+function runSectionInChild(name: SectionName): Promise<number> {
+  const script = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, SECTION_FLAG, name], { stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function tokenLoadSection(): Promise<void> {
+  const load = await runTokenLoadBenchmark(log);
+  log('');
+  log('Token load — 1,000 token reads in flight at once over HTTP against the local stack (npm start\'s components)');
+  log(load.table);
+}
+
+async function coldStartSection(): Promise<void> {
+  const coldStart = await runColdStartBenchmark(log);
+  log('');
+  for (const line of coldStartLines(coldStart)) log(line);
+}
+
+async function fuzzSection(): Promise<void> {
+  const fuzz = await runFuzzBenchmark(log);
+  log('');
+  log('Fuzzing — generated requests per function over HTTP (Firestore emulator, KMS stand-in, provider sandbox)');
+  log(fuzz.table);
+  for (const line of fuzzVerdict(fuzz.report)) log(line);
+}
+
+async function faultMatrixSection(): Promise<void> {
+  const { table, failures } = await runFaultMatrixBenchmark(log);
+  log('');
+  log('Fault matrix — every fault × every path through the real functions (emulator, KMS stand-in, provider sandbox); outcomes in docs/fault-matrix.md');
+  log(table);
+  log(`target 0 failed cells: ${failures}  ${failures === 0 ? 'met' : 'MISSED'}`);
+}
 
 async function tokenReadSection(): Promise<void> {
   const tokenRead = await runTokenReadBenchmark(log);
@@ -56,6 +115,7 @@ async function refreshSweepSection(): Promise<void> {
   log(`Refresh sweep — ${sweep.connections} expiring connections, sandbox latency 50 ms, concurrency 20 (emulator, KMS stand-in, this machine)`);
   log(`wall time:               ${(sweep.wallMs / 1000).toFixed(2)} s   (provider-bound ideal ${(sweep.idealMs / 1000).toFixed(2)} s, ${(sweep.wallMs / sweep.idealMs).toFixed(2)}x)`);
   log(`refreshes per second:    ${sweep.refreshesPerSecond.toFixed(0)}   (ideal ${((sweep.connections / sweep.idealMs) * 1000).toFixed(0)})`);
+  log(`storage floor:           ${(sweep.storageFloorMs / 1000).toFixed(2)} s   (2 transactions per connection at the emulator's ${sweep.storageTransactionsPerSecond.toFixed(0)} transactions/s; ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x)`);
   log(`refreshed / failed / remaining: ${sweep.refreshed} / ${sweep.failed} / ${sweep.remaining}`);
   log(`provider refresh calls:  ${sweep.providerRefreshCalls}`);
   log(`setup (not timed):       ${(sweep.setupMs / 1000).toFixed(1)} s`);

@@ -50,7 +50,7 @@ resource "google_cloudfunctions2_function" "broker" {
       OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
       ADMIN_ALLOWLIST           = join(",", var.admin_allowlist)
       SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email
-    }, each.value.provider_secrets ? local.provider_client_id_environment : {})
+    }, local.function_environment[each.key], each.value.provider_secrets ? local.provider_client_id_environment : {})
 
     dynamic "secret_environment_variables" {
       for_each = each.value.provider_secrets ? local.enabled_providers : []

@@ -75,6 +75,30 @@ locals {
     }
   }
 
+  # Variables only some functions read, merged over the shared environment in functions.tf (every function has an entry).
+  function_environment = {
+    authorize   = {}
+    callback    = {}
+    connections = {}
+    token       = {}
+    admin = {
+      # Unset ("") unless IAP fronts the admin function; then its signed header is verified against this audience.
+      IAP_AUDIENCE = var.iap_audience
+      # "Refresh all" starts the deployed refresh job instead of sweeping inside the admin function.
+      SCHEDULER_REFRESH_JOB = local.scheduler_job_names["refresh"]
+    }
+    # Cloud Scheduler's token reaches the sweeps with its signature removed by Cloud Run: they accept it only after
+    # proving that IAM guards them (sweep_self_check.tf grants the read). loadConfig refuses this on other functions.
+    refresh = { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler", CLOUD_RUN_REGION = var.region }
+    health  = { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler", CLOUD_RUN_REGION = var.region }
+  }
+
+  # The functions that trust Cloud Run's IAM check for the scheduler's token, and so read their own service.
+  cloud_run_iam_verified_functions = sort([for name, environment in local.function_environment : name if contains(keys(environment), "CLOUD_RUN_IAM_VERIFIED_CALLERS")])
+
+  # Full job names, known before the jobs exist (the admin function is told one; a check in scheduler.tf compares).
+  scheduler_job_names = { for name, _ in local.scheduled : name => "projects/${var.project_id}/locations/${var.region}/jobs/${var.name_prefix}-${name}" }
+
   kms_roles = {
     encrypt         = "roles/cloudkms.cryptoKeyEncrypter"
     encrypt_decrypt = "roles/cloudkms.cryptoKeyEncrypterDecrypter"

@@ -50,3 +50,27 @@ resource "google_cloud_scheduler_job" "sweep" {
 
   depends_on = [google_cloud_run_v2_service_iam_member.invoker]
 }
+
+# The job names the admin function is given must be the ones the jobs get.
+check "scheduler_job_names" {
+  assert {
+    condition     = alltrue([for name, job in google_cloud_scheduler_job.sweep : job.id == local.scheduler_job_names[name]])
+    error_message = "A scheduler job's id differs from locals.scheduler_job_names; the admin function's SCHEDULER_REFRESH_JOB would be wrong."
+  }
+}
+
+# "Refresh all" in the admin function runs the refresh job now. Cloud Scheduler has no per-job IAM, so the admin
+# runtime gets a role holding cloudscheduler.jobs.run alone: it can start jobs, not read, change or create them.
+resource "google_project_iam_custom_role" "scheduler_job_runner" {
+  project     = var.project_id
+  role_id     = "${replace(var.name_prefix, "-", "_")}_job_runner"
+  title       = "oauth-broker scheduler job runner"
+  description = "Runs an existing Cloud Scheduler job now (the admin function's refresh-all); nothing else."
+  permissions = ["cloudscheduler.jobs.run"]
+}
+
+resource "google_project_iam_member" "admin_job_runner" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.scheduler_job_runner.name
+  member  = google_service_account.runtime["admin"].member
+}

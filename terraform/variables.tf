@@ -140,6 +140,22 @@ variable "admin_allowlist" {
   }
 }
 
+variable "iap_audience" {
+  description = <<-EOT
+    The audience of Identity-Aware Proxy's signed header when IAP fronts the admin function (IAP_AUDIENCE):
+    /projects/PROJECT_NUMBER/global/backendServices/SERVICE_ID for a load balancer's backend service (see the
+    backend service's IAP page, "Get JWT audience code"). Empty: no IAP, operators call admin with IAM, and
+    IAP assertions are refused.
+  EOT
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.iap_audience == "" || can(regex("^/projects/[0-9]+/(global/backendServices/[0-9]+|apps/[a-z][a-z0-9-]{4,28}[a-z0-9])$", var.iap_audience))
+    error_message = "iap_audience must be empty or /projects/PROJECT_NUMBER/global/backendServices/SERVICE_ID (or /projects/PROJECT_NUMBER/apps/PROJECT_ID)."
+  }
+}
+
 variable "product_backend_service_accounts" {
   description = "Emails of the product backends' service accounts allowed to call authorize (start a connect flow) and connections (list, disconnect, app-only and API-key connections)."
   type        = list(string)

@@ -1,11 +1,14 @@
-// Security invariants: only callback is public, scheduler calls carry OIDC tokens, the sealing key rotates
-// and cannot be destroyed by an apply, and every function runs on nodejs22.
+// Security invariants: only callback is public, scheduler calls carry OIDC tokens, only the sweeps trust Cloud Run's
+// IAM check of a stripped token, the sealing key rotates and cannot be destroyed by an apply, and every function runs on nodejs22.
 import type { Finding } from './findings.js';
 import { bodiesOf, isBody, lineOfArgument } from './load-configuration.js';
 import type { Configuration, TerraformBlock } from './load-configuration.js';
 
 export const publicFunction = 'callback';
 export const requiredRuntime = 'nodejs22';
+/** The variable that lets a function accept a signature-stripped token, and the only functions that may set it. */
+export const cloudRunIamTrustVariable = 'CLOUD_RUN_IAM_VERIFIED_CALLERS';
+export const functionsTrustingCloudRunIam = ['refresh', 'health'];
 const publicPrincipal = /\b(allUsers|allAuthenticatedUsers)\b/;
 
 function finding(block: TerraformBlock, argument: string | undefined, message: string): Finding {
@@ -75,6 +78,46 @@ function checkPublicPrincipals(configuration: Configuration, functionNames: read
   return findings;
 }
 
+/** Every place that sets `text`: an object key, or an assignment inside an expression, with the object keys leading to it. */
+function mentionsWithPaths(value: unknown, text: string, path: readonly string[], out: (readonly string[])[]): void {
+  if (typeof value === 'string') {
+    // `NAME = …` in a map literal inside an expression; a mere mention (e.g. in a condition) sets nothing.
+    if (new RegExp(`\\b${text}"?\\s*[=:]`).test(value)) out.push(path);
+  } else if (Array.isArray(value)) {
+    for (const item of value) mentionsWithPaths(item, text, path, out);
+  } else if (isBody(value)) {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === text) out.push([...path, key]);
+      mentionsWithPaths(inner, text, [...path, key], out);
+    }
+  }
+}
+
+// Trusting Cloud Run's IAM check of a stripped token is for the sweeps' scheduler identity; anywhere else (or in the
+// environment every function shares) it would let a function accept tokens it cannot verify.
+function checkCloudRunIamTrust(configuration: Configuration, functionNames: readonly string[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const block of configuration.blocks) {
+    const paths: (readonly string[])[] = [];
+    mentionsWithPaths(block.body, cloudRunIamTrustVariable, [], paths);
+    for (const path of paths) {
+      const target = [...path].reverse().find((key) => functionNames.includes(key));
+      if (target !== undefined && functionsTrustingCloudRunIam.includes(target)) continue;
+      const where = block.kind === 'locals' ? `local.${block.name}` : `${block.type ? `${block.type}.` : ''}${block.name}`;
+      findings.push(
+        finding(
+          block,
+          block.kind === 'locals' ? undefined : path[0],
+          target === undefined
+            ? `${where} sets ${cloudRunIamTrustVariable} where it cannot be shown to reach only ${functionsTrustingCloudRunIam.join(' and ')}`
+            : `${where} sets ${cloudRunIamTrustVariable} on the ${target} function; only ${functionsTrustingCloudRunIam.join(' and ')} may trust Cloud Run's IAM check of a stripped token`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
 function checkSchedulerJobs(configuration: Configuration): Finding[] {
   const findings: Finding[] = [];
   for (const block of configuration.blocks) {
@@ -128,6 +171,7 @@ export function checkSecurity(configuration: Configuration, functionNames: reado
   return [
     ...checkPublicPrincipals(configuration, functionNames),
     ...checkSchedulerJobs(configuration),
+    ...checkCloudRunIamTrust(configuration, functionNames),
     ...checkKmsKeys(configuration),
     ...checkRuntimes(configuration),
   ];

@@ -5,7 +5,8 @@
 // which leaves nothing this code could verify. So callers send the same ID token twice:
 //   X-Serverless-Authorization: Bearer <token>   — Cloud Run uses this one for IAM when present;
 //   Authorization: Bearer <token>                — which then reaches the code intact and is verified here.
-// Only `Authorization` is read: a token whose signature was removed is refused, never trusted on IAM's word.
+// Only `Authorization` is read: a token whose signature was removed is refused, never trusted on IAM's word
+// (the one exception, off by default and for the scheduler only, is cloud-run-iam-caller.ts).
 import { rejectCaller } from './caller-rejection.js';
 import type { IdTokenVerifier, VerifiedCaller } from './id-token-verifier.js';
 
@@ -15,18 +16,24 @@ export type RequestHeaders = Headers | Readonly<Record<string, string | readonly
 // RFC 6750 §2.1: the scheme is case-insensitive; the credential is token68.
 const bearerCredentials = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function authorizationHeader(headers: RequestHeaders): string | readonly string[] | undefined {
-  if (headers instanceof Headers) return headers.get('authorization') ?? undefined;
-  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'authorization');
+/** One request header by case-insensitive name; several values stay an array. */
+export function requestHeader(headers: RequestHeaders, lowerCaseName: string): string | readonly string[] | undefined {
+  if (headers instanceof Headers) return headers.get(lowerCaseName) ?? undefined;
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === lowerCaseName);
   return name === undefined ? undefined : headers[name];
 }
 
-export async function authenticateCaller(headers: RequestHeaders, verifier: IdTokenVerifier): Promise<VerifiedCaller> {
-  const value = authorizationHeader(headers);
+/** The token of the one `Authorization: Bearer` header, unverified; throws `unauthenticated` when there is none. */
+export function bearerToken(headers: RequestHeaders): string {
+  const value = requestHeader(headers, 'authorization');
   if (value === undefined || value === '') throw rejectCaller('missing_authorization');
   // Several Authorization headers are ambiguous: refuse rather than pick one.
   if (typeof value !== 'string') throw rejectCaller('malformed_authorization');
   const match = bearerCredentials.exec(value);
   if (!match?.[1]) throw rejectCaller('malformed_authorization');
-  return verifier.verify(match[1]);
+  return match[1];
+}
+
+export async function authenticateCaller(headers: RequestHeaders, verifier: IdTokenVerifier): Promise<VerifiedCaller> {
+  return verifier.verify(bearerToken(headers));
 }

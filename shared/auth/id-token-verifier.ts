@@ -1,4 +1,5 @@
 // Verifies a caller's Google-format ID token (signature, issuer, audience, lifetime, verified email) with google-auth-library.
+import { createHash } from 'node:crypto';
 import { OAuth2Client } from 'google-auth-library';
 import { z } from 'zod';
 import { GOOGLE_ID_TOKEN_CERTS_URL } from '../config/config.js';
@@ -12,6 +13,8 @@ export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600;
 /** Google's ID tokens are about 1 KB; anything far larger is not one, and is not worth parsing. */
 const MAX_TOKEN_LENGTH = 8192;
+/** Callers reuse one token for its hour (the client library caches it): a few per calling service is plenty. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1024;
 
 export interface IdTokenVerifierOptions {
   /** Accepted `aud` values: the service URL or custom audience each caller asks its token for. */
@@ -23,6 +26,12 @@ export interface IdTokenVerifierOptions {
   readonly clock?: Clock;
   readonly clockSkewSeconds?: number;
   readonly maxTokenLifetimeSeconds?: number;
+  /**
+   * How many verified tokens to remember (0: none). A remembered token skips only the signature check,
+   * which is the costly part (the library parses the PEM certificate on every call); every claim check
+   * runs again on each use, and the memory is dropped whenever the key set is fetched anew.
+   */
+  readonly verifiedTokenCacheSize?: number;
 }
 
 export interface VerifiedCaller {
@@ -49,6 +58,8 @@ const payloadSchema = z.object({
   email: z.string().min(1).optional(),
   email_verified: z.unknown().optional(),
 });
+
+type Claims = z.infer<typeof payloadSchema>;
 
 const base64urlSegment = /^[A-Za-z0-9_-]+$/;
 
@@ -111,6 +122,8 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
   const maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   if (!Number.isInteger(skew) || skew < 0 || skew > 300) throw new TypeError('clockSkewSeconds must be 0..300');
   if (!Number.isInteger(maxLifetime) || maxLifetime <= 0) throw new TypeError('maxTokenLifetimeSeconds must be > 0');
+  const cacheSize = options.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new TypeError('verifiedTokenCacheSize must be an integer >= 0');
   const audiences = [...options.audiences];
 
   // In Node, verifyIdToken fetches the PEM map (`oauth2FederatedSignonPemCertsUrl`) and checks `iss`
@@ -122,16 +135,45 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
 
   // The library caches the certificates for the response's max-age but does not share a fetch in
   // flight: concurrent first requests (a cold start under load) share this one instead.
-  let certsInFlight: Promise<unknown> | undefined;
+  let certsInFlight: Promise<{ certs: object }> | undefined;
+  // Verified tokens by their SHA-256 (the tokens themselves are not kept), oldest first. Bound to the key set
+  // they were checked against: a fetch that replaces it (rotation, a withdrawn key) forgets them all.
+  const verified = new Map<string, Claims>();
+  let verifiedAgainst: object | undefined;
   const ensureCerts = async (): Promise<void> => {
     certsInFlight ??= client.getFederatedSignonCerts().finally(() => {
       certsInFlight = undefined;
     });
+    let current: object;
     try {
-      await certsInFlight;
+      ({ certs: current } = await certsInFlight);
     } catch (error) {
       throw keysUnavailable(error);
     }
+    if (current !== verifiedAgainst) {
+      verified.clear();
+      verifiedAgainst = current;
+    }
+  };
+  const remember = (key: string, claims: Claims): void => {
+    if (cacheSize === 0) return;
+    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
+    verified.set(key, claims);
+  };
+
+  /** Everything but the signature: run on every use of a token, remembered or not, against the injected clock. */
+  const checkClaims = (claims: Claims): VerifiedCaller => {
+    // Already checked by the library; checked again so a change in its defaults cannot widen what we accept.
+    if (!options.issuers.includes(claims.iss)) throw rejectCaller('wrong_issuer');
+    if (!audiences.includes(claims.aud)) throw rejectCaller('wrong_audience');
+    const now = clock.nowMs() / 1000;
+    if (claims.exp <= claims.iat) throw rejectCaller('malformed_token');
+    if (claims.exp - claims.iat > maxLifetime) throw rejectCaller('lifetime_too_long');
+    if (now > claims.exp + skew) throw rejectCaller('expired');
+    if (now < claims.iat - skew) throw rejectCaller('not_yet_valid');
+    if (claims.email === undefined) throw rejectCaller('email_missing');
+    if (claims.email_verified !== true) throw rejectCaller('email_unverified');
+    return { email: claims.email, subject: claims.sub, audience: claims.aud, issuer: claims.iss };
   };
 
   const verifyWithLibrary = async (idToken: string) => {
@@ -173,22 +215,23 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       if (header.alg !== 'RS256') throw rejectCaller('unsupported_algorithm');
 
       await ensureCerts();
+      const key = createHash('sha256').update(idToken).digest('base64url');
+      const remembered = verified.get(key);
+      if (remembered !== undefined) {
+        try {
+          return checkClaims(remembered);
+        } catch (error) {
+          // Forgotten, so a later use is verified in full rather than judged on remembered claims.
+          verified.delete(key);
+          throw error;
+        }
+      }
       const ticket = await verifyWithLibrary(idToken);
       const parsed = payloadSchema.safeParse(ticket.getPayload());
       if (!parsed.success) throw rejectCaller('malformed_token');
-      const claims = parsed.data;
-
-      // Already checked by the library; checked again so a change in its defaults cannot widen what we accept.
-      if (!options.issuers.includes(claims.iss)) throw rejectCaller('wrong_issuer');
-      if (!audiences.includes(claims.aud)) throw rejectCaller('wrong_audience');
-      const now = clock.nowMs() / 1000;
-      if (claims.exp <= claims.iat) throw rejectCaller('malformed_token');
-      if (claims.exp - claims.iat > maxLifetime) throw rejectCaller('lifetime_too_long');
-      if (now > claims.exp + skew) throw rejectCaller('expired');
-      if (now < claims.iat - skew) throw rejectCaller('not_yet_valid');
-      if (claims.email === undefined) throw rejectCaller('email_missing');
-      if (claims.email_verified !== true) throw rejectCaller('email_unverified');
-      return { email: claims.email, subject: claims.sub, audience: claims.aud, issuer: claims.iss };
+      const caller = checkClaims(parsed.data);
+      remember(key, parsed.data);
+      return caller;
     },
   };
 }

@@ -150,6 +150,16 @@ const sweepProviderCaps = z.string().transform((value, context) => {
 
 const providerClientVariable = /^PROVIDER_([A-Z][A-Z0-9_]*)_CLIENT_(ID|SECRET)$/;
 
+/**
+ * Callers whose ID token may arrive with its signature removed by Cloud Run (Cloud Scheduler's OIDC token only
+ * ever travels in `Authorization`) and still be accepted, on the strength of a proven IAM check. Only the sweeps
+ * read it, for the scheduler's identity; loadConfig refuses it anywhere else.
+ */
+export const cloudRunIamVerifiedCallers = ['scheduler'] as const;
+/** The functions that may be configured with CLOUD_RUN_IAM_VERIFIED_CALLERS. */
+export const functionsTrustingCloudRunIam = ['refresh', 'health'] as const;
+export const CLOUD_RUN_ADMIN_API_URL = 'https://run.googleapis.com';
+
 const environmentSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1, 'is required'),
   FIRESTORE_EMULATOR_HOST: hostPort.optional(),
@@ -165,6 +175,8 @@ const environmentSchema = z.object({
   ID_TOKEN_ISSUER: z.url().optional(),
   ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
   PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
+  // Upper bound of one provider call (connect to last byte); a provider that hangs past it counts as unavailable.
+  PROVIDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   OIDC_PROVIDERS: oidcProvidersVariable.optional(),
   CALLER_POLICY: callerPolicyVariable.optional(),
   // The callback function's public URL: the OAuth redirect URI, with the browser start step at <it>/start.
@@ -197,6 +209,13 @@ const environmentSchema = z.object({
   SCHEDULER_REFRESH_JOB: schedulerJobName.optional(),
   // The sweeps (refresh, health) answer only this identity: the service account Cloud Scheduler's OIDC tokens name.
   SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
+  // Off unless set: accept the scheduler's token with the signature Cloud Run removed, once this service has proven
+  // (through the Cloud Run Admin API) that IAM guards it. See docs/deployment.md; never set locally.
+  CLOUD_RUN_IAM_VERIFIED_CALLERS: z.enum(cloudRunIamVerifiedCallers).optional(),
+  // Where that proof reads the service and its IAM policy; a loopback URL only for tests and local stand-ins.
+  CLOUD_RUN_ADMIN_API_URL: httpsOrLoopbackUrl.optional(),
+  // The service's region for that proof; unset means the metadata server's instance/region.
+  CLOUD_RUN_REGION: z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region such as europe-west1').optional(),
   // The refresh sweep also takes connections due within this many seconds: at least the schedule's interval.
   SWEEP_REFRESH_WINDOW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   // How many connections one Firestore query of a sweep returns.
@@ -222,6 +241,22 @@ const environmentSchema = z.object({
   }
   if (e.ID_TOKEN_ISSUER !== undefined && (GOOGLE_ID_TOKEN_ISSUERS as readonly string[]).includes(e.ID_TOKEN_ISSUER)) {
     context.addIssue({ code: 'custom', path: ['ID_TOKEN_ISSUER'], message: "must not name Google's issuer; leave unset" });
+  }
+  // Trusting Cloud Run's IAM check is for the sweeps' scheduler identity only, and needs what the proof reads.
+  if (e.CLOUD_RUN_IAM_VERIFIED_CALLERS !== undefined) {
+    const target = e.FUNCTION_TARGET;
+    if (target !== undefined && !(functionsTrustingCloudRunIam as readonly string[]).includes(target)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['CLOUD_RUN_IAM_VERIFIED_CALLERS'],
+        message: `may only be set on the ${functionsTrustingCloudRunIam.join(' and ')} functions, not on ${target}`,
+      });
+    }
+    for (const required of ['SCHEDULER_SERVICE_ACCOUNT', 'ID_TOKEN_AUDIENCES', 'K_SERVICE'] as const) {
+      if (e[required] === undefined) {
+        context.addIssue({ code: 'custom', path: [required], message: 'is required with CLOUD_RUN_IAM_VERIFIED_CALLERS' });
+      }
+    }
   }
 });
 
@@ -259,6 +294,8 @@ export interface Config {
     readonly clients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
     /** Operator-defined OpenID providers, added to the catalog from their issuer alone. */
     readonly oidcProviders: readonly OidcProviderSettings[];
+    /** Timeout of one outbound provider call. */
+    readonly timeoutMs: number;
   };
   /** Deny by default: an empty list allows nothing. */
   readonly callerPolicy: readonly CallerPolicyRule[];
@@ -299,6 +336,8 @@ export interface Config {
   readonly sweeps: {
     /** The only caller the sweeps accept; undefined means nobody may run them. */
     readonly schedulerServiceAccount: string | undefined;
+    /** Whether the scheduler's signature-stripped token is accepted once IAM protection is proven (off by default). */
+    readonly trustCloudRunIamForScheduler: boolean;
     readonly refreshWindowMs: number;
     readonly pageSize: number;
     readonly concurrency: number;
@@ -310,6 +349,12 @@ export interface Config {
   };
   readonly log: { readonly minSeverity: (typeof severities)[number] };
   readonly runtime: { readonly service: string | undefined; readonly functionTarget: string | undefined };
+  readonly cloudRun: {
+    /** The Cloud Run Admin API's base URL (Google's unless a loopback stand-in is configured). */
+    readonly adminApiUrl: string;
+    /** Undefined: ask the metadata server. */
+    readonly region: string | undefined;
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -350,6 +395,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(),
       clients: providerClients(present),
       oidcProviders: e.OIDC_PROVIDERS ?? [],
+      timeoutMs: e.PROVIDER_TIMEOUT_SECONDS * 1000,
     },
     callerPolicy: e.CALLER_POLICY ?? [],
     connect: {
@@ -377,6 +423,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     sweeps: {
       schedulerServiceAccount: e.SCHEDULER_SERVICE_ACCOUNT?.toLowerCase(),
+      trustCloudRunIamForScheduler: e.CLOUD_RUN_IAM_VERIFIED_CALLERS === 'scheduler',
       refreshWindowMs: e.SWEEP_REFRESH_WINDOW_SECONDS * 1000,
       pageSize: e.SWEEP_PAGE_SIZE,
       concurrency: e.SWEEP_CONCURRENCY,
@@ -388,6 +435,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },
+    cloudRun: { adminApiUrl: (e.CLOUD_RUN_ADMIN_API_URL ?? CLOUD_RUN_ADMIN_API_URL).replace(/\/+$/, ''), region: e.CLOUD_RUN_REGION },
   });
 }
 

@@ -3,8 +3,8 @@ export const REDACTED = '[redacted]';
 
 // Well-known credential prefixes (Slack, Google, GitHub, Stripe-like, Bearer headers, JWTs).
 const knownCredentialShapes: readonly RegExp[] = [
-  /xox[a-z]-[0-9A-Za-z-]+/g,
-  /xapp-[0-9A-Za-z-]+/g,
+  /xox[a-z]-[0-9A-Za-z_-]+/g,
+  /xapp-[0-9A-Za-z_-]+/g,
   /ya29\.[0-9A-Za-z._-]+/g,
   /1\/\/[0-9A-Za-z._-]{10,}/g,
   /gh[opusr]_[0-9A-Za-z]{10,}/g,

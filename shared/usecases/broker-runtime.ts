@@ -62,6 +62,7 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
     oauth: once(() =>
       createOAuthRuntime({
         overrides: config.providers.originOverrides,
+        timeoutMs: config.providers.timeoutMs,
         clock,
         ids,
         ...(overrides.fetch ? { fetch: overrides.fetch } : {}),

@@ -39,6 +39,10 @@ export interface SweepFunctionStack {
   subscribe(name: string): Promise<string>;
   /** POSTs `{}` as Cloud Scheduler does, with an ID token of `email` (the scheduler's by default). */
   post(sweep: SweepName, options?: { email?: string | null }): Promise<Response>;
+  /** The `aud` each sweep's callers' tokens must carry (ID_TOKEN_AUDIENCES). */
+  readonly audiences: Readonly<Record<SweepName, string>>;
+  /** POSTs `{}` with exactly these headers (and a JSON content type), for tokens `post` does not make. */
+  postWithHeaders(sweep: SweepName, headers: Readonly<Record<string, string>>): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -136,6 +140,9 @@ export async function startSweepFunctionStack(options: SweepFunctionStackOptions
       if (email !== null) headers.authorization = `Bearer ${issuer.mint({ email, audience: audiences[sweep] })}`;
       return fetch(urls[sweep] as string, { method: 'POST', headers, body: '{}' });
     },
+    audiences,
+    postWithHeaders: (sweep, headers) =>
+      fetch(urls[sweep] as string, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' }),
     stop: async () => {
       for (const server of Object.values(servers) as Server[]) {
         await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { type Config, loadConfig } from '../../shared/config/config.js';
 import { createFirestore } from '../../shared/store/firestore-client.js';
+import { noteFirestoreProject, recordStoredDocuments } from './leak-ledger/leak-recorder.js';
 
 export interface FirestoreTestProject {
   readonly projectId: string;
@@ -29,11 +30,20 @@ export function testProjectId(label: string): string {
   const room = maxProjectIdLength - 'test-'.length - 1 - randomSuffixLength;
   const trimmed = label.slice(0, room).replace(/-+$/, '');
   const suffix = randomBytes(randomSuffixLength).toString('hex').slice(0, randomSuffixLength);
-  return `test-${trimmed}-${suffix}`;
+  const projectId = `test-${trimmed}-${suffix}`;
+  // Whatever is still stored in it when the run ends is searched by the whole-run leak check.
+  noteFirestoreProject(projectId);
+  return projectId;
 }
 
 /** The emulator's own endpoint for wiping a database; the client library has no such call. */
 export async function clearEmulatorProject(emulatorHost: string, projectId: string, databaseId = '(default)'): Promise<void> {
+  // What was stored goes into the leak ledger first: the whole-run leak check searches every document a test left.
+  await recordStoredDocuments(emulatorHost, projectId, databaseId);
+  await wipeEmulatorProject(emulatorHost, projectId, databaseId);
+}
+
+async function wipeEmulatorProject(emulatorHost: string, projectId: string, databaseId: string): Promise<void> {
   const url = `http://${emulatorHost}/emulator/v1/projects/${encodeURIComponent(projectId)}/databases/${encodeURIComponent(databaseId)}/documents`;
   const response = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(30_000) });
   if (!response.ok) {
@@ -62,7 +72,8 @@ export function useFirestoreTestProject(label: string, options: FirestoreTestPro
       throw new Error('No Firestore emulator host was provided: run the tests through vitest.config.ts (its global setup starts one)');
     }
     const config = loadConfig({ ...options.env, GOOGLE_CLOUD_PROJECT: projectId, FIRESTORE_EMULATOR_HOST: emulatorHost });
-    await clearEmulatorProject(emulatorHost, projectId, config.firestore.databaseId);
+    // A project id minted for this file a moment ago holds nothing yet: no need to record it for the leak check.
+    await wipeEmulatorProject(emulatorHost, projectId, config.firestore.databaseId);
     state = { config, firestore: createFirestore(config), emulatorHost };
   });
 

@@ -34,6 +34,8 @@ export interface FunctionsServer {
   stop(): Promise<void>;
 }
 
+const LISTEN_BACKLOG = 4096;
+
 function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
   res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:not_found', title: 'No such function', status: 404, code: 'not_found' }));
@@ -60,7 +62,9 @@ export async function startFunctionsServer(options: { port: number; host?: strin
   const server: Server = createServer(route);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
+    // Node's default accept backlog (511) drops part of a burst of new connections (the load bench opens 1,000
+    // at once) and the kernel retries them a second later; the kernel still caps this at net.core.somaxconn.
+    server.listen({ port: options.port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const origin = `http://${host}:${port}`;

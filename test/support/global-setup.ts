@@ -2,6 +2,7 @@
 import type { TestProject } from 'vitest/node';
 import { type FirestoreEmulator, startFirestoreEmulator } from './firestore-emulator.js';
 import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
+import { beginLeakLedger, finishLeakLedger } from './leak-ledger/run-leak-ledger.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,6 +17,8 @@ let emulator: FirestoreEmulator | undefined;
 let pubsub: PubsubEmulator | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // Before any worker starts: they inherit the ledger directory through the environment.
+  beginLeakLedger({ root: project.config.root, setupFiles: project.config.setupFiles });
   // Both JVMs boot in parallel: the run waits for the slower one, not for their sum.
   const pubsubStarting = startPubsubEmulator();
   // Handled here so a Firestore failure below does not leave an unhandled rejection (or a running JVM) behind.
@@ -36,7 +39,7 @@ export async function setup(project: TestProject): Promise<void> {
 
   const outcome = await pubsubOutcome;
   if ('error' in outcome) {
-    await teardown();
+    await stopEmulators();
     throw outcome.error;
   }
   pubsub = outcome.started;
@@ -45,7 +48,16 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('pubsubEmulatorHost', pubsub.host);
 }
 
+/** Runs after every test file: the whole-run leak check (it still needs the emulator), then the emulators stop. */
 export async function teardown(): Promise<void> {
+  try {
+    await finishLeakLedger(emulator?.host);
+  } finally {
+    await stopEmulators();
+  }
+}
+
+async function stopEmulators(): Promise<void> {
   const running = [emulator, pubsub];
   emulator = undefined;
   pubsub = undefined;

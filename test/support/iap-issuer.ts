@@ -4,6 +4,7 @@ import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:cryp
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IAP_ISSUER } from '../../shared/config/config.js';
+import { recordJwt } from './leak-ledger/leak-recorder.js';
 
 export interface MintIapAssertionOptions {
   readonly email: string;
@@ -80,7 +81,9 @@ export async function startIapIssuer(): Promise<IapIssuer> {
         key: options.forged ? foreign : privateKey,
         dsaEncoding: 'ieee-p1363',
       }).toString('base64url');
-      return `${signingInput}.${signature}`;
+      const assertion = `${signingInput}.${signature}`;
+      recordJwt('iap_issuer:assertion', assertion);
+      return assertion;
     },
     keyFetches: () => fetches,
     stop: () =>

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../../shared/time/clock.js';
 import { createSelfSignedCertificate } from './self-signed-certificate.js';
+import { recordJwt } from './leak-ledger/leak-recorder.js';
 
 /**
  * The `iss` of tokens signed with persisted keys (the local stack and `npm run local:id-token`).
@@ -177,7 +178,9 @@ export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): P
       };
       const signingInput = `${encode({ alg: 'RS256', kid, typ: 'JWT' })}.${encode(claims)}`;
       const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), privateKey).toString('base64url');
-      return `${signingInput}.${signature}`;
+      const idToken = `${signingInput}.${signature}`;
+      recordJwt('id_token_issuer:id_token', idToken);
+      return idToken;
     },
     pemCerts: () => ({ [kid]: stored.certificatePem }),
     jwks: () => ({ keys: [{ ...jwk }] }),

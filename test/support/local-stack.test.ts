@@ -114,3 +114,17 @@ describe('the local stack', () => {
     expect(await portIsOpen(`http://${stack.description.firestoreEmulatorHost}`)).toBe(true);
   });
 });
+
+describe('the local stack without Java', () => {
+  it('rejects with the install hint instead of crashing the process', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'broker-stack-nojava-'));
+    try {
+      // No emulator host and no Java anywhere: the Firestore emulator cannot start. vitest fails the run on an
+      // unhandled rejection, so this also proves the failure surfaces only through startLocalStack's promise.
+      const starting = startLocalStack({ repoRoot, port: 0, stateDir, env: { PATH: join(stateDir, 'no-bin'), JAVA_HOME: '' } });
+      await expect(starting).rejects.toThrow(/openjdk|JAVA_HOME/);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});

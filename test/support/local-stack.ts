@@ -17,6 +17,7 @@ import { functionNames } from '../../functions/names.js';
 import { createDemoPage } from './demo/demo-page.js';
 import { type IapIssuer, startIapIssuer } from './iap-issuer.js';
 import { createLocalIapProxy } from './local-iap-proxy.js';
+import { noteFirestoreProject } from './leak-ledger/leak-recorder.js';
 
 export const LOCAL_PROJECT_ID = 'oauth-broker-local';
 export const LOCAL_EVENTS_TOPIC = `projects/${LOCAL_PROJECT_ID}/topics/connection-events`;
@@ -88,6 +89,11 @@ export interface LocalStackOptions {
   readonly stateDir?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly onProgress?: (message: string) => void;
+  /**
+   * The Firestore project (and events topic) of this stack; LOCAL_PROJECT_ID by default. A test that shares the
+   * run's emulator picks its own, so another stack's scheduled sweeps never touch its connections.
+   */
+  readonly projectId?: string;
 }
 
 async function writeAtomically(path: string, content: string): Promise<void> {
@@ -100,6 +106,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stateDir = options.stateDir ?? join(options.repoRoot, '.local');
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const progress = options.onProgress ?? (() => undefined);
+  const projectId = options.projectId ?? LOCAL_PROJECT_ID;
+  const eventsTopic = projectId === LOCAL_PROJECT_ID ? LOCAL_EVENTS_TOPIC : `projects/${projectId}/topics/connection-events`;
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     // Reverse order: functions first, so nothing calls a stand-in that is already gone. Popping makes a
@@ -112,8 +120,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const emulatorStarting = startFirestoreEmulator(options.env ? { env: options.env } : {});
     // Over process.env, so a caller that names only some variables (FIRESTORE_EMULATOR_HOST) still finds Java.
     const pubsubStarting = startPubsubEmulator({ env: { ...process.env, ...options.env } });
-    // Awaited below; until then a failure must not surface as an unhandled rejection.
+    // Awaited below; until then a failure must not surface as an unhandled rejection (which would end the process
+    // instead of rejecting startLocalStack), and whatever fails first, both are stopped once they are up.
+    emulatorStarting.catch(() => undefined);
     pubsubStarting.catch(() => undefined);
+    stoppers.push(
+      () => emulatorStarting.then((emulator) => emulator.stop()),
+      () => pubsubStarting.then((pubsub) => pubsub.stop()),
+    );
     const [kms, issuer]: [KmsStandin, IdTokenIssuer] = await Promise.all([
       startKmsStandin({ dataDir: join(stateDir, 'kms') }),
       startIdTokenIssuer({ dataDir: stateDir === join(options.repoRoot, '.local') ? localIssuerDataDir(options.repoRoot) : join(stateDir, 'id-token-issuer') }),
@@ -127,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const metadata: MetadataServer = await startMetadataServer({
       issuer,
       serviceAccountEmail: localIdentities.runtimeServiceAccount,
-      projectId: LOCAL_PROJECT_ID,
+      projectId,
     });
     stoppers.push(() => metadata.stop());
     progress(`Metadata server     ${metadata.url}`);
@@ -152,20 +166,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     progress(`Provider sandbox    ${sandbox.origin} (${providerIds.length} providers)`);
 
     const emulator: FirestoreEmulator = await emulatorStarting;
-    stoppers.push(() => emulator.stop());
+    // Nobody wipes the stack's project: under tests, the whole-run leak check searches what it holds at the end.
+    noteFirestoreProject(projectId, { emulatorHost: emulator.host });
     progress(
       `Firestore emulator  ${emulator.host}${emulator.started ? ` (started in ${(emulator.startupMs / 1000).toFixed(1)} s)` : ' (reused)'}`,
     );
 
     const pubsub: PubsubEmulator = await pubsubStarting;
-    stoppers.push(() => pubsub.stop());
     progress(`Pub/Sub emulator    ${pubsub.host}${pubsub.started ? ` (started in ${(pubsub.startupMs / 1000).toFixed(1)} s)` : ' (reused)'}`);
 
     const functionEnv: Record<string, string> = {
-      GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT_ID,
+      GOOGLE_CLOUD_PROJECT: projectId,
       FIRESTORE_EMULATOR_HOST: emulator.host,
       PUBSUB_EMULATOR_HOST: pubsub.host,
-      EVENTS_TOPIC: LOCAL_EVENTS_TOPIC,
+      EVENTS_TOPIC: eventsTopic,
       KMS_KEY_NAME: LOCAL_KMS_KEY_NAME,
       KMS_API_ENDPOINT: kms.endpoint,
       ID_TOKEN_ISSUER: issuer.issuer,
@@ -231,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     progress(`Scheduler jobs      refresh and health every ${sweepIntervalMs / 1000} s, as ${localIdentities.schedulerCaller}`);
 
     const description: StackDescription = {
-      projectId: LOCAL_PROJECT_ID,
+      projectId,
       functionsOrigin: functions.origin,
       functions: Object.fromEntries(mounted.map((name) => [name, functionUrl(name)])),
       firestoreEmulatorHost: emulator.host,

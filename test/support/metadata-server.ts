@@ -11,6 +11,8 @@ export interface StartMetadataServerOptions {
   readonly projectId: string;
   /** 0 or absent: any free port. */
   readonly port?: number;
+  /** What `instance/region` answers (as Cloud Run does: projects/NUMBER/regions/REGION); europe-west1 by default. */
+  readonly region?: string;
 }
 
 export const metadataEndpoints = [
@@ -21,6 +23,7 @@ export const metadataEndpoints = [
   'scopes',
   'projectId',
   'universeDomain',
+  'region',
   'notFound',
   'methodNotAllowed',
   'forbidden',
@@ -132,6 +135,7 @@ export async function startMetadataServer(options: StartMetadataServerOptions): 
       return serviceAccount(rest, url.searchParams);
     }
     if (path === '/computeMetadata/v1/project/project-id') return text('projectId', options.projectId);
+    if (path === '/computeMetadata/v1/instance/region') return text('region', `projects/123456789012/regions/${options.region ?? 'europe-west1'}`);
     if (path === '/computeMetadata/v1/universe/universe-domain') return text('universeDomain', 'googleapis.com');
     return text('notFound', 'Not Found', 404);
   };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isProcessRunning } from './process-liveness.js';
+import { recordLogLine } from './leak-ledger/leak-recorder.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -41,6 +42,8 @@ describe('npm start', () => {
       await expect(fetch(`http://${stack.firestoreEmulatorHost}/`)).rejects.toThrow();
     } finally {
       if (child.pid && (await isProcessRunning(child.pid))) child.kill('SIGKILL');
+      // Whole lines, once the child is gone: a chunk boundary must not split a secret the leak check looks for.
+      for (const line of output.split('\n')) if (line.length > 0) recordLogLine('child npm start', line);
       await rm(stateDir, { recursive: true, force: true });
     }
   }, 120_000);

@@ -150,6 +150,22 @@ describe('reported mistakes', () => {
     ]);
   });
 
+  it('reports trust in Cloud Run IAM for stripped tokens outside the sweeps: on token, or in the shared environment', async () => {
+    const root = configurationWith([
+      ['locals.tf', 'token       = {}', 'token       = { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler" }'],
+      ['functions.tf', 'LOG_LEVEL                 = var.log_level', 'LOG_LEVEL = var.log_level\n      CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler"'],
+    ]);
+    const security = only(await findingsFor(root), 'security');
+    expect(security).toEqual([
+      expect.stringMatching(
+        /^terraform\/functions\.tf:\d+: \[security\] google_cloudfunctions2_function\.broker sets CLOUD_RUN_IAM_VERIFIED_CALLERS where it cannot be shown to reach only refresh and health$/,
+      ),
+      expect.stringMatching(
+        /^terraform\/locals\.tf:\d+: \[security\] local\.function_environment sets CLOUD_RUN_IAM_VERIFIED_CALLERS on the token function; only refresh and health may/,
+      ),
+    ]);
+  });
+
   it('reports a key without a rotation period, and one that an apply could destroy', async () => {
     const root = configurationWith([
       ['kms.tf', /\n  rotation_period = .*\n/, '\n'],

@@ -8,6 +8,7 @@ import { parse } from '@cdktf/hcl2json';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Configuration } from '../../scripts/terraform-check/load-configuration.js';
 import { bodiesOf, isBody, loadConfiguration } from '../../scripts/terraform-check/load-configuration.js';
+import { functionNames, type FunctionName } from '../../functions/names.js';
 import { configVariableNames, isConfigVariableName, loadConfig } from '../../shared/config/config.js';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,6 +101,63 @@ const applyTimeValues: Readonly<Record<string, string>> = {
   'google_service_account.scheduler.email': 'oauth-broker-scheduler@my-broker-project.iam.gserviceaccount.com',
 };
 
+/** Per-function variables (local.function_environment): function → name → value expression or literal. */
+function functionSpecificEnvironment(configuration: Configuration): Record<string, Record<string, string>> {
+  const local = configuration.blocks.find((block) => block.kind === 'locals' && block.name === 'function_environment');
+  if (local === undefined || !isBody(local.body.value)) throw new Error('local.function_environment is not a map literal');
+  const out: Record<string, Record<string, string>> = {};
+  for (const [name, variables] of Object.entries(local.body.value)) {
+    if (!isBody(variables)) throw new Error(`local.function_environment.${name} is not a map literal`);
+    out[name] = Object.fromEntries(Object.entries(variables).map(([variable, value]) => [variable, String(value)]));
+  }
+  return out;
+}
+
+/** Whether each function reads provider client secrets (local.functions[name].provider_secrets). */
+function providerSecretFunctions(configuration: Configuration): Set<string> {
+  const local = configuration.blocks.find((block) => block.kind === 'locals' && block.name === 'functions');
+  if (local === undefined || !isBody(local.body.value)) throw new Error('local.functions is not a map literal');
+  return new Set(Object.entries(local.body.value).filter(([, fn]) => isBody(fn) && fn.provider_secrets === true).map(([name]) => name));
+}
+
+/** Per-function expressions and their stand-ins; a literal (no `${`) is its own value. */
+const functionSpecificValues: Readonly<Record<string, string>> = {
+  'var.iap_audience': '/projects/123456789012/global/backendServices/4567890123456789',
+  'local.scheduler_job_names["refresh"]': 'projects/my-broker-project/locations/europe-west1/jobs/oauth-broker-refresh',
+  'var.region': 'europe-west1',
+};
+
+function functionSpecificValue(name: string, raw: string): string {
+  const expression = /^\$\{([\s\S]*)\}$/.exec(raw)?.[1];
+  if (expression === undefined) return raw;
+  const value = functionSpecificValues[expression];
+  if (value === undefined) throw new Error(`${name} = ${expression}: add a representative value for it to functionSpecificValues`);
+  return value;
+}
+
+/** What each function needs set by the deployment to do its job (beyond what loadConfig defaults). */
+const neededBy: Readonly<Record<FunctionName, readonly string[]>> = {
+  authorize: ['ID_TOKEN_AUDIENCES', 'CALLER_POLICY', 'BROKER_CALLBACK_URL', 'RETURN_URL_ALLOWLIST', 'KMS_KEY_NAME'],
+  callback: ['BROKER_CALLBACK_URL', 'RETURN_URL_ALLOWLIST', 'KMS_KEY_NAME', 'EVENTS_TOPIC'],
+  connections: ['ID_TOKEN_AUDIENCES', 'CALLER_POLICY', 'KMS_KEY_NAME', 'EVENTS_TOPIC'],
+  token: ['ID_TOKEN_AUDIENCES', 'CALLER_POLICY', 'KMS_KEY_NAME', 'EVENTS_TOPIC'],
+  admin: ['ID_TOKEN_AUDIENCES', 'ADMIN_ALLOWLIST', 'IAP_AUDIENCE', 'SCHEDULER_REFRESH_JOB', 'KMS_KEY_NAME', 'EVENTS_TOPIC'],
+  refresh: ['ID_TOKEN_AUDIENCES', 'SCHEDULER_SERVICE_ACCOUNT', 'CLOUD_RUN_IAM_VERIFIED_CALLERS', 'CLOUD_RUN_REGION', 'KMS_KEY_NAME', 'EVENTS_TOPIC'],
+  health: ['ID_TOKEN_AUDIENCES', 'SCHEDULER_SERVICE_ACCOUNT', 'CLOUD_RUN_IAM_VERIFIED_CALLERS', 'CLOUD_RUN_REGION', 'KMS_KEY_NAME', 'EVENTS_TOPIC'],
+};
+
+/** One function's environment as deployed, with what Cloud Run itself sets (K_SERVICE, FUNCTION_TARGET). */
+function deployedEnvironment(
+  name: string,
+  shared: FunctionEnvironment,
+  specific: Record<string, Record<string, string>>,
+  withSecrets: Set<string>,
+): Record<string, string> {
+  const env = representativeEnvironment({ plain: shared.plain, perProvider: withSecrets.has(name) ? shared.perProvider : [] });
+  for (const [variable, raw] of Object.entries(specific[name] ?? {})) env[variable] = functionSpecificValue(variable, raw);
+  return { ...env, K_SERVICE: `oauth-broker-${name}`, FUNCTION_TARGET: name };
+}
+
 function representativeEnvironment(environment: FunctionEnvironment): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, expression] of environment.plain) {
@@ -146,6 +204,37 @@ describe('the functions environment in terraform/', () => {
       slack: { clientId: 'client-id-for-PROVIDER_SLACK_CLIENT_ID', clientSecret: 'secret-for-PROVIDER_SLACK_CLIENT_SECRET' },
       google: { clientId: 'client-id-for-PROVIDER_GOOGLE_CLIENT_ID', clientSecret: 'secret-for-PROVIDER_GOOGLE_CLIENT_SECRET' },
     });
+  });
+
+  it('gives every function the variables it needs, and only names loadConfig reads', async () => {
+    const { configuration } = await loadConfiguration(join(repositoryRoot, 'terraform'));
+    const shared = await functionEnvironment(configuration);
+    const specific = functionSpecificEnvironment(configuration);
+    expect(Object.keys(specific).sort()).toEqual([...functionNames].sort());
+    const withSecrets = providerSecretFunctions(configuration);
+    for (const name of functionNames) {
+      const env = deployedEnvironment(name, shared, specific, withSecrets);
+      expect({ name, unknown: Object.keys(env).filter((variable) => !isConfigVariableName(variable)) }).toEqual({ name, unknown: [] });
+      expect({ name, missing: neededBy[name].filter((variable) => env[variable] === undefined) }).toEqual({ name, missing: [] });
+    }
+  });
+
+  it('loads every function with loadConfig, the sweeps trusting Cloud Run IAM for the scheduler and no other function', async () => {
+    const { configuration } = await loadConfiguration(join(repositoryRoot, 'terraform'));
+    const shared = await functionEnvironment(configuration);
+    const specific = functionSpecificEnvironment(configuration);
+    const withSecrets = providerSecretFunctions(configuration);
+    for (const name of functionNames) {
+      const config = loadConfig(deployedEnvironment(name, shared, specific, withSecrets));
+      expect({ name, trusts: config.sweeps.trustCloudRunIamForScheduler }).toEqual({ name, trusts: name === 'refresh' || name === 'health' });
+      if (name === 'admin') {
+        expect(config.admin.schedulerRefreshJob).toBe('projects/my-broker-project/locations/europe-west1/jobs/oauth-broker-refresh');
+        expect(config.admin.iap.audience).toBe('/projects/123456789012/global/backendServices/4567890123456789');
+      }
+    }
+    // The admin function loads without IAP as well (the variable's default), refusing IAP assertions then.
+    const withoutIap = deployedEnvironment('admin', shared, specific, withSecrets);
+    expect(loadConfig({ ...withoutIap, IAP_AUDIENCE: '' }).admin.iap.audience).toBeUndefined();
   });
 
   it('reports a variable loadConfig does not read, such as the old secret naming', async () => {

@@ -26,7 +26,11 @@ export const dropbox = defineProvider({
     requests: [{ name: 'account', request: { method: 'POST', url: 'https://api.dropboxapi.com/2/users/get_current_account', bearer: 'access_token' } }],
   },
   metadataKeys: ['teamId'],
-  decisions: ['HTTP Basic at /oauth2/token is unconfirmed here; client_secret_post is documented and used.'],
+  decisions: [
+    'Client authentication (verified): /oauth2/token takes the app key and secret either as form parameters or as HTTP Basic (key as user name, secret as password) — https://www.dropbox.com/developers/documentation/http/documentation#oauth2-token, quoted verbatim in public clients. Both work; client_secret_post stays, as the sandbox and every test already prove it.',
+    'PKCE: Dropbox\'s SDKs use S256 only and the plain method was not found in its documentation; the broker sends S256 (plain would weaken PKCE anyway).',
+    'Rate limits: Dropbox documents 429 too_many_requests with a Retry-After header for its API (https://developers.dropbox.com/dbx-performance-guide) and no figure for the token endpoint; Retry-After is honoured for every call.',
+  ],
   hooks: {
     metadataFromTokenResponse: (body) => {
       const reply = z.object({ team_id: z.string().optional() }).loose().parse(body);

@@ -20,5 +20,9 @@ export const githubApp = defineProvider({
   revocation: githubRevocation,
   identity: githubIdentity,
   metadataKeys: ['login'],
+  decisions: [
+    'Token endpoint rate limits: not documented for GitHub App user tokens (GitHub documents API limits of 5,000 requests per hour per user, and the ten-token cap for OAuth Apps only — https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/token-expiration-and-revocation). Refresh runs once per connection per 8 hours under the lease; 429 and 5xx are retried with backoff.',
+    'Client authentication: client_id and client_secret as parameters, as GitHub documents for refreshing user access tokens (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens).',
+  ],
   hooks: githubHooks,
 });

@@ -20,6 +20,10 @@ export const githubOauthApp = defineProvider({
   revocation: githubRevocation,
   identity: githubIdentity,
   metadataKeys: ['login'],
-  decisions: ['HTTP Basic at the token endpoint is undocumented: client_secret_post.'],
+  decisions: [
+    'Client authentication: GitHub documents client_id and client_secret as parameters of POST /login/oauth/access_token and nothing about HTTP Basic there (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps): client_secret_post.',
+    'Token cap (verified): ten tokens per user/application/scope combination and ten new tokens per hour; past ten GitHub revokes an existing one (the oldest never-used, then the least recently used), past the hourly limit it asks the user to re-authorize — https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/token-expiration-and-revocation. A reconnect leaves the replaced token live at GitHub, so it is that orphan that goes first; a revoked token answers 401 on /user, which the health check turns into needs_reauth.',
+    'Unused tokens (verified): GitHub revokes an OAuth token unused for one year (same page, "Token expired due to lack of use"). The daily health check calls /user with the token, so a live connection never goes a year unused.',
+  ],
   hooks: githubHooks,
 });

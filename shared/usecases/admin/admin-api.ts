@@ -28,7 +28,9 @@ import { refreshAsOperator, revokeAsOperator } from './connection-actions.js';
 import { connectionDetail, listAllConnections } from './connection-queries.js';
 import { connectionStats } from './connection-stats.js';
 import { recordOperatorAction } from './operator-audit.js';
-import { readRewrapJob, runRewrapJob } from './rewrap-job.js';
+
+// Re-wrapping is a rare operator job: its module loads when a re-wrap request comes, not on every admin cold start.
+const loadRewrapJob = () => import('./rewrap-job.js');
 
 export interface AdminRequest {
   readonly method: string;
@@ -170,8 +172,8 @@ export const adminOperations = [
     body: rewrapRequestSchema,
     response: rewrapJobSchema,
     audited: true,
-    handle: ({ runtime, services, operator, body }) =>
-      runRewrapJob(runtime, operator, body, { deadlineMs: runtime.clock.nowMs() + services.rewrapBudgetMs, openVault: services.openVault }),
+    handle: async ({ runtime, services, operator, body }) =>
+      (await loadRewrapJob()).runRewrapJob(runtime, operator, body, { deadlineMs: runtime.clock.nowMs() + services.rewrapBudgetMs, openVault: services.openVault }),
   }),
   operation({
     method: 'get',
@@ -182,7 +184,7 @@ export const adminOperations = [
     query: noParametersSchema,
     response: rewrapJobSchema,
     audited: true,
-    handle: ({ runtime, params }) => readRewrapJob(runtime, params.jobId),
+    handle: async ({ runtime, params }) => (await loadRewrapJob()).readRewrapJob(runtime, params.jobId),
   }),
 ];
 

@@ -8,8 +8,6 @@ import type { Logger } from '../../log/logger.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import type { RefreshEngine } from '../refresh/refresh-engine.js';
 import { checkConnectionHealth } from '../sweeps/check-connection-health.js';
-import { runHealthSweep } from '../sweeps/health-sweep.js';
-import { runRefreshSweep } from '../sweeps/refresh-sweep.js';
 import { sweepEngineOf } from '../sweeps/sweep-settings.js';
 import type { healthCheckResultSchema, sweepResultSchema } from './admin-schemas.js';
 import { adminConnectionView } from './admin-connection-view.js';
@@ -85,11 +83,14 @@ export function createAdminServices(runtime: BrokerRuntime, options: AdminServic
         }
         return { ranIn: 'cloud_scheduler', summary: null, schedulerJob: job };
       }
+      // The sweeps are an operator's rare action: their modules load when one runs, not on every admin cold start.
+      const { runRefreshSweep } = await import('../sweeps/refresh-sweep.js');
       const report = await runRefreshSweep(runtime, { actor: operatorActor(operator), logger, engine: sweepEngineOf(runtime) });
       return { ranIn: 'admin_function', summary: flattenReport(report), schedulerJob: null };
     },
     async healthSweep(operator, logger) {
       // Asked for "all now": connections checked a moment ago by the schedule are checked again too.
+      const { runHealthSweep } = await import('../sweeps/health-sweep.js');
       const report = await runHealthSweep(runtime, { actor: operatorActor(operator), logger, engine: sweepEngineOf(runtime), recheckMs: 0 });
       return { ranIn: 'admin_function', summary: flattenReport(report), schedulerJob: null };
     },

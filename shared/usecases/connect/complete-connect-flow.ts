@@ -13,7 +13,7 @@ import { type AuthFlow, consumeAuthFlow, flowIdForState } from '../../store/auth
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { storeConnectedGrant } from '../connections/store-connected-grant.js';
 import { clearFlowCookie, flowCookieName, readCookie } from './flow-cookie.js';
-import { type FlowSecrets, openFlowSecrets } from './flow-secrets.js';
+import { checkSealingAvailable, type FlowSecrets, openFlowSecrets } from './flow-secrets.js';
 import { providerClient } from './provider-client.js';
 import { isAllowedReturnUrl, returnUrlWithOutcome } from './return-url.js';
 
@@ -134,6 +134,8 @@ export async function completeConnectFlow(
     // The blob is gone from the document; its data key goes from this process's cache too.
     vault.forget(consumption.flow.secrets);
     const provider = runtime.catalog.resolve(flow.provider);
+    // KMS first, as a refresh does: the grant the exchange yields must be sealed, so fail before the code is spent.
+    await checkSealingAvailable(vault, { flowId, tenantId: flow.tenantId });
     const grant = await exchangeGrant(runtime, provider, flow, secrets, input.params, state);
     const { connectionId } = await storeConnectedGrant(runtime, {
       tenantId: flow.tenantId,

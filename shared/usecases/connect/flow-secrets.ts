@@ -26,6 +26,15 @@ export function sealFlowSecrets(vault: Vault, secrets: FlowSecrets, where: { flo
   return vault.seal(JSON.stringify(flowSecretsSchema.parse(secrets)), flowSealContext(where.flowId, where.tenantId));
 }
 
+/**
+ * Wraps a data key bound to the flow with KMS and drops it: proof that KMS answers right now. The callback asks for
+ * it before spending the authorization code, so a KMS outage fails the flow before the provider issues a grant the
+ * broker could not seal (an unheld grant still counts against providers' per-user token limits).
+ */
+export async function checkSealingAvailable(vault: Vault, where: { flowId: string; tenantId: string }): Promise<void> {
+  (await vault.prepareSeal(flowSealContext(where.flowId, where.tenantId))).discard();
+}
+
 export async function openFlowSecrets(vault: Vault, blob: SealedBlob, where: { flowId: string; tenantId: string }): Promise<FlowSecrets> {
   const plaintext = await vault.open(blob, flowSealContext(where.flowId, where.tenantId));
   try {

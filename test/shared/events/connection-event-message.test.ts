@@ -34,4 +34,12 @@ describe('encodeConnectionEvent', () => {
 
     expect(body.reason).toBe('provider said: token [redacted] is revoked');
   });
+
+  it('masks the whole token when its random part holds the URL-safe characters _ and -', () => {
+    const event = connectionEvent({ reason: 'provider said: token xoxb-1234-5678-aB_c-D_eF9 is revoked' });
+
+    const body = JSON.parse(encodeConnectionEvent(event).data.toString('utf8')) as { reason: string };
+
+    expect(body.reason).toBe('provider said: token [redacted] is revoked');
+  });
 });

@@ -6,6 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { Clock } from '../../../shared/time/clock.js';
 import { KmsStatusError } from './kms-status-error.js';
+import { recordKeyBytes } from '../leak-ledger/leak-recorder.js';
 import {
   parseCryptoKeyName,
   parseVersionName,
@@ -147,11 +148,13 @@ export class KeyStore {
   }
 
   #newVersion(key: CryptoKeyRecord, createTimeMs: number): VersionRecord {
+    const material = randomBytes(32);
+    recordKeyBytes('kms:key_material', material);
     const version: VersionRecord = {
       id: key.nextVersionId++,
       state: 'ENABLED',
       createTimeMs,
-      material: randomBytes(32).toString('base64'),
+      material: material.toString('base64'),
     };
     key.versions.push(version);
     return version;

@@ -4,6 +4,7 @@ import { crc32c } from '../../../shared/crypto/crc32c.js';
 import type { KmsFaults } from './faults.js';
 import type { CryptoKeyInput, KeyStore } from './key-store.js';
 import { KmsStatusError } from './kms-status-error.js';
+import { recordKeyBytes } from '../leak-ledger/leak-recorder.js';
 
 export const implementedMethods = [
   'CreateKeyRing',
@@ -90,6 +91,8 @@ export function createKmsHandlers(store: KeyStore, faults: KmsFaults): Record<Im
     DestroyCryptoKeyVersion: (r) => store.destroyCryptoKeyVersion(r.name ?? ''),
     Encrypt: (r) => {
       let plaintext = bytes(r.plaintext);
+      // What a caller wraps is a data key: the whole-run leak check looks for it wherever the broker writes.
+      recordKeyBytes('kms:wrapped_plaintext', plaintext);
       if (faults.takeRequestCorruption('Encrypt')) plaintext = flipBit(plaintext);
       const associatedData = bytes(r.additionalAuthenticatedData);
       const verifiedPlaintextCrc32c = verifyChecksum('plaintext_crc32c', 'plaintext', plaintext, r.plaintextCrc32c);
@@ -124,6 +127,7 @@ export function createKmsHandlers(store: KeyStore, faults: KmsFaults): Record<Im
         r.additionalAuthenticatedDataCrc32c,
       );
       const { plaintext, usedPrimary } = store.decrypt(r.name ?? '', ciphertext, associatedData);
+      recordKeyBytes('kms:unwrapped_plaintext', plaintext);
       const response: Record<string, unknown> = {
         plaintext,
         plaintextCrc32c: { value: crc32c(plaintext) },

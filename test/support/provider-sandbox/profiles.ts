@@ -93,6 +93,15 @@ const standardBody = (c: TokenReplyContext, extra: Record<string, unknown> = {})
 });
 
 export const SMART_BASE = 'https://fhir.sandbox.test/r4';
+
+/**
+ * Google's consent screen lets a user grant access for a limited time; the scripted consent stands for that choice
+ * with an account named `<name>.time-based-<seconds>` (the code exchange then carries refresh_token_expires_in).
+ */
+export function googleTimeBasedAccount(name: string, seconds: number): string {
+  return `${name}.time-based-${seconds}`;
+}
+const googleTimeBased = /\.time-based-(\d+)$/;
 const hexId = (account: string, length: number) => Buffer.from(account).toString('hex').padEnd(length, '0').slice(0, length);
 
 export const sandboxProfiles: readonly SandboxProfile[] = [
@@ -145,8 +154,13 @@ export const sandboxProfiles: readonly SandboxProfile[] = [
     defaults: { tokenLifetimeSeconds: 3599, rotate: false },
     tokenPrefix: 'ya29.sbx-',
     requiredAuthorizeParams: { access_type: 'offline', prompt: 'consent' },
-    error: rfcError(),
-    tokenBody: (c) => standardBody(c),
+    // A dead refresh token (revoked, Testing-mode 7 days, time-based access over): 400 with this description.
+    error: (code) => ({ status: 400, body: { error: code, error_description: code === 'invalid_grant' ? 'Token has been expired or revoked.' : 'sandbox error' } }),
+    // Time-based access: the code exchange reply says how long the refresh token has left.
+    tokenBody: (c) => {
+      const timeBased = googleTimeBased.exec(c.account)?.[1];
+      return standardBody(c, c.grant === 'authorization_code' && timeBased !== undefined ? { refresh_token_expires_in: Number(timeBased) } : {});
+    },
     revoke: { url: 'https://oauth2.googleapis.com/revoke', method: 'POST', style: 'rfc7009-form' },
     identity: [
       { url: 'https://openidconnect.googleapis.com/v1/userinfo', method: 'GET', body: (a) => ({ sub: `g-${a}`, email: email(a), name: a }) },

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
 import { z } from 'zod';
 import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../../shared/oauth/oauth1-signature.js';
+import { forgetProviderOrigin, noteProviderOrigin, recordJwt, recordSecret } from '../leak-ledger/leak-recorder.js';
 import { type Reply, routeVariables, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
 import {
   adminProviderBodySchema,
@@ -120,8 +121,8 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   const behaviourOf = (provider: string): ProviderBehaviour =>
     state.behaviour(provider, sandboxProfiles.find((p) => p.id === provider)?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
 
-  const signIdToken = (issuer: string, claims: Record<string, string>, clientId: string, account: string, nonce: string | undefined, nowS: number, privateKeyArg: JoseKey) =>
-    new SignJWT({ email: `${account}@sandbox.test`, ...claims, ...(nonce ? { nonce } : {}) })
+  const signIdToken = async (issuer: string, claims: Record<string, string>, clientId: string, account: string, nonce: string | undefined, nowS: number, privateKeyArg: JoseKey) => {
+    const idToken = await new SignJWT({ email: `${account}@sandbox.test`, ...claims, ...(nonce ? { nonce } : {}) })
       .setProtectedHeader({ alg: 'RS256', kid: 'sandbox-1' })
       .setIssuer(issuer)
       .setAudience(clientId)
@@ -129,6 +130,9 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       .setIssuedAt(nowS)
       .setExpirationTime(nowS + 3600)
       .sign(privateKeyArg);
+    recordJwt('sandbox:id_token', idToken);
+    return idToken;
+  };
 
   for (const profile of sandboxProfiles) {
     route(profile.authorize, profile.id, 'authorize', (request) => authorize(profile, request));
@@ -213,6 +217,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     const back = new URL(redirectUri);
     const state_ = q.get('state');
     if (state_ !== null) back.searchParams.set('state', state_);
+    if (state_ !== null) recordSecret('sandbox:state_received', state_);
     if (profile.iss) back.searchParams.set('iss', profile.iss);
     const fail = (error: string) => {
       back.searchParams.set('error', error);
@@ -283,6 +288,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       const code = state.codes.get(fields.code ?? '');
       state.codes.delete(fields.code ?? ''); // single use, even when the exchange fails
       if (!code || code.clientId !== client.clientId || code.redirectUri !== fields.redirect_uri || !sameAuthority(code.extra)) return profile.error('invalid_grant', 'token');
+      if (fields.code_verifier !== undefined) recordSecret('sandbox:code_verifier_received', fields.code_verifier);
       if (code.codeChallenge !== undefined) {
         const verifier = fields.code_verifier ?? '';
         const computed = createHash('sha256').update(verifier).digest('base64url');
@@ -573,6 +579,8 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // A function redirecting a browser here is sending it to "the provider": the leak check lets that redirect carry the state.
+  noteProviderOrigin(origin);
   const originOverrides = Object.fromEntries([...fixedHosts].map((host) => [`https://${host}`, `${origin}/${host}`]));
 
   const api: ProviderSandbox = {
@@ -603,6 +611,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       if (!format) throw new TypeError(`the sandbox's ${provider} has no API keys`);
       const apiKey = format(randomBytes(16).toString('hex'));
       state.secrets.push(apiKey);
+      recordSecret('sandbox:api_key', apiKey);
       state.accessTokens.set(apiKey, { provider, clientId: '', account, scope: '', extra: {}, expiresAtMs: null });
       return apiKey;
     },
@@ -613,6 +622,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     reset: () => state.reset(),
     close: () =>
       new Promise<void>((resolve, reject) => {
+        forgetProviderOrigin(origin);
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),

@@ -1,6 +1,7 @@
 // The sandbox's memory: registered clients, codes, tokens, per-provider behaviour settings, faults and call counts.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { recordSecret } from '../leak-ledger/leak-recorder.js';
 
 /** Every kind of call the sandbox counts and can fail; `refresh` and `client_credentials` are token-endpoint grants. */
 export const sandboxEndpoints = [
@@ -159,6 +160,8 @@ export class SandboxState {
   secret(prefix: string): string {
     const value = `${prefix}${randomBytes(24).toString('base64url')}`;
     this.secrets.push(value);
+    // Also into the whole-run leak ledger, which outlives reset().
+    recordSecret('sandbox:issued', value);
     return value;
   }
 

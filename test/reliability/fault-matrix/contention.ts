@@ -1,0 +1,52 @@
+// Real Firestore transaction aborts on the emulator: a second client holds a document's lock with a transaction that
+// reads it, waits, then writes it; a transaction of the function under test that touches the document meanwhile is
+// aborted by the emulator (ABORTED: lock timeout) and retried by the client library, which this module counts.
+import { type DocumentReference, type Firestore, setLogFunction, type UpdateData } from '@google-cloud/firestore';
+
+export interface LockHolding {
+  /** Settles when the competing transaction committed; how many times its body ran (1: it was never the one aborted). */
+  readonly done: Promise<{ readonly attempts: number }>;
+}
+
+/**
+ * Reads `path` in a transaction on `competitor`, resolves `locked` once the read is in, waits `holdMs`, then commits
+ * `write` (built from what it read). The emulator locks a document a transaction has read until it commits.
+ */
+export function holdDocumentLock(
+  competitor: Firestore,
+  path: string,
+  holdMs: number,
+  write: (data: Record<string, unknown>) => UpdateData<Record<string, unknown>>,
+): { locked: Promise<void>; holding: LockHolding } {
+  let attempts = 0;
+  let markLocked: () => void = () => undefined;
+  const locked = new Promise<void>((resolve) => (markLocked = resolve));
+  const ref = competitor.doc(path) as DocumentReference<Record<string, unknown>>;
+  const done = competitor
+    .runTransaction(async (transaction) => {
+      attempts += 1;
+      const snapshot = await transaction.get(ref);
+      markLocked();
+      await new Promise((resolve) => setTimeout(resolve, holdMs));
+      transaction.update(ref, write(snapshot.data() ?? {}));
+    })
+    .then(() => ({ attempts }));
+  return { locked, holding: { done } };
+}
+
+/**
+ * Counts the transactions the Firestore client in this process retried after ABORTED, from the library's own debug
+ * log (the one place it reports a retry). `stop()` restores silence and returns the count.
+ */
+export function countAbortedTransactionRetries(): { stop(): number } {
+  let retries = 0;
+  setLogFunction((message) => {
+    if (message.includes('Retrying transaction after error') && message.includes('ABORTED')) retries += 1;
+  });
+  return {
+    stop: () => {
+      setLogFunction(null);
+      return retries;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The runtime's provider client takes its timeout from configuration: a provider that hangs fails the call in time.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../shared/config/config.js';
+import { sendProviderRequest } from '../../../shared/oauth/provider-http.js';
+import { createBrokerRuntime } from '../../../shared/usecases/broker-runtime.js';
+
+let hanging: Server;
+let origin: string;
+
+beforeAll(async () => {
+  // Accepts the request and never answers.
+  hanging = createServer(() => undefined);
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  hanging.closeAllConnections();
+  await new Promise<void>((resolve) => hanging.close(() => resolve()));
+});
+
+const env = () => ({ GOOGLE_CLOUD_PROJECT: 'runtime-test', PROVIDER_ORIGIN_OVERRIDES: JSON.stringify({ 'https://provider.example': origin }) });
+
+describe('broker runtime provider timeout', () => {
+  it('gives up on a hanging provider after PROVIDER_TIMEOUT_SECONDS, as provider_unavailable', async () => {
+    const runtime = createBrokerRuntime(loadConfig({ ...env(), PROVIDER_TIMEOUT_SECONDS: '1' }));
+    const started = Date.now();
+    await expect(sendProviderRequest(runtime.oauth().http, { method: 'GET', url: 'https://provider.example/token' })).rejects.toMatchObject({
+      code: 'provider_unavailable',
+      details: { reason: 'timeout' },
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('waits 10 s by default, and refuses a timeout outside 1-60 s', () => {
+    expect(createBrokerRuntime(loadConfig(env())).oauth().http.timeoutMs).toBe(10_000);
+    for (const value of ['0', '61', 'soon']) {
+      expect(() => loadConfig({ ...env(), PROVIDER_TIMEOUT_SECONDS: value })).toThrow(/PROVIDER_TIMEOUT_SECONDS/);
+    }
+  });
+});
