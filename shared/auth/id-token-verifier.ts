@@ -6,6 +6,7 @@ import { GOOGLE_ID_TOKEN_CERTS_URL } from '../config/config.js';
 import { BrokerError } from '../errors/broker-error.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { type CallerRejectionReason, rejectCaller } from './caller-rejection.js';
+import { checkIdTokenClaims, type IdTokenClaims, idTokenClaimsSchema, type VerifiedCaller } from './id-token-claims.js';
 
 /** Clocks of caller and broker may differ this much; explicit and small (the library alone allows 300 s). */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
@@ -34,13 +35,7 @@ export interface IdTokenVerifierOptions {
   readonly verifiedTokenCacheSize?: number;
 }
 
-export interface VerifiedCaller {
-  /** The service account's email, exactly as the token states it. */
-  readonly email: string;
-  readonly subject: string;
-  readonly audience: string;
-  readonly issuer: string;
-}
+export type { VerifiedCaller } from './id-token-claims.js';
 
 export interface IdTokenVerifier {
   /** Resolves with the caller, or throws BrokerError `unauthenticated` (or `identity_unavailable`). */
@@ -49,17 +44,6 @@ export interface IdTokenVerifier {
 
 const headerSchema = z.object({ alg: z.string(), kid: z.string().min(1) });
 
-const payloadSchema = z.object({
-  iss: z.string(),
-  aud: z.string(),
-  sub: z.string().min(1),
-  iat: z.number(),
-  exp: z.number(),
-  email: z.string().min(1).optional(),
-  email_verified: z.unknown().optional(),
-});
-
-type Claims = z.infer<typeof payloadSchema>;
 
 const base64urlSegment = /^[A-Za-z0-9_-]+$/;
 
@@ -138,7 +122,7 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
   let certsInFlight: Promise<{ certs: object }> | undefined;
   // Verified tokens by their SHA-256 (the tokens themselves are not kept), oldest first. Bound to the key set
   // they were checked against: a fetch that replaces it (rotation, a withdrawn key) forgets them all.
-  const verified = new Map<string, Claims>();
+  const verified = new Map<string, IdTokenClaims>();
   let verifiedAgainst: object | undefined;
   const ensureCerts = async (): Promise<void> => {
     certsInFlight ??= client.getFederatedSignonCerts().finally(() => {
@@ -155,26 +139,16 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       verifiedAgainst = current;
     }
   };
-  const remember = (key: string, claims: Claims): void => {
+  const remember = (key: string, claims: IdTokenClaims): void => {
     if (cacheSize === 0) return;
     if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
     verified.set(key, claims);
   };
 
   /** Everything but the signature: run on every use of a token, remembered or not, against the injected clock. */
-  const checkClaims = (claims: Claims): VerifiedCaller => {
-    // Already checked by the library; checked again so a change in its defaults cannot widen what we accept.
-    if (!options.issuers.includes(claims.iss)) throw rejectCaller('wrong_issuer');
-    if (!audiences.includes(claims.aud)) throw rejectCaller('wrong_audience');
-    const now = clock.nowMs() / 1000;
-    if (claims.exp <= claims.iat) throw rejectCaller('malformed_token');
-    if (claims.exp - claims.iat > maxLifetime) throw rejectCaller('lifetime_too_long');
-    if (now > claims.exp + skew) throw rejectCaller('expired');
-    if (now < claims.iat - skew) throw rejectCaller('not_yet_valid');
-    if (claims.email === undefined) throw rejectCaller('email_missing');
-    if (claims.email_verified !== true) throw rejectCaller('email_unverified');
-    return { email: claims.email, subject: claims.sub, audience: claims.aud, issuer: claims.iss };
-  };
+  const checkClaims = (claims: IdTokenClaims): VerifiedCaller =>
+    // The library checked issuer, audience and expiry already; checked again so a change in its defaults cannot widen what we accept.
+    checkIdTokenClaims(claims, { issuers: options.issuers, audiences, nowSeconds: clock.nowMs() / 1000, clockSkewSeconds: skew, maxLifetimeSeconds: maxLifetime });
 
   const verifyWithLibrary = async (idToken: string) => {
     try {
@@ -227,7 +201,7 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
         }
       }
       const ticket = await verifyWithLibrary(idToken);
-      const parsed = payloadSchema.safeParse(ticket.getPayload());
+      const parsed = idTokenClaimsSchema.safeParse(ticket.getPayload());
       if (!parsed.success) throw rejectCaller('malformed_token');
       const caller = checkClaims(parsed.data);
       remember(key, parsed.data);

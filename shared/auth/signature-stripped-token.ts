@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { GOOGLE_ID_TOKEN_ISSUERS } from '../config/config.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { rejectCaller } from './caller-rejection.js';
-import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type VerifiedCaller } from './id-token-verifier.js';
+import { checkIdTokenClaims, type IdTokenClaims, idTokenClaimsSchema, type VerifiedCaller } from './id-token-claims.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './id-token-verifier.js';
 
 /** What Cloud Run puts in place of the signature of the token it checked. */
 export const REMOVED_SIGNATURE = 'SIGNATURE_REMOVED_BY_GOOGLE';
@@ -11,15 +12,6 @@ const MAX_TOKEN_LENGTH = 8192;
 const base64urlSegment = /^[A-Za-z0-9_-]+$/;
 
 const headerSchema = z.object({ alg: z.literal('RS256'), kid: z.string().min(1) });
-const payloadSchema = z.object({
-  iss: z.string(),
-  aud: z.string(),
-  sub: z.string().min(1),
-  iat: z.number(),
-  exp: z.number(),
-  email: z.string().min(1).optional(),
-  email_verified: z.unknown().optional(),
-});
 
 export interface SignatureStrippedClaimOptions {
   readonly audiences: readonly string[];
@@ -48,10 +40,10 @@ export function checkSignatureStrippedClaims(token: string, options: SignatureSt
   if (token.length > MAX_TOKEN_LENGTH || !isSignatureStripped(token)) throw rejectCaller('malformed_token');
   const [headerSegment = '', payloadSegment = ''] = token.split('.');
   let header: unknown;
-  let claims: z.infer<typeof payloadSchema>;
+  let claims: IdTokenClaims;
   try {
     header = decodeSegment(headerSegment);
-    claims = payloadSchema.parse(decodeSegment(payloadSegment));
+    claims = idTokenClaimsSchema.parse(decodeSegment(payloadSegment));
   } catch {
     throw rejectCaller('malformed_token');
   }
@@ -60,14 +52,11 @@ export function checkSignatureStrippedClaims(token: string, options: SignatureSt
   const clock = options.clock ?? systemClock;
   const skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
-  if (!(GOOGLE_ID_TOKEN_ISSUERS as readonly string[]).includes(claims.iss)) throw rejectCaller('wrong_issuer');
-  if (!options.audiences.includes(claims.aud)) throw rejectCaller('wrong_audience');
-  const now = clock.nowMs() / 1000;
-  if (claims.exp <= claims.iat) throw rejectCaller('malformed_token');
-  if (claims.exp - claims.iat > maxLifetime) throw rejectCaller('lifetime_too_long');
-  if (now > claims.exp + skew) throw rejectCaller('expired');
-  if (now < claims.iat - skew) throw rejectCaller('not_yet_valid');
-  if (claims.email === undefined) throw rejectCaller('email_missing');
-  if (claims.email_verified !== true) throw rejectCaller('email_unverified');
-  return { email: claims.email, subject: claims.sub, audience: claims.aud, issuer: claims.iss };
+  return checkIdTokenClaims(claims, {
+    issuers: GOOGLE_ID_TOKEN_ISSUERS,
+    audiences: options.audiences,
+    nowSeconds: clock.nowMs() / 1000,
+    clockSkewSeconds: skew,
+    maxLifetimeSeconds: maxLifetime,
+  });
 }
