@@ -10,6 +10,8 @@ export const firestoreCollections = [
   'connectionEvents',
   /** Progress of jobs that re-wrap data keys under a new KMS key version. */
   'rewrapJobs',
+  /** One small document per refresh or health sweep run: the history behind the dashboard's chart. */
+  'statsSnapshots',
 ] as const;
 export type FirestoreCollection = (typeof firestoreCollections)[number];
 
@@ -21,6 +23,7 @@ export const collectionNames = {
   callerPolicies: 'callerPolicies',
   connectionEvents: 'connectionEvents',
   rewrapJobs: 'rewrapJobs',
+  statsSnapshots: 'statsSnapshots',
 } as const satisfies Readonly<Record<string, FirestoreCollection>>;
 
 // Every listed collection has a role, and (by `satisfies` above) every role names a listed one: they cannot drift.
@@ -35,4 +38,5 @@ export const ttlFields = {
   authFlows: 'expiresAt',
   auditLog: 'expireAt',
   connectionEvents: 'expireAt',
+  statsSnapshots: 'expireAt',
 } as const satisfies Readonly<Partial<Record<FirestoreCollection, string>>>;

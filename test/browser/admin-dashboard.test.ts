@@ -1,5 +1,6 @@
 // The operator dashboard in headless Chromium, through the local stack's IAP stand-in: the numbers, a filter,
-// one connection's details, a revoke behind a confirmation, and the status changing — under a strict CSP.
+// one connection's details, a revoke behind a confirmation, the status changing, and the sweep history chart from
+// its empty state to the runs the dashboard's own sweep actions produced — under a strict CSP.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { createVault, type Vault } from '../../shared/crypto/vault.js';
 import { createFirestore } from '../../shared/store/firestore-client.js';
 import { systemClock } from '../../shared/time/clock.js';
 import { writeConnection } from '../support/connection-fixtures.js';
+import { testProjectId } from '../support/firestore-test-project.js';
 import { type LocalStack, startLocalStack } from '../support/local-stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -36,7 +38,15 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'broker-admin-browser-'));
-    stack = await startLocalStack({ repoRoot, port: 0, stateDir, env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), LOG_LEVEL: 'ERROR' } });
+    // A project of its own, and a scheduler timer that never fires during the test: the sweep history the chart
+    // shows is exactly what this test's actions produced, starting from none.
+    stack = await startLocalStack({
+      repoRoot,
+      port: 0,
+      stateDir,
+      projectId: testProjectId('admin-dashboard'),
+      env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), LOG_LEVEL: 'ERROR', SWEEP_INTERVAL_SECONDS: '86400' },
+    });
     const config = loadConfig(stack.functionEnv);
     firestore = createFirestore(config);
     vault = createVault(config, { clock: systemClock });
@@ -51,7 +61,9 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
         provider,
         providerAccountId: account,
         credentials: { accessToken: `local-${provider}-${account}-${'t'.repeat(20)}` },
-        expiresAtMs: Date.now() + 3600_000,
+        // Ada's Google token is about to expire, and its grant is none the sandbox issued: "refresh all expiring" tries it,
+        // the provider calls the grant dead, and the chart shows that run's failure and the connection moving to needs_reauth.
+        expiresAtMs: provider === 'google' ? Date.now() + 60_000 : Date.now() + 3600_000,
       });
     }
     browser = await chromium.launch({
@@ -78,6 +90,13 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
       if (message.type() === 'error') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
+    // CSP violations are console errors in Chromium too; the event says which directive, should one ever slip through.
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        const seen = ((window as unknown as { cspViolations?: string[] }).cspViolations ??= []);
+        seen.push(`${event.violatedDirective} ${event.blockedURI}`);
+      });
+    });
     const external: string[] = [];
     page.on('request', (request) => {
       if (new URL(request.url()).hostname !== '127.0.0.1') external.push(request.url());
@@ -87,7 +106,12 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.waitForSelector('body[data-ready="true"]');
     const total = Number(await page.locator('[data-stat="total"] strong').textContent());
-    expect(total).toBeGreaterThanOrEqual(3);
+    expect(total).toBe(3);
+
+    // No sweep has run yet: the history says so and draws nothing.
+    await expect(page.locator('#history-note').textContent()).resolves.toMatch(/^No sweep has run in the last 48 hours yet/);
+    await expect(page.locator('#status-chart').isHidden()).resolves.toBe(true);
+    await expect(page.locator('#outcome-chart').isHidden()).resolves.toBe(true);
 
     await page.fill('input[name="tenantId"]', TENANT);
     await page.fill('input[name="provider"]', 'slack');
@@ -119,7 +143,37 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
 
     const stored = (await firestore.collection('connections').doc(slackId).get()).data();
     expect(stored).toMatchObject({ status: 'revoked', credentials: null });
+
+    // "Refresh all expiring", confirmed, runs the refresh sweep; the chart then shows that run.
+    await page.click('#refresh-all');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => /^Refresh sweep: /.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.waitForSelector('#status-chart svg[data-chart="status"]');
+    const statusChart = page.locator('#status-chart svg');
+    await expect(statusChart.getAttribute('role')).resolves.toBe('img');
+    await expect(statusChart.getAttribute('aria-label')).resolves.toMatch(/1 sweep runs\. Latest, .*: 1 active, 0 refreshing, 1 needs reauth, 0 error, 1 revoked\.$/);
+    await expect(page.locator('#status-chart polyline[data-status="active"]').getAttribute('data-points')).resolves.toBe('1');
+    await expect(page.locator('#status-chart circle.series-active').count()).resolves.toBe(1);
+    await expect(page.locator('#status-chart figcaption').textContent()).resolves.toContain('Connections by status');
+    await expect(page.locator('#status-chart table tbody tr').count()).resolves.toBe(1);
+    await expect(page.locator('#status-chart table tbody tr td').first().textContent()).resolves.toBe('refresh');
+    const outcomeChart = page.locator('#outcome-chart svg[data-chart="outcomes"]');
+    await expect(outcomeChart.getAttribute('aria-label')).resolves.toMatch(/Latest: 0 refreshed, 1 failed\./);
+    await expect(page.locator('#outcome-chart rect.outcome-refreshed').getAttribute('data-value')).resolves.toBe('0');
+    await expect(page.locator('#outcome-chart rect.outcome-failed').getAttribute('data-value')).resolves.toBe('1');
+    expect(Number(await page.locator('#outcome-chart rect.outcome-failed').getAttribute('height'))).toBeGreaterThan(0);
+    await expect(page.locator('#outcome-chart table tbody tr td').allTextContents()).resolves.toEqual(['0', '1', '0', '0']);
+
+    // A health sweep adds a second run to the status chart (not to the refresh outcomes).
+    await page.click('#health-all');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => /^Health sweep: /.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.waitForFunction(() => document.querySelector('#status-chart polyline[data-status="active"]')?.getAttribute('data-points') === '2');
+    await expect(page.locator('#history-note').textContent()).resolves.toBe('2 sweep runs in the last 48 hours.');
+    await expect(page.locator('#outcome-chart rect.outcome-refreshed').count()).resolves.toBe(1);
+
     expect(problems).toEqual([]);
+    expect(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])).toEqual([]);
     expect(external).toEqual([]);
     await mkdir(resultsDir, { recursive: true });
     await page.screenshot({ path: join(resultsDir, 'admin-dashboard.png'), fullPage: true });

@@ -1,6 +1,9 @@
 // The admin function: who gets in (IAP assertion or ID token, then the allowlist), every endpoint, every action audited, no secret ever in a response.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Timestamp } from '@google-cloud/firestore';
 import { connectionDocumentSchema } from '../../shared/store/connection-document.js';
+import { STATS_SNAPSHOT_RETENTION_DAYS, writeStatsSnapshot } from '../../shared/store/stats-snapshots.js';
+import { cryptoIdSource } from '../../shared/time/ids.js';
 import { setStoredExpiry, writeConnection } from '../support/connection-fixtures.js';
 import { type AdminHarness, IAP_AUDIENCE, NOT_AN_OPERATOR, OPERATOR, startAdminHarness } from './admin-harness.js';
 
@@ -302,6 +305,115 @@ describe('sweeps from the dashboard', () => {
   });
 });
 
+describe('history over time', () => {
+  const zeroStatuses = { active: 0, refreshing: 0, needs_reauth: 0, error: 0, revoked: 0 };
+
+  it('says so when no sweep has run yet', async () => {
+    const { status, json } = await call('GET', '/api/stats/history');
+    expect(status, JSON.stringify(json)).toBe(200);
+    expect(json).toMatchObject({ hours: 48, snapshots: [], truncated: false, unreadable: 0 });
+    expect(Date.parse(json.to as string) - Date.parse(json.from as string)).toBe(48 * 3600_000);
+  });
+
+  it('keeps one snapshot per refresh and health sweep run, with its outcome counts and the connections by status after it', async () => {
+    const dueOk = await h.connect('google', { userId: 'u1', account: 'ada' });
+    const dueDead = await h.connect('google', { userId: 'u2', account: 'bob' });
+    const revoked = await h.connect('slack', { userId: 'u3' });
+    await h.connect('slack', { userId: 'u4', account: 'carol' });
+    expect((await call('POST', `/api/connections/${revoked}/revoke`)).status).toBe(200);
+    await setStoredExpiry(h.firestore, dueOk, Date.now() + 60_000);
+    await setStoredExpiry(h.firestore, dueDead, Date.now() + 120_000);
+    // Whichever due connection refreshes first meets a grant the provider calls dead.
+    h.sandbox.failNext('google', 'refresh', { kind: 'invalid_grant' }, 1);
+
+    const refresh = await call('POST', '/api/refresh');
+    expect(refresh.json).toMatchObject({ ranIn: 'admin_function', summary: { refreshed: 1, 'failed.total': 1 } });
+    const health = await call('POST', '/api/health-check');
+    expect(health.status, JSON.stringify(health.json)).toBe(200);
+    const checked = (health.json.summary as { checked: number }).checked;
+    expect(checked).toBeGreaterThanOrEqual(2);
+
+    const { status, json } = await call('GET', '/api/stats/history?hours=1');
+    expect(status, JSON.stringify(json)).toBe(200);
+    const snapshots = json.snapshots as { kind: string; at: string; byStatus: Record<string, number>; run: Record<string, unknown> }[];
+    expect(snapshots.map((snapshot) => snapshot.kind)).toEqual(['refresh', 'health']);
+    const [afterRefresh, afterHealth] = snapshots;
+    expect(afterRefresh).toMatchObject({
+      outcome: 'complete',
+      byStatus: { ...zeroStatuses, active: 2, needs_reauth: 1, revoked: 1 },
+      run: { refreshed: 1, failed: 1, skipped: 0, remaining: 0, failedByReason: { invalid_grant: 1 } },
+    });
+    expect(afterHealth).toMatchObject({
+      outcome: 'complete',
+      byStatus: { ...zeroStatuses, active: 2, needs_reauth: 1, revoked: 1 },
+      run: { checked, healthy: checked, unhealthy: 0, needsReauth: 0, failed: 0, remaining: 0 },
+    });
+    expect(Date.parse(afterRefresh!.at)).toBeLessThanOrEqual(Date.parse(afterHealth!.at));
+    expect(Date.parse(afterHealth!.at)).toBeLessThanOrEqual(Date.now());
+
+    // Stored with a TTL field Firestore deletes them by, and nothing that is not a count.
+    const stored = (await h.firestore.collection('statsSnapshots').get()).docs.map((doc) => doc.data());
+    expect(stored).toHaveLength(2);
+    for (const document of stored) {
+      expect(document.expireAt).toBeInstanceOf(Timestamp);
+      const retainedMs = (document.expireAt as Timestamp).toMillis() - (document.atMs as number);
+      expect(retainedMs).toBe(STATS_SNAPSHOT_RETENTION_DAYS * 24 * 3600_000);
+      expect(Object.keys(document).sort()).toEqual(['atMs', 'byStatus', 'durationMs', 'expireAt', 'kind', 'outcome', 'run']);
+    }
+    const storedText = JSON.stringify(stored);
+    for (const secret of [...h.sandbox.issuedSecrets(), ...h.clientSecrets]) expect(storedText.includes(secret)).toBe(false);
+    expect((await adminAudit()).filter((entry) => entry.reason === 'getStatsHistory')).toHaveLength(1);
+  });
+
+  it('serves only the snapshots inside the window asked for, oldest first', async () => {
+    const now = Date.now();
+    const snapshot = (hoursAgo: number, active: number) =>
+      writeStatsSnapshot(
+        h.firestore,
+        {
+          kind: 'refresh',
+          atMs: now - hoursAgo * 3600_000,
+          durationMs: 40,
+          outcome: 'complete',
+          byStatus: { ...zeroStatuses, active },
+          run: { refreshed: active, failed: 0, skipped: 0, remaining: 0, failedByReason: {} },
+        },
+        cryptoIdSource,
+      );
+    await Promise.all([snapshot(0.5, 1), snapshot(5, 5), snapshot(30, 30), snapshot(100, 100)]);
+    const actives = async (query: string) => {
+      const reply = await call('GET', `/api/stats/history${query}`);
+      expect(reply.status, JSON.stringify(reply.json)).toBe(200);
+      return (reply.json.snapshots as { byStatus: { active: number } }[]).map((entry) => entry.byStatus.active);
+    };
+    expect(await actives('?hours=1')).toEqual([1]);
+    expect(await actives('')).toEqual([30, 5, 1]);
+    expect(await actives('?hours=720')).toEqual([100, 30, 5, 1]);
+  });
+
+  it('refuses an hours value outside 1-720 or not a whole number, and parameters it does not know, with invalid_request', async () => {
+    for (const query of ['?hours=0', '?hours=721', '?hours=-5', '?hours=1.5', '?hours=abc', '?hours=', '?days=2']) {
+      const reply = await call('GET', `/api/stats/history${query}`);
+      expect(reply.status, query).toBe(400);
+      expect(reply.json.code, query).toBe('invalid_request');
+      expect(reply.headers.get('content-type'), query).toMatch(/^application\/problem\+json/);
+    }
+    expect((await adminAudit()).filter((entry) => entry.reason === 'getStatsHistory:invalid_request')).toHaveLength(7);
+  });
+
+  it('is for allowlisted operators only', async () => {
+    expect((await call('GET', '/api/stats/history', { headers: {} })).status).toBe(401);
+    const denied = await call('GET', '/api/stats/history', { headers: h.iapHeaders(NOT_AN_OPERATOR) });
+    expect(denied.status).toBe(403);
+    expect(denied.json).not.toHaveProperty('snapshots');
+    expect((await call('GET', '/api/stats/history', { headers: h.bearerHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
+    expect((await adminAudit()).map((entry) => [entry.outcome, entry.actor.id])).toEqual([
+      ['denied', NOT_AN_OPERATOR],
+      ['denied', NOT_AN_OPERATOR],
+    ]);
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('describes every operation, with the schemas the API validates with', async () => {
     const { status, json } = await call('GET', '/api/openapi.json');
@@ -319,7 +431,10 @@ describe('the OpenAPI document', () => {
       '/api/rewrap',
       '/api/rewrap/{jobId}',
       '/api/stats',
+      '/api/stats/history',
     ]);
+    expect(paths['/api/stats/history']?.get?.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['query:hours']);
+    expect(JSON.stringify(paths['/api/stats/history'])).toContain('"maximum":720');
     expect(paths['/api/connections']?.get?.parameters.map((p) => `${p.in}:${p.name}`)).toEqual([
       'query:tenantId',
       'query:userId',

@@ -20,6 +20,8 @@ import {
   rewrapJobPathSchema,
   rewrapJobSchema,
   rewrapRequestSchema,
+  statsHistoryQuerySchema,
+  statsHistorySchema,
   statsSchema,
   sweepResultSchema,
 } from './admin-schemas.js';
@@ -28,6 +30,7 @@ import { refreshAsOperator, revokeAsOperator } from './connection-actions.js';
 import { connectionDetail, listAllConnections } from './connection-queries.js';
 import { connectionStats } from './connection-stats.js';
 import { recordOperatorAction } from './operator-audit.js';
+import { readSweepHistory } from './sweep-history.js';
 
 // Re-wrapping is a rare operator job: its module loads when a re-wrap request comes, not on every admin cold start.
 const loadRewrapJob = () => import('./rewrap-job.js');
@@ -79,6 +82,17 @@ export const adminOperations = [
     response: statsSchema,
     audited: true,
     handle: ({ runtime }) => connectionStats(runtime),
+  }),
+  operation({
+    method: 'get',
+    path: '/api/stats/history',
+    operationId: 'getStatsHistory',
+    summary: 'One snapshot per refresh and health sweep run of the last hours, oldest first: its outcome counts and the connections by status',
+    params: noParametersSchema,
+    query: statsHistoryQuerySchema,
+    response: statsHistorySchema,
+    audited: true,
+    handle: ({ runtime, query }) => readSweepHistory(runtime, query),
   }),
   operation({
     method: 'get',

@@ -4,6 +4,13 @@ import { z } from 'zod';
 import { connectionKinds, healthStatuses } from '../../store/connection-document.js';
 import { connectionStatuses } from '../../store/connection-status.js';
 import { auditActions, auditActorTypes } from '../../store/audit-log.js';
+import {
+  connectionsByStatusSchema,
+  healthRunCountsSchema,
+  refreshRunCountsSchema,
+  STATS_SNAPSHOT_RETENTION_DAYS,
+  sweepRunOutcomes,
+} from '../../store/stats-snapshots.js';
 import { healthOutcomes } from '../sweeps/check-connection-health.js';
 
 export const connectionIdSchema = z.string().regex(/^conn_[0-9a-f]{30}$/).meta({ description: 'A connection id (conn_ + 30 hex digits)' });
@@ -107,6 +114,50 @@ export const statsSchema = z
   })
   .strict();
 export type Stats = z.infer<typeof statsSchema>;
+
+/** 30 days: what the snapshots' TTL keeps. */
+export const MAX_HISTORY_HOURS = STATS_SNAPSHOT_RETENTION_DAYS * 24;
+
+export const statsHistoryQuerySchema = z
+  .object({
+    hours: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_HISTORY_HOURS)
+      .default(48)
+      .meta({ description: `How far back, in hours (1-${MAX_HISTORY_HOURS}, default 48)` }),
+  })
+  .strict();
+export type StatsHistoryQuery = z.infer<typeof statsHistoryQuerySchema>;
+
+const snapshotFields = {
+  /** When the run ended; its counts by status are from then. */
+  at: isoTime,
+  durationMs: countSchema,
+  outcome: z.enum(sweepRunOutcomes),
+  byStatus: connectionsByStatusSchema,
+};
+
+export const statsHistorySchema = z
+  .object({
+    hours: z.number().int(),
+    from: isoTime,
+    to: isoTime,
+    /** One entry per sweep run, oldest first. */
+    snapshots: z.array(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('refresh'), ...snapshotFields, run: refreshRunCountsSchema }).strict(),
+        z.object({ kind: z.literal('health'), ...snapshotFields, run: healthRunCountsSchema }).strict(),
+      ]),
+    ),
+    /** More runs fell in the window than one answer holds: the oldest were left out. */
+    truncated: z.boolean(),
+    /** Stored snapshots that did not parse and were left out. */
+    unreadable: countSchema,
+  })
+  .strict();
+export type StatsHistory = z.infer<typeof statsHistorySchema>;
 
 export const revokeResultSchema = z
   .object({

@@ -3,6 +3,7 @@
 // A connection checked within the recheck interval is left alone, so a run that ends early (budget) continues
 // where it stopped on the next run: the order is by last check, and what this run checked goes to the back.
 import { isBrokerError } from '../../errors/broker-error.js';
+import { recordSweepSnapshot } from '../admin/sweep-history.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { drainAfterChange } from '../events/drain-after-change.js';
 import { checkConnectionHealth, type HealthOutcome } from './check-connection-health.js';
@@ -144,5 +145,6 @@ export async function runHealthSweep(runtime: BrokerRuntime, options: HealthSwee
   };
   if (failedTotal > 0 || pool.fetchError !== undefined) logger.warn('health.sweep', 'Health sweep finished with failures', fields);
   else logger.info('health.sweep', 'Health sweep finished', fields);
+  await recordSweepSnapshot(runtime, { kind: 'health', queryFailed: pool.fetchError !== undefined, report }, logger);
   return report;
 }

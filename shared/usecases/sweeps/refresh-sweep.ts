@@ -5,6 +5,7 @@
 // flight. Nothing is skipped for good: a skipped, failed or unreached connection stays due (or is due again after
 // its backoff), so the next run takes it.
 import { isBrokerError } from '../../errors/broker-error.js';
+import { recordSweepSnapshot } from '../admin/sweep-history.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { drainAfterChange } from '../events/drain-after-change.js';
 import type { SweepSkipReason } from '../refresh/refresh-engine.js';
@@ -129,5 +130,6 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
   };
   if (failedTotal > 0 || pool.fetchError !== undefined) logger.warn('refresh.sweep', 'Refresh sweep finished with failures', fields);
   else logger.info('refresh.sweep', 'Refresh sweep finished', fields);
+  await recordSweepSnapshot(runtime, { kind: 'refresh', queryFailed: pool.fetchError !== undefined, report }, logger);
   return report;
 }

@@ -29,6 +29,23 @@ export const DASHBOARD_HTML = `<!doctype html>
     <progress id="rewrap-progress" max="1" value="0" hidden></progress>
   </div>
 </section>
+<section aria-labelledby="history-title">
+  <h2 id="history-title">Over time</h2>
+  <p id="history-note" aria-live="polite"></p>
+  <figure id="status-chart" class="chart" hidden>
+    <figcaption id="status-chart-caption">Connections by status at the end of each sweep run</figcaption>
+    <div class="chart-canvas"></div>
+    <ul class="legend">${statuses.map((status) => `<li><span class="swatch series-${status}"></span>${status.replace('_', ' ')}</li>`).join('')}</ul>
+    <table class="visually-hidden"><caption>Connections by status, latest runs first</caption><thead><tr><th scope="col">Run ended</th><th scope="col">Sweep</th>${statuses.map((status) => `<th scope="col">${status.replace('_', ' ')}</th>`).join('')}</tr></thead><tbody></tbody></table>
+  </figure>
+  <figure id="outcome-chart" class="chart" hidden>
+    <figcaption id="outcome-chart-caption">Refresh outcomes per refresh sweep run</figcaption>
+    <p class="chart-empty" hidden>No refresh sweep has run in this window.</p>
+    <div class="chart-canvas"></div>
+    <ul class="legend"><li><span class="swatch outcome-refreshed"></span>refreshed</li><li><span class="swatch outcome-failed"></span>failed</li></ul>
+    <table class="visually-hidden"><caption>Refresh outcomes, latest runs first</caption><thead><tr><th scope="col">Run ended</th><th scope="col">Refreshed</th><th scope="col">Failed</th><th scope="col">Skipped</th><th scope="col">Left for the next run</th></tr></thead><tbody></tbody></table>
+  </figure>
+</section>
 <section aria-labelledby="connections-title">
   <h2 id="connections-title">Connections</h2>
   <form id="filters" role="search">
@@ -89,6 +106,25 @@ dt { font-weight: 600; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 #status:not(:empty) { background: #eef; padding: .5rem; border-radius: .3rem; }
 :focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
+figure.chart { margin: .75rem 0 0; background: #fff; border: 1px solid #ccc; border-radius: .4rem; padding: .5rem .9rem; }
+figcaption { font-weight: 600; }
+.chart-canvas svg { display: block; width: 100%; height: auto; }
+.chart-canvas text { font-size: 11px; fill: #444; }
+.chart-canvas .axis { stroke: #888; stroke-width: 1; }
+.chart-canvas .grid { stroke: #e3e3e3; stroke-width: 1; }
+.chart-canvas .line { fill: none; stroke-width: 2; }
+.legend { display: flex; flex-wrap: wrap; gap: .9rem; list-style: none; padding: 0; margin: .4rem 0 0; font-size: .85rem; }
+.swatch { display: inline-block; width: 1.4rem; height: 0; border-top: 3px solid; margin-right: .35rem; vertical-align: middle; }
+.series-active { stroke: #2e7d32; fill: #2e7d32; border-color: #2e7d32; }
+.series-refreshing { stroke: #1a5fb4; fill: #1a5fb4; border-color: #1a5fb4; stroke-dasharray: 6 3; border-top-style: dashed; }
+.series-needs_reauth { stroke: #c64600; fill: #c64600; border-color: #c64600; stroke-dasharray: 2 3; border-top-style: dotted; }
+.series-error { stroke: #a40000; fill: #a40000; border-color: #a40000; stroke-dasharray: 8 3 2 3; border-top-style: dashed; }
+.series-revoked { stroke: #6b6b6b; fill: #6b6b6b; border-color: #6b6b6b; stroke-dasharray: 1 4; border-top-style: dotted; }
+.chart-canvas .point { stroke: none; }
+.outcome-refreshed { fill: #2e7d32; border-color: #2e7d32; }
+.outcome-failed { fill: #a40000; border-color: #a40000; }
+.swatch.outcome-refreshed, .swatch.outcome-failed { height: .8rem; border-top: 0; background: currentColor; }
+.swatch.outcome-refreshed { color: #2e7d32; } .swatch.outcome-failed { color: #a40000; }
 `;
 
 /** A plain key glyph, so browsers do not ask for /favicon.ico (which is no route here). */

@@ -63,6 +63,114 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     }));
   }
 
+  const SVG = 'http://www.w3.org/2000/svg';
+  const HISTORY_HOURS = 48;
+  const STATUSES = ['active', 'refreshing', 'needs_reauth', 'error', 'revoked'];
+  const W = 640, H = 220, LEFT = 44, RIGHT = 12, TOP = 12, BOTTOM = 28;
+  // Beyond this many runs a marker per point is noise; the line alone carries them.
+  const MAX_MARKERS = 120;
+  const TABLE_ROWS = 50;
+
+  function svg(tag, attributes, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  const label = (status) => status.replace('_', ' ');
+  const timeOf = (iso) => new Date(iso).getTime();
+  const shortTime = (ms) => new Date(ms).toISOString().slice(5, 16).replace('T', ' ') + ' UTC';
+
+  /** An SVG with axes from fromMs..toMs and 0..maxY; returns it with the scales to place marks by. */
+  function frame(fromMs, toMs, maxY, name) {
+    const top = Math.max(1, maxY);
+    const x = (ms) => LEFT + ((ms - fromMs) / Math.max(1, toMs - fromMs)) * (W - LEFT - RIGHT);
+    const y = (value) => H - BOTTOM - (value / top) * (H - TOP - BOTTOM);
+    const root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'data-chart': name, preserveAspectRatio: 'xMidYMid meet' });
+    for (const value of [0, top / 2, top]) {
+      root.append(svg('line', { class: value === 0 ? 'axis' : 'grid', x1: LEFT, x2: W - RIGHT, y1: y(value), y2: y(value) }));
+      root.append(svg('text', { x: LEFT - 6, y: y(value) + 4, 'text-anchor': 'end' }, Number.isInteger(value) ? value : value.toFixed(1)));
+    }
+    root.append(svg('line', { class: 'axis', x1: LEFT, x2: LEFT, y1: TOP, y2: H - BOTTOM }));
+    root.append(svg('text', { x: LEFT, y: H - 8, 'text-anchor': 'start' }, shortTime(fromMs)));
+    root.append(svg('text', { x: W - RIGHT, y: H - 8, 'text-anchor': 'end' }, shortTime(toMs)));
+    return { root, x, y };
+  }
+
+  function tableRows(figure, rows) {
+    figure.querySelector('tbody').replaceChildren(...rows.map((cells) => {
+      const tr = el('tr');
+      tr.append(el('th', cells[0], { scope: 'row' }), ...cells.slice(1).map((cell) => el('td', cell)));
+      return tr;
+    }));
+  }
+
+  function drawStatusChart(history, fromMs, toMs) {
+    const figure = $('#status-chart');
+    const runs = history.snapshots;
+    const maxY = Math.max(...runs.map((run) => Math.max(...STATUSES.map((s) => run.byStatus[s] || 0))));
+    const { root, x, y } = frame(fromMs, toMs, maxY, 'status');
+    for (const status of STATUSES) {
+      const points = runs.map((run) => x(timeOf(run.at)).toFixed(1) + ',' + y(run.byStatus[status] || 0).toFixed(1));
+      root.append(svg('polyline', { class: 'line series-' + status, points: points.join(' '), 'data-status': status, 'data-points': points.length }));
+      if (runs.length <= MAX_MARKERS) {
+        for (const run of runs) root.append(svg('circle', { class: 'point series-' + status, cx: x(timeOf(run.at)), cy: y(run.byStatus[status] || 0), r: 2.5 }));
+      }
+    }
+    const latest = runs[runs.length - 1];
+    root.setAttribute('aria-label', 'Connections by status over the last ' + history.hours + ' hours, ' + runs.length + ' sweep runs. Latest, ' +
+      shortTime(timeOf(latest.at)) + ': ' + STATUSES.map((s) => (latest.byStatus[s] || 0) + ' ' + label(s)).join(', ') + '.');
+    figure.querySelector('.chart-canvas').replaceChildren(root);
+    tableRows(figure, runs.slice(-TABLE_ROWS).reverse().map((run) => [run.at, run.kind, ...STATUSES.map((s) => run.byStatus[s] || 0)]));
+    figure.hidden = false;
+  }
+
+  function drawOutcomeChart(history, fromMs, toMs) {
+    const figure = $('#outcome-chart');
+    const runs = history.snapshots.filter((run) => run.kind === 'refresh');
+    const canvas = figure.querySelector('.chart-canvas');
+    figure.querySelector('.chart-empty').hidden = runs.length > 0;
+    figure.hidden = false;
+    if (runs.length === 0) {
+      canvas.replaceChildren();
+      tableRows(figure, []);
+      return;
+    }
+    const maxY = Math.max(...runs.map((run) => run.run.refreshed + run.run.failed));
+    const { root, x, y } = frame(fromMs, toMs, maxY, 'outcomes');
+    const width = Math.max(2, Math.min(12, ((W - LEFT - RIGHT) / runs.length) * 0.6));
+    for (const run of runs) {
+      const left = x(timeOf(run.at)) - width / 2;
+      const refreshedTop = y(run.run.refreshed);
+      const failedTop = y(run.run.refreshed + run.run.failed);
+      root.append(svg('rect', { class: 'bar outcome-refreshed', x: left, width, y: refreshedTop, height: y(0) - refreshedTop, 'data-value': run.run.refreshed }));
+      root.append(svg('rect', { class: 'bar outcome-failed', x: left, width, y: failedTop, height: refreshedTop - failedTop, 'data-value': run.run.failed }));
+    }
+    const latest = runs[runs.length - 1].run;
+    const total = (key) => runs.reduce((sum, run) => sum + run.run[key], 0);
+    root.setAttribute('aria-label', 'Refresh outcomes per run over the last ' + history.hours + ' hours, ' + runs.length + ' refresh sweep runs. Latest: ' +
+      latest.refreshed + ' refreshed, ' + latest.failed + ' failed. In all: ' + total('refreshed') + ' refreshed, ' + total('failed') + ' failed.');
+    canvas.replaceChildren(root);
+    tableRows(figure, runs.slice(-TABLE_ROWS).reverse().map((run) => [run.at, run.run.refreshed, run.run.failed, run.run.skipped, run.run.remaining]));
+  }
+
+  async function loadHistory() {
+    const history = await api('GET', 'api/stats/history?hours=' + HISTORY_HOURS);
+    const fromMs = timeOf(history.from), toMs = timeOf(history.to);
+    const note = $('#history-note');
+    if (history.snapshots.length === 0) {
+      note.textContent = 'No sweep has run in the last ' + history.hours + ' hours yet: the charts appear after the first refresh or health sweep.';
+      $('#status-chart').hidden = true;
+      $('#outcome-chart').hidden = true;
+      return;
+    }
+    note.textContent = history.snapshots.length + ' sweep runs in the last ' + history.hours + ' hours' +
+      (history.truncated ? ' (only the latest are shown)' : '') + '.';
+    drawStatusChart(history, fromMs, toMs);
+    drawOutcomeChart(history, fromMs, toMs);
+  }
+
   function filterQuery() {
     const params = new URLSearchParams();
     for (const [name, value] of new FormData($('#filters'))) if (value !== '') params.set(name, String(value));
@@ -118,7 +226,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     let message;
     try { message = await run(); } catch (error) { message = 'Failed: ' + error.message; } finally { button.disabled = false; }
     // The outcome is announced once the page shows the state it produced.
-    await Promise.all([loadStats(), loadConnections(false), current ? openDetail(current.connectionId) : null]).catch((error) => { message += ' (reload failed: ' + error.message + ')'; });
+    await Promise.all([loadStats(), loadHistory(), loadConnections(false), current ? openDetail(current.connectionId) : null]).catch((error) => { message += ' (reload failed: ' + error.message + ')'; });
     say(message);
   }
 
@@ -151,7 +259,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   $('#filters').addEventListener('submit', (event) => { event.preventDefault(); loadConnections(false).catch((e) => say('Failed: ' + e.message)); });
   $('#more').addEventListener('click', () => loadConnections(true).catch((e) => say('Failed: ' + e.message)));
   $('#detail-title').setAttribute('tabindex', '-1');
-  Promise.all([loadStats(), loadConnections(false)]).then(() => document.body.setAttribute('data-ready', 'true'), (e) => say('Failed: ' + e.message));
+  Promise.all([loadStats(), loadHistory(), loadConnections(false)]).then(() => document.body.setAttribute('data-ready', 'true'), (e) => say('Failed: ' + e.message));
 })();
 `;
 
