@@ -159,9 +159,10 @@ locals {
 
   # Stable event names written by the functions' logger; the log-based metrics count them.
   log_events = {
-    refresh_succeeded = "refresh.succeeded"
-    refresh_failed    = "refresh.failed"
-    callback_failed   = "callback.failed"
+    refresh_succeeded    = "refresh.succeeded"
+    refresh_failed       = "refresh.failed"
+    callback_failed      = "callback.failed"
+    revocation_abandoned = "revocation.abandoned"
   }
   broker_services_filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=~\"^${var.name_prefix}-(${join("|", keys(local.functions))})$\""
 }

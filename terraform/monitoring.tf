@@ -148,3 +148,60 @@ resource "google_monitoring_alert_policy" "callback_errors" {
     EOT
   }
 }
+
+resource "google_logging_metric" "revocations_abandoned" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-revocations-abandoned"
+  description = "Provider revocations of disconnected grants given up after the retry window: those grants may still be live at the provider."
+  filter      = "${local.broker_services_filter} AND jsonPayload.event=\"${local.log_events.revocation_abandoned}\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+}
+
+resource "google_monitoring_alert_policy" "revocations_abandoned" {
+  project               = var.project_id
+  display_name          = "oauth-broker: a provider revocation was abandoned"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "abandoned provider revocations in one hour > 0"
+
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.revocations_abandoned.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "3600s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      The broker gave up revoking a disconnected user's grant at the provider after retrying for
+      PENDING_REVOCATION_MAX_AGE_SECONDS (7 days by default). The local credentials were destroyed at
+      disconnect, but the grant may still be live at the provider. Look at the `revocation.abandoned` log
+      entries (labels: provider, connectionId) and revoke the app's access in the provider's admin console.
+      See docs/deployment.md.
+    EOT
+  }
+}

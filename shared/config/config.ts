@@ -230,6 +230,8 @@ const environmentSchema = z.object({
   SWEEP_TIME_BUDGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(480),
   // The health sweep checks a connection again only after this long.
   HEALTH_RECHECK_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3600),
+  // A provider revocation that kept failing transiently is retried by the refresh sweep for this long, then given up (audited, alerted).
+  PENDING_REVOCATION_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
   LOG_LEVEL: z.enum(severities).default('INFO'),
   K_SERVICE: z.string().optional(),
   FUNCTION_TARGET: z.string().optional(),
@@ -346,6 +348,7 @@ export interface Config {
     readonly jitterMs: number;
     readonly timeBudgetMs: number;
     readonly healthRecheckMs: number;
+    readonly pendingRevocationMaxAgeMs: number;
   };
   readonly log: { readonly minSeverity: (typeof severities)[number] };
   readonly runtime: { readonly service: string | undefined; readonly functionTarget: string | undefined };
@@ -432,6 +435,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       jitterMs: e.SWEEP_JITTER_MS,
       timeBudgetMs: e.SWEEP_TIME_BUDGET_SECONDS * 1000,
       healthRecheckMs: e.HEALTH_RECHECK_SECONDS * 1000,
+      pendingRevocationMaxAgeMs: e.PENDING_REVOCATION_MAX_AGE_SECONDS * 1000,
     },
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },

@@ -14,6 +14,8 @@ export const auditActions = [
   'connection.health_checked',
   'connection.revoked',
   'connection.revocation_failed',
+  'connection.provider_revocation_completed',
+  'connection.provider_revocation_abandoned',
   'flow.started',
   'flow.failed',
   'token.read',

@@ -12,6 +12,8 @@ export const firestoreCollections = [
   'rewrapJobs',
   /** One small document per refresh or health sweep run: the history behind the dashboard's chart. */
   'statsSnapshots',
+  /** Provider revocations that failed transiently at disconnect, each with its sealed token, retried by the refresh sweep. */
+  'pendingRevocations',
 ] as const;
 export type FirestoreCollection = (typeof firestoreCollections)[number];
 
@@ -24,6 +26,7 @@ export const collectionNames = {
   connectionEvents: 'connectionEvents',
   rewrapJobs: 'rewrapJobs',
   statsSnapshots: 'statsSnapshots',
+  pendingRevocations: 'pendingRevocations',
 } as const satisfies Readonly<Record<string, FirestoreCollection>>;
 
 // Every listed collection has a role, and (by `satisfies` above) every role names a listed one: they cannot drift.
@@ -39,4 +42,5 @@ export const ttlFields = {
   auditLog: 'expireAt',
   connectionEvents: 'expireAt',
   statsSnapshots: 'expireAt',
+  pendingRevocations: 'expireAt',
 } as const satisfies Readonly<Partial<Record<FirestoreCollection, string>>>;

@@ -10,6 +10,7 @@ import { type ConnectionDocument, type ConnectionKind, connectionDocumentSchema 
 import { recordConnectionEvent } from './connection-events-outbox.js';
 import { connectionRef, parseConnectionSnapshot } from './connection-reads.js';
 import { type ConnectionEventType, eventForMove } from './connection-status.js';
+import { schedulePendingRevocationInTransaction, type StoredPendingRevocation } from './pending-revocations.js';
 
 export interface WriteDependencies {
   readonly clock: Clock;
@@ -121,12 +122,16 @@ export async function upsertConnectedGrant(
 
 export type ProviderRevocationResult =
   | { readonly outcome: 'revoked' | 'already_revoked' }
-  | { readonly outcome: 'not_supported' | 'failed'; readonly reason: string };
+  | { readonly outcome: 'not_supported' | 'failed'; readonly reason: string }
+  /** The provider failed transiently: the token to revoke is kept sealed and the refresh sweep retries it. */
+  | { readonly outcome: 'retry_scheduled'; readonly reason: string };
 
 export interface RevokeResult {
   readonly connectionId: string;
   /** The credentials destroyed by this write: the caller forgets their data key. */
   readonly destroyedCredentials: SealedBlob | null;
+  /** Whether the pending revocation was stored (false when the connection was already revoked). */
+  readonly pendingRevocationStored: boolean;
 }
 
 /**
@@ -139,6 +144,8 @@ export async function revokeConnection(
     readonly connectionId: string;
     readonly actor: Actor;
     readonly providerRevocation: ProviderRevocationResult;
+    /** Stored with the revocation when the provider's revocation is to be retried later. */
+    readonly pendingRevocation?: { readonly record: StoredPendingRevocation; readonly maxAgeMs: number };
   },
   dependencies: WriteDependencies,
 ): Promise<RevokeResult> {
@@ -147,7 +154,7 @@ export async function revokeConnection(
     const existing = parseConnectionSnapshot(await transaction.get(ref));
     if (existing === undefined) throw new BrokerError('not_found', 'No such connection');
     const previous = existing.document;
-    if (previous.status === 'revoked') return { connectionId: input.connectionId, destroyedCredentials: null };
+    if (previous.status === 'revoked') return { connectionId: input.connectionId, destroyedCredentials: null, pendingRevocationStored: false };
     const nowMs = dependencies.clock.nowMs();
     const statusReason = input.providerRevocation.outcome === 'failed' ? 'provider_revocation_failed' : 'user_disconnected';
     transaction.update(ref, {
@@ -177,6 +184,9 @@ export async function revokeConnection(
       { action: 'connection.revoked', actor: input.actor, ...who, outcome: 'success', reason: input.providerRevocation.outcome },
       dependencies,
     );
-    return { connectionId: input.connectionId, destroyedCredentials: previous.credentials };
+    if (input.pendingRevocation !== undefined) {
+      schedulePendingRevocationInTransaction(firestore, transaction, input.pendingRevocation.record, input.pendingRevocation.maxAgeMs);
+    }
+    return { connectionId: input.connectionId, destroyedCredentials: previous.credentials, pendingRevocationStored: input.pendingRevocation !== undefined };
   });
 }

@@ -1,6 +1,8 @@
 // The connections function: listing without secrets, disconnect with crypto-shredding, app-only and API-key connections.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collectionNames } from '../../shared/store/collections.js';
 import { connectionDocumentSchema } from '../../shared/store/connection-document.js';
+import { openRevocationToken, pendingRevocationSchema } from '../../shared/store/pending-revocations.js';
 import { type ConnectHarness, OTHER_CALLER, startConnectHarness } from './connect-harness.js';
 import { allConnections, connectThroughBrowser } from './connect-flow-support.js';
 
@@ -95,17 +97,47 @@ describe('disconnect', () => {
     expect(harness.sandbox.calls('google', 'revoke')).toBe(2);
   });
 
-  it('destroys the credentials even when the provider fails to revoke, and says so', async () => {
+  it('destroys the credentials when the provider stays down, and keeps only the sealed token to revoke it later', async () => {
     const connectionId = await connect('google');
     harness.sandbox.resetCalls();
-    harness.sandbox.failNext('google', 'revoke', { kind: 'status', status: 500 }, 3);
+    harness.sandbox.failNext('google', 'revoke', { kind: 'status', status: 503 }, 3);
     const { status, json } = await call('POST', '/disconnect', { tenantId: 'tenant-a', connectionId });
     expect(status).toBe(200);
-    expect(json).toMatchObject({ status: 'revoked', credentialsDestroyed: true, providerRevocation: { outcome: 'failed', reason: 'provider_unavailable' } });
+    expect(json).toMatchObject({
+      status: 'revoked',
+      credentialsDestroyed: true,
+      providerRevocation: { outcome: 'retry_scheduled', reason: 'provider_unavailable' },
+    });
+    expect(harness.sandbox.calls('google', 'revoke')).toBe(3);
+    const [stored] = await allConnections(harness);
+    expect(stored?.data).toMatchObject({ status: 'revoked', credentials: null });
+    const pending = (await harness.firestore.collection(collectionNames.pendingRevocations).get()).docs;
+    expect(pending).toHaveLength(1);
+    const document = pendingRevocationSchema.parse(pending[0]?.data());
+    expect(document).toMatchObject({ connectionId, tenantId: 'tenant-a', provider: 'google', attempts: 3, lastErrorCode: 'provider_unavailable' });
+    expect(document.nextAttemptAtMs).toBeGreaterThan(Date.now());
+    const text = JSON.stringify(pending[0]?.data());
+    expect(harness.sandbox.issuedSecrets().length).toBeGreaterThan(0);
+    for (const secret of harness.sandbox.issuedSecrets()) expect(text).not.toContain(secret);
+    // The sealed token opens only as this pending revocation of this tenant, to the refresh token the provider issued.
+    const token = await openRevocationToken(harness.vault, { id: pending[0]?.id ?? '', document });
+    expect(token.hint).toBe('refresh_token');
+    expect(harness.sandbox.issuedSecrets()).toContain(token.token);
+    expect(await auditActions()).toEqual(['connection.connected', 'connection.revoked', 'flow.started']);
+  });
+
+  it('reports a refused revocation as failed and schedules no retry', async () => {
+    const connectionId = await connect('google');
+    harness.sandbox.resetCalls();
+    harness.sandbox.failNext('google', 'revoke', { kind: 'status', status: 400 }, 1);
+    const { status, json } = await call('POST', '/disconnect', { tenantId: 'tenant-a', connectionId });
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ status: 'revoked', credentialsDestroyed: true, providerRevocation: { outcome: 'failed' } });
     const [stored] = await allConnections(harness);
     expect(stored?.data).toMatchObject({ status: 'revoked', credentials: null, statusReason: 'provider_revocation_failed' });
     expect(await auditActions()).toContain('connection.revocation_failed');
-    expect(harness.sandbox.calls('google', 'revoke')).toBe(3);
+    expect((await harness.firestore.collection(collectionNames.pendingRevocations).get()).size).toBe(0);
+    expect(harness.sandbox.calls('google', 'revoke')).toBe(1);
   });
 
   it("answers 404 for another tenant's connection and leaves it alone", async () => {

@@ -1,7 +1,7 @@
 // Owned processes end as a whole group, also when they ignore SIGTERM, so no emulator outlives the test run.
 import { describe, expect, it } from 'vitest';
 import { spawnOwnedProcess } from './owned-process.js';
-import { isProcessRunning } from './process-liveness.js';
+import { isProcessRunning, processEnds } from './process-liveness.js';
 
 async function firstLine(read: () => string): Promise<string> {
   for (let i = 0; i < 100; i += 1) {
@@ -21,7 +21,7 @@ describe('spawnOwnedProcess', () => {
     await owned.stop();
 
     expect(await owned.exited).toMatchObject({ signal: 'SIGTERM' });
-    expect(await isProcessRunning(grandchild)).toBe(false);
+    expect(await processEnds(grandchild)).toBe(true);
   });
 
   it('kills a group that ignores SIGTERM once the grace period is over', async () => {
@@ -33,7 +33,7 @@ describe('spawnOwnedProcess', () => {
 
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(250);
     expect(await owned.exited).toMatchObject({ signal: 'SIGKILL' });
-    expect(await isProcessRunning(grandchild)).toBe(false);
+    expect(await processEnds(grandchild)).toBe(true);
   });
 
   it('reports a command that cannot be started', async () => {

@@ -12,3 +12,16 @@ export async function isProcessRunning(pid: number): Promise<boolean> {
   // /proc/PID/stat is "pid (command) state ..."; the command may itself contain parentheses.
   return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
 }
+
+/**
+ * Whether the process is gone within `withinMs`. A SIGKILL sent to a group is delivered as each member is next
+ * scheduled, so on a loaded machine a killed process can look alive for a moment after its parent's exit.
+ */
+export async function processEnds(pid: number, withinMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (!(await isProcessRunning(pid))) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

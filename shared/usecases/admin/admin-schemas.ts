@@ -165,7 +165,7 @@ export const revokeResultSchema = z
     status: z.literal('revoked'),
     credentialsDestroyed: z.literal(true),
     providerRevocation: z
-      .object({ outcome: z.enum(['revoked', 'already_revoked', 'not_supported', 'failed']), reason: z.string().optional() })
+      .object({ outcome: z.enum(['revoked', 'already_revoked', 'not_supported', 'failed', 'retry_scheduled']), reason: z.string().optional() })
       .strict(),
     connection: adminConnectionSchema,
   })

@@ -1,12 +1,12 @@
-// Disconnect: revoke the grant at the provider, then destroy the sealed credentials whatever the provider said.
+// Disconnect: revoke the grant at the provider, then destroy the sealed credentials whatever the provider said (a transient failure is retried later).
 import { z } from 'zod';
 import { BrokerError, isBrokerError } from '../../errors/broker-error.js';
-import { revokeGrant } from '../../oauth/revocation.js';
 import { openCredentials } from '../../store/connection-credentials.js';
 import { readConnection, type StoredConnection } from '../../store/connection-reads.js';
 import { type Actor, type ProviderRevocationResult, revokeConnection } from '../../store/connection-writes.js';
+import { type RevocationToken, sealRevocationToken, type StoredPendingRevocation } from '../../store/pending-revocations.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
-import { providerClient } from '../connect/provider-client.js';
+import { revocationRetryDelayMs, revokeWithToken, tokenToRevoke } from './provider-revocation-call.js';
 
 export const disconnectRequestSchema = z
   .object({ tenantId: z.string().min(1).max(256), connectionId: z.string().regex(/^conn_[0-9a-f]{30}$/) })
@@ -20,32 +20,38 @@ export interface DisconnectResult {
   readonly providerRevocation: ProviderRevocationResult;
 }
 
-async function revokeAtProvider(runtime: BrokerRuntime, connection: StoredConnection): Promise<ProviderRevocationResult> {
+/** What the provider said, and for a transient failure the token to revoke again later. */
+interface ProviderAttempt {
+  readonly result: ProviderRevocationResult;
+  readonly retry?: { readonly token: RevocationToken; readonly retryAfterSeconds: number | undefined };
+}
+
+async function revokeAtProvider(runtime: BrokerRuntime, connection: StoredConnection): Promise<ProviderAttempt> {
   const { document } = connection;
   // A pasted API key belongs to the customer's provider account (only its owner revokes it there); an
   // app-only token has no refresh token and dies with its short lifetime.
-  if (document.kind === 'api_key') return { outcome: 'not_supported', reason: 'api_key_revoked_by_owner' };
-  if (document.kind === 'client_credentials') return { outcome: 'not_supported', reason: 'app_token_expires' };
-  if (document.credentials === null) return { outcome: 'failed', reason: 'no_credentials' };
+  if (document.kind === 'api_key') return { result: { outcome: 'not_supported', reason: 'api_key_revoked_by_owner' } };
+  if (document.kind === 'client_credentials') return { result: { outcome: 'not_supported', reason: 'app_token_expires' } };
+  if (document.credentials === null) return { result: { outcome: 'failed', reason: 'no_credentials' } };
+  let token: RevocationToken | undefined;
   try {
     const provider = runtime.catalog.resolve(document.provider);
     const credentials = await openCredentials(runtime.vault(), document.credentials, { connectionId: connection.id, tenantId: document.tenantId });
-    const revoke = () =>
-      revokeGrant(runtime.oauth(), provider, {
-        client: providerClient(runtime, provider),
-        accessToken: credentials.accessToken,
-        ...(credentials.refreshToken === undefined ? {} : { refreshToken: credentials.refreshToken }),
-        connectionConfig: document.connectionConfig,
-      });
-    const outcome = await withRevocationRetries(revoke);
-    return outcome.outcome === 'not_supported' ? { outcome: 'not_supported', reason: 'provider_has_no_revocation' } : outcome;
+    token = tokenToRevoke(provider, credentials);
+    const outcome = await withRevocationRetries(() => revokeWithToken(runtime, provider, document.connectionConfig, credentials));
+    return { result: outcome.outcome === 'not_supported' ? { outcome: 'not_supported', reason: 'provider_has_no_revocation' } : outcome };
   } catch (error) {
-    return { outcome: 'failed', reason: isBrokerError(error) ? error.code : 'internal' };
+    const reason = isBrokerError(error) ? error.code : 'internal';
+    // Only a provider that was down may answer later; one that refused the request will refuse it again.
+    if (token !== undefined && isBrokerError(error, 'provider_unavailable')) {
+      return { result: { outcome: 'retry_scheduled', reason }, retry: { token, retryAfterSeconds: error.retryAfterSeconds } };
+    }
+    return { result: { outcome: 'failed', reason } };
   }
 }
 
-// The credentials are destroyed right after this call, so a revocation cannot be retried later: retry a
-// transient provider failure here, briefly, before giving up and reporting it.
+// A transient provider failure is first retried here, briefly, so most disconnects finish at once; what still
+// fails is handed to the refresh sweep with the token sealed in a pending revocation.
 const REVOCATION_ATTEMPTS = 3;
 const REVOCATION_MAX_WAIT_MS = 2_000;
 
@@ -60,6 +66,34 @@ async function withRevocationRetries<T>(revoke: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(REVOCATION_MAX_WAIT_MS, Math.max(askedMs, backoffMs))));
     }
   }
+}
+
+/** Seals the token for a later retry under a fresh pending-revocation id; undefined when nothing is to be retried. */
+async function pendingRevocationFor(
+  runtime: BrokerRuntime,
+  connection: StoredConnection,
+  attempt: ProviderAttempt,
+): Promise<StoredPendingRevocation | undefined> {
+  if (attempt.retry === undefined) return undefined;
+  const { document } = connection;
+  const id = runtime.ids.newId();
+  const nowMs = runtime.clock.nowMs();
+  const token = await sealRevocationToken(runtime.vault(), attempt.retry.token, { id, tenantId: document.tenantId });
+  return {
+    id,
+    document: {
+      tenantId: document.tenantId,
+      userId: document.userId,
+      provider: document.provider,
+      connectionId: connection.id,
+      token,
+      connectionConfig: { ...document.connectionConfig },
+      attempts: REVOCATION_ATTEMPTS,
+      nextAttemptAtMs: nowMs + revocationRetryDelayMs(1, attempt.retry.retryAfterSeconds, Math.random),
+      lastErrorCode: attempt.result.outcome === 'retry_scheduled' ? attempt.result.reason : null,
+      createdAtMs: nowMs,
+    },
+  };
 }
 
 export async function disconnectConnection(runtime: BrokerRuntime, callerEmail: string, body: unknown): Promise<DisconnectResult> {
@@ -82,9 +116,33 @@ export async function disconnectConnection(runtime: BrokerRuntime, callerEmail: 
 /** The disconnect itself, for a connection the actor was already allowed to manage (also the admin function's revoke). */
 export async function disconnectStoredConnection(runtime: BrokerRuntime, connection: StoredConnection, actor: Actor): Promise<DisconnectResult> {
   const connectionId = connection.id;
-  const providerRevocation: ProviderRevocationResult =
-    connection.document.status === 'revoked' ? { outcome: 'already_revoked' } : await revokeAtProvider(runtime, connection);
-  const result = await revokeConnection(runtime.firestore(), { connectionId, actor, providerRevocation }, runtime);
-  if (result.destroyedCredentials !== null) runtime.vault().forget(result.destroyedCredentials);
+  const attempt: ProviderAttempt =
+    connection.document.status === 'revoked' ? { result: { outcome: 'already_revoked' } } : await revokeAtProvider(runtime, connection);
+  let providerRevocation = attempt.result;
+  let pending: StoredPendingRevocation | undefined;
+  try {
+    pending = await pendingRevocationFor(runtime, connection, attempt);
+  } catch (error) {
+    // Without a sealed token nothing can be retried: the credentials are destroyed all the same, and the answer says so.
+    providerRevocation = { outcome: 'failed', reason: isBrokerError(error) ? error.code : 'internal' };
+  }
+  try {
+    const result = await revokeConnection(
+      runtime.firestore(),
+      {
+        connectionId,
+        actor,
+        providerRevocation,
+        ...(pending === undefined ? {} : { pendingRevocation: { record: pending, maxAgeMs: runtime.config.sweeps.pendingRevocationMaxAgeMs } }),
+      },
+      runtime,
+    );
+    if (result.destroyedCredentials !== null) runtime.vault().forget(result.destroyedCredentials);
+    // Someone revoked it meanwhile, and owns whatever their provider call left to do.
+    if (pending !== undefined && !result.pendingRevocationStored) providerRevocation = { outcome: 'already_revoked' };
+  } finally {
+    // The drain unwraps the key again when it retries; this process keeps no copy of it.
+    if (pending !== undefined) runtime.vault().forget(pending.document.token);
+  }
   return { connectionId, status: 'revoked', credentialsDestroyed: true, providerRevocation };
 }

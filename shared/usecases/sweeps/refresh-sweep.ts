@@ -7,6 +7,7 @@
 import { isBrokerError } from '../../errors/broker-error.js';
 import { recordSweepSnapshot } from '../admin/sweep-history.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
+import { type PendingRevocationsReport, retryPendingRevocations } from '../connections/retry-pending-revocations.js';
 import { drainAfterChange } from '../events/drain-after-change.js';
 import type { SweepSkipReason } from '../refresh/refresh-engine.js';
 import { runSweepPool } from './sweep-pool.js';
@@ -29,6 +30,8 @@ export interface RefreshSweepReport {
   readonly durationMs: number;
   /** Events published by the drain at the end, or null when no drain ran. */
   readonly eventsPublished: number | null;
+  /** Provider revocations retried after a disconnect could not finish them; null when listing them failed. */
+  readonly providerRevocations: PendingRevocationsReport | null;
 }
 
 function increment<K extends string>(counts: Partial<Record<K, number>>, key: K): void {
@@ -104,6 +107,16 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
       error: pool.fetchError,
     });
   }
+  // After the refreshes, within the same budget: a refresh keeps a live grant working, a pending revocation can wait a run.
+  const providerRevocations = await retryPendingRevocations(runtime, { actor, logger, deadlineMs: startedAtMs + settings.timeBudgetMs }).catch(
+    (error: unknown) => {
+      logger.error('revocation.pending_failed', 'Retrying pending provider revocations failed; the next run continues', {
+        errorCode: isBrokerError(error) ? error.code : 'internal',
+        error,
+      });
+      return null;
+    },
+  );
   const drained = options.drain === false ? undefined : await drainAfterChange(runtime, { maxEvents: 1000, budgetMs: 20_000, logger });
   const skipped = Object.values(skippedByReason).reduce((sum, count) => sum + count, 0);
   const failedTotal = Object.values(failedByReason).reduce((sum, count) => sum + count, 0);
@@ -116,6 +129,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
     stoppedByDeadline: pool.stoppedByDeadline,
     durationMs: clock.nowMs() - startedAtMs,
     eventsPublished: drained?.published ?? null,
+    providerRevocations,
   };
   const fields = {
     refreshed,
@@ -126,6 +140,9 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
     remaining,
     durationMs: report.durationMs,
     published: report.eventsPublished,
+    revocationsCompleted: providerRevocations?.completed ?? null,
+    revocationsRescheduled: providerRevocations?.rescheduled ?? null,
+    revocationsAbandoned: providerRevocations?.abandoned ?? null,
     outcome: pool.fetchError !== undefined ? 'query_failed' : pool.stoppedByDeadline ? 'budget_exhausted' : 'complete',
   };
   if (failedTotal > 0 || pool.fetchError !== undefined) logger.warn('refresh.sweep', 'Refresh sweep finished with failures', fields);
