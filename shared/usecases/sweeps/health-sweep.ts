@@ -10,7 +10,7 @@ import { checkConnectionHealth, type HealthOutcome } from './check-connection-he
 import { countsForLog } from './refresh-sweep.js';
 import { runSweepPool } from './sweep-pool.js';
 import { countAfter, fetchSweepPage, healthCheckQuery, type SweepItem } from './sweep-queries.js';
-import { providerCapOf, schedulerActor, sweepEngineOf, type SweepOptions, sweepSettings } from './sweep-settings.js';
+import { schedulerActor, sweepEngineOf, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
 
 export interface HealthSweepOptions extends SweepOptions {
   /** Connections checked more recently than this are not checked again; the configured interval by default. */
@@ -90,12 +90,7 @@ export async function runHealthSweep(runtime: BrokerRuntime, options: HealthSwee
         });
       }
     },
-    concurrency: settings.concurrency,
-    providerCap: providerCapOf(settings),
-    jitterMs: settings.jitterMs,
-    deadlineMs: startedAtMs + settings.timeBudgetMs,
-    clock,
-    ...(options.random ? { random: options.random } : {}),
+    ...sweepPoolLimits(settings, startedAtMs, clock, options.random),
   });
 
   let remaining = pool.notStarted;

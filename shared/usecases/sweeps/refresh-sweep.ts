@@ -12,7 +12,7 @@ import { drainAfterChange } from '../events/drain-after-change.js';
 import type { SweepSkipReason } from '../refresh/refresh-engine.js';
 import { runSweepPool } from './sweep-pool.js';
 import { countAfter, dueConnectionsQuery, fetchSweepPage, type SweepItem } from './sweep-queries.js';
-import { providerCapOf, schedulerActor, sweepEngineOf, type SweepOptions, sweepSettings } from './sweep-settings.js';
+import { schedulerActor, sweepEngineOf, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
 
 export interface RefreshSweepOptions extends SweepOptions {
   /** Also refresh what falls due within this long; the configured window by default. */
@@ -86,12 +86,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
       else if (result.outcome === 'skipped') increment(skippedByReason, result.reason);
       else increment(failedByReason, result.reason);
     },
-    concurrency: settings.concurrency,
-    providerCap: providerCapOf(settings),
-    jitterMs: settings.jitterMs,
-    deadlineMs: startedAtMs + settings.timeBudgetMs,
-    clock,
-    ...(options.random ? { random: options.random } : {}),
+    ...sweepPoolLimits(settings, startedAtMs, clock, options.random),
   });
 
   let remaining = pool.notStarted;

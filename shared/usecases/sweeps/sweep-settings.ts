@@ -1,6 +1,7 @@
 // How a sweep runs (window, pages, concurrency, caps, jitter, budget): the configured values, each overridable per call.
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../log/logger.js';
+import type { Clock } from '../../time/clock.js';
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { refreshEngineFor } from '../token/token-service.js';
@@ -46,8 +47,20 @@ export function sweepSettings(config: Config, options: Partial<SweepSettings>): 
   return settings;
 }
 
-export function providerCapOf(settings: SweepSettings): (provider: string) => number {
+function providerCapOf(settings: SweepSettings): (provider: string) => number {
   return (provider) => settings.providerCaps[provider] ?? settings.providerConcurrency;
+}
+
+/** The pool's limits for one run: concurrency, per-provider caps, jitter, and no new work after the time budget. */
+export function sweepPoolLimits(settings: SweepSettings, startedAtMs: number, clock: Clock, random?: () => number) {
+  return {
+    concurrency: settings.concurrency,
+    providerCap: providerCapOf(settings),
+    jitterMs: settings.jitterMs,
+    deadlineMs: startedAtMs + settings.timeBudgetMs,
+    clock,
+    ...(random ? { random } : {}),
+  };
 }
 
 export function schedulerActor(config: Config): AuditActor {
