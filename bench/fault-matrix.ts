@@ -9,7 +9,7 @@ import { matrixCells } from '../test/reliability/fault-matrix/cells.js';
 import { startMatrixStack } from '../test/reliability/fault-matrix/matrix-stack.js';
 import { renderResultTable } from '../test/reliability/fault-matrix/render-table.js';
 import { type CellResult, runCell } from '../test/reliability/fault-matrix/run-cell.js';
-import { startFirestoreEmulator } from '../test/support/firestore-emulator.js';
+import { startFirestoreEmulator } from '../local/firestore-emulator.js';
 
 export interface FaultMatrixBenchmark {
   readonly table: string;

@@ -1,6 +1,6 @@
 // Fuzz benchmark: at least 10,000 generated requests per function over HTTP against the local stack, tallied by status class.
 import { pathToFileURL } from 'node:url';
-import { startFirestoreEmulator } from '../test/support/firestore-emulator.js';
+import { startFirestoreEmulator } from '../local/firestore-emulator.js';
 import { type FuzzReport, formatFuzzTable, runFuzzCampaign } from '../test/reliability/fuzz-campaign.js';
 import { startFuzzStack } from '../test/reliability/fuzz-stack.js';
 

@@ -17,9 +17,9 @@ import { connectionRef } from '../shared/store/connection-reads.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { FIXTURE_REDIRECT_URI, readStoredConnection, registerSandboxClient } from '../test/support/connection-fixtures.js';
-import { startFirestoreEmulator } from '../test/support/firestore-emulator.js';
-import { startKmsStandin } from '../test/support/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../test/support/provider-sandbox/provider-sandbox.js';
+import { startFirestoreEmulator } from '../local/firestore-emulator.js';
+import { startKmsStandin } from '../local/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../local/provider-sandbox/provider-sandbox.js';
 
 const PROJECT_ID = 'bench-refresh-sweep';
 const KEY_NAME = `projects/${PROJECT_ID}/locations/global/keyRings/bench/cryptoKeys/tokens`;

@@ -1,6 +1,6 @@
 // Token load: 1,000 token reads in flight at once, over HTTP with real ID tokens, against the local stack `npm start` runs.
 //
-// The stack is the one in test/support/local-stack.ts (emulator, KMS stand-in, provider sandbox, every function on one
+// The stack is the one in local/local-stack.ts (emulator, KMS stand-in, provider sandbox, every function on one
 // port). Connections are seeded through the sandbox's real authorization-code flow; a share of them is stored as
 // expired, so the first reads of each must refresh — under the lease, once per connection — while the rest are warm.
 // The benchmark runs in a child process of its own, as `npm start` does: a function module reads its configuration
@@ -19,8 +19,8 @@ import { createVault, type Vault } from '../shared/crypto/vault.js';
 import { createFirestore } from '../shared/store/firestore-client.js';
 import { systemClock } from '../shared/time/clock.js';
 import { connectAtSandbox, FIXTURE_REDIRECT_URI, setStoredExpiry } from '../test/support/connection-fixtures.js';
-import { createIdTokenSigner } from '../test/support/id-token-issuer.js';
-import { type LocalStack, localIdentities, startLocalStack } from '../test/support/local-stack.js';
+import { createIdTokenSigner } from '../local/id-token-issuer.js';
+import { type LocalStack, localIdentities, startLocalStack } from '../local/local-stack.js';
 
 export interface TokenLoadPlan {
   /** Connections seeded, two providers per user. */

@@ -14,10 +14,10 @@ import { cryptoIdSource } from '../shared/time/ids.js';
 import { createRefreshEngine } from '../shared/usecases/refresh/refresh-engine.js';
 import { readToken } from '../shared/usecases/token/read-token.js';
 import { connectAtSandbox, registerSandboxClient } from '../test/support/connection-fixtures.js';
-import { startFirestoreEmulator } from '../test/support/firestore-emulator.js';
-import { startIdTokenIssuer } from '../test/support/id-token-issuer.js';
-import { startKmsStandin } from '../test/support/kms-standin/server.js';
-import { startProviderSandbox } from '../test/support/provider-sandbox/provider-sandbox.js';
+import { startFirestoreEmulator } from '../local/firestore-emulator.js';
+import { startIdTokenIssuer } from '../local/id-token-issuer.js';
+import { startKmsStandin } from '../local/kms-standin/server.js';
+import { startProviderSandbox } from '../local/provider-sandbox/provider-sandbox.js';
 import { formatTable, type Measurement, measure } from './measure.js';
 
 const PROJECT_ID = 'bench-token-read';

@@ -6,7 +6,7 @@ import { sharedLayers } from './layers.js';
 
 const repoRoot = dirname(dirname(new URL(import.meta.url).pathname));
 const layerOfFolder = new Map(sharedLayers.flatMap((layer, index) => layer.folders.map((folder) => [folder, index])));
-const outsideDeployables = ['test', 'bench', 'scripts'];
+const outsideDeployables = ['test', 'bench', 'scripts', 'local'];
 // What the package ships (deployed functions, the client library, the operator CLI): none of it may reach into the tools.
 const shippedAreas = ['functions', 'client', 'cli'];
 
@@ -35,6 +35,9 @@ function check(context, node, source) {
     }
   } else if (shippedAreas.includes(from.area) && outsideDeployables.includes(to.area)) {
     report(`${from.area}/ ships in the package: it must not import from ${to.area}/.`);
+  } else if (from.area === 'local' && ['test', 'bench'].includes(to.area)) {
+    // The local platform is a product of its own (npm start): the test harness builds on it, never the reverse.
+    report(`local/ must not import from ${to.area}/: the local platform never depends on the test harness.`);
   }
 }
 

@@ -15,7 +15,7 @@ import { createFirestore } from '../../shared/store/firestore-client.js';
 import { systemClock } from '../../shared/time/clock.js';
 import { writeConnection } from '../support/connection-fixtures.js';
 import { testProjectId } from '../support/firestore-test-project.js';
-import { type LocalStack, startLocalStack } from '../support/local-stack.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GoogleAuth } from 'google-auth-library';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AdminHarness, NOT_AN_OPERATOR, OPERATOR, startAdminHarness } from '../functions/admin-harness.js';
-import { type MetadataServer, startMetadataServer } from '../support/metadata-server.js';
+import { type MetadataServer, startMetadataServer } from '../../local/metadata-server.js';
 import { writeBulkConnections } from './bulk-connections.js';
 import { type CliRun, type CliRunOptions, runCliInProcess } from './cli-runner.js';
 

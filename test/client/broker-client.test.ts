@@ -7,7 +7,7 @@ import { createBrokerClient } from '../../client/broker-client.js';
 import { BrokerClientError } from '../../client/broker-client-error.js';
 import { connectAtSandbox, setStoredExpiry } from '../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../support/firestore-test-project.js';
-import { type MetadataServer, startMetadataServer } from '../support/metadata-server.js';
+import { type MetadataServer, startMetadataServer } from '../../local/metadata-server.js';
 import { startTokenFunctionStack, type TokenFunctionStack } from '../functions/token-function-stack.js';
 
 const project = useFirestoreTestProject('broker-client');

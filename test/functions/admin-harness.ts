@@ -11,10 +11,10 @@ import { createFirestore } from '../../shared/store/firestore-client.js';
 import { systemClock } from '../../shared/time/clock.js';
 import { connectAtSandbox, registerSandboxClient } from '../support/connection-fixtures.js';
 import { clearEmulatorProject, testProjectId } from '../support/firestore-test-project.js';
-import { type IapIssuer, startIapIssuer } from '../support/iap-issuer.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../support/id-token-issuer.js';
-import { type KmsStandin, startKmsStandin } from '../support/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../support/provider-sandbox/provider-sandbox.js';
+import { type IapIssuer, startIapIssuer } from '../../local/iap-issuer.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
 
 export const OPERATOR = 'ops-lead@example.com';
 export const NOT_AN_OPERATOR = 'someone-else@example.com';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { builtInProviders } from '../../shared/providers/registry.js';
 import { openCredentials } from '../../shared/store/connection-credentials.js';
 import { connectionDocumentSchema } from '../../shared/store/connection-document.js';
-import { SMART_BASE } from '../support/provider-sandbox/profiles.js';
+import { SMART_BASE } from '../../local/provider-sandbox/profiles.js';
 import { type ConnectHarness, CookieJar, startConnectHarness } from './connect-harness.js';
 import {
   allConnections,

@@ -12,9 +12,9 @@ import { systemClock } from '../../shared/time/clock.js';
 import { builtInProviders } from '../../shared/providers/registry.js';
 import { createFirestore } from '../../shared/store/firestore-client.js';
 import { clearEmulatorProject, testProjectId } from '../support/firestore-test-project.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../support/id-token-issuer.js';
-import { type KmsStandin, startKmsStandin } from '../support/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../support/provider-sandbox/provider-sandbox.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
 
 export const TEST_CALLER = 'product-backend@connect-test.iam.gserviceaccount.com';
 export const OTHER_CALLER = 'other-backend@connect-test.iam.gserviceaccount.com';

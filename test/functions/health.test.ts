@@ -7,7 +7,7 @@ import { storeConnectedGrant } from '../../shared/usecases/connections/store-con
 import { checkConnectionHealth } from '../../shared/usecases/sweeps/check-connection-health.js';
 import { connectAtSandbox } from '../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../support/firestore-test-project.js';
-import { pullExactly } from '../support/pubsub-emulator-admin.js';
+import { pullExactly } from '../../local/pubsub-emulator-admin.js';
 import { startSweepFunctionStack, type SweepFunctionStack } from './sweep-function-stack.js';
 
 const project = useFirestoreTestProject('health-function');

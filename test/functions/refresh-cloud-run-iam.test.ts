@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CloudRunAdminStandin, startCloudRunAdminStandin } from '../support/cloud-run-admin-standin.js';
+import { type CloudRunAdminStandin, startCloudRunAdminStandin } from '../../local/cloud-run-admin-standin.js';
 import { connectAtSandbox, setStoredExpiry } from '../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../support/firestore-test-project.js';
-import { createIdTokenSigner } from '../support/id-token-issuer.js';
-import { type MetadataServer, startMetadataServer } from '../support/metadata-server.js';
+import { createIdTokenSigner } from '../../local/id-token-issuer.js';
+import { type MetadataServer, startMetadataServer } from '../../local/metadata-server.js';
 import { SCHEDULER, startSweepFunctionStack, type SweepFunctionStack } from './sweep-function-stack.js';
 
 const project = useFirestoreTestProject('refresh-cloud-run-iam');

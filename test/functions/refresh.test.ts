@@ -5,7 +5,7 @@ import { connectionEventSchema } from '../../shared/store/connection-events-outb
 import { connectionRef } from '../../shared/store/connection-reads.js';
 import { connectAtSandbox, readStoredConnection, setStoredExpiry } from '../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../support/firestore-test-project.js';
-import { pullExactly } from '../support/pubsub-emulator-admin.js';
+import { pullExactly } from '../../local/pubsub-emulator-admin.js';
 import { startSweepFunctionStack, type SweepFunctionStack } from './sweep-function-stack.js';
 
 const project = useFirestoreTestProject('refresh-function');

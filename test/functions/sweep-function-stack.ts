@@ -11,10 +11,10 @@ import { closeEventPublisherOf } from '../../shared/usecases/events/runtime-even
 import { systemClock } from '../../shared/time/clock.js';
 import { registerSandboxClient } from '../support/connection-fixtures.js';
 import type { FirestoreTestProject } from '../support/firestore-test-project.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../support/id-token-issuer.js';
-import { type KmsStandin, startKmsStandin } from '../support/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../support/provider-sandbox/provider-sandbox.js';
-import { ensureSubscription, ensureTopic } from '../support/pubsub-emulator-admin.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
+import { ensureSubscription, ensureTopic } from '../../local/pubsub-emulator-admin.js';
 
 const KEY_NAME = 'projects/broker-test/locations/global/keyRings/broker/cryptoKeys/tokens';
 export const SCHEDULER = 'broker-scheduler@acme-prod.iam.gserviceaccount.com';

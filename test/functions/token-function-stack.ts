@@ -7,9 +7,9 @@ import type { CallerPolicyRule } from '../../shared/config/caller-policy-schema.
 import { createVault, type Vault } from '../../shared/crypto/vault.js';
 import { systemClock } from '../../shared/time/clock.js';
 import type { FirestoreTestProject } from '../support/firestore-test-project.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../support/id-token-issuer.js';
-import { type KmsStandin, startKmsStandin } from '../support/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../support/provider-sandbox/provider-sandbox.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
 import { registerSandboxClient } from '../support/connection-fixtures.js';
 
 const KEY_NAME = 'projects/broker-test/locations/global/keyRings/broker/cryptoKeys/tokens';

@@ -10,11 +10,11 @@ import { createFirestore } from '../../shared/store/firestore-client.js';
 import { systemClock } from '../../shared/time/clock.js';
 import { connectAtSandbox, FIXTURE_REDIRECT_URI } from '../support/connection-fixtures.js';
 import { clearEmulatorProject } from '../support/firestore-test-project.js';
-import { existingFunctionNames, type FunctionsServer, startFunctionsServer } from '../support/functions-server.js';
-import { type IapIssuer, startIapIssuer } from '../support/iap-issuer.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../support/id-token-issuer.js';
-import { type KmsStandin, startKmsStandin } from '../support/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../support/provider-sandbox/provider-sandbox.js';
+import { existingFunctionNames, type FunctionsServer, startFunctionsServer } from '../../local/functions-server.js';
+import { type IapIssuer, startIapIssuer } from '../../local/iap-issuer.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
 
 /** Who is who for the fuzzer: one allowed product backend, one service account nobody allowed, the scheduler, an operator. */
 export const fuzzIdentities = {

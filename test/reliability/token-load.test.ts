@@ -16,7 +16,7 @@ import { systemClock } from '../../shared/time/clock.js';
 import { tokenResponseSchema } from '../../shared/usecases/token/token-request.js';
 import { readStoredConnection } from '../support/connection-fixtures.js';
 import { testProjectId } from '../support/firestore-test-project.js';
-import { type LocalStack, startLocalStack } from '../support/local-stack.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

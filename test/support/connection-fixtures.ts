@@ -18,7 +18,7 @@ import {
 } from '../../shared/store/connection-document.js';
 import { openCredentials, sealCredentials } from '../../shared/store/connection-credentials.js';
 import { connectionRef, readConnection, type StoredConnection } from '../../shared/store/connection-reads.js';
-import type { ProviderSandbox } from './provider-sandbox/provider-sandbox.js';
+import type { ProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
 
 export const FIXTURE_REDIRECT_URI = 'https://broker.example.test/callback';
 

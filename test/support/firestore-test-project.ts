@@ -4,7 +4,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { type Config, loadConfig } from '../../shared/config/config.js';
 import { createFirestore } from '../../shared/store/firestore-client.js';
-import { noteFirestoreProject, recordStoredDocuments } from './leak-ledger/leak-recorder.js';
+import { noteFirestoreProject, recordStoredDocuments } from '../../local/leak-ledger/leak-recorder.js';
 
 export interface FirestoreTestProject {
   readonly projectId: string;

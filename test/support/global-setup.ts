@@ -1,7 +1,7 @@
 // Vitest global setup: one Firestore emulator and one Pub/Sub emulator for the whole run, their hosts handed to every test file.
 import type { TestProject } from 'vitest/node';
-import { type FirestoreEmulator, startFirestoreEmulator } from './firestore-emulator.js';
-import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
+import { type FirestoreEmulator, startFirestoreEmulator } from '../../local/firestore-emulator.js';
+import { type PubsubEmulator, startPubsubEmulator } from '../../local/pubsub-emulator.js';
 import { beginLeakLedger, finishLeakLedger } from './leak-ledger/run-leak-ledger.js';
 
 declare module 'vitest' {

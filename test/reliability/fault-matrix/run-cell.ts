@@ -4,7 +4,7 @@ import { connectAtSandbox, setStoredExpiry } from '../../support/connection-fixt
 import { flowIdForState } from '../../../shared/store/auth-flows.js';
 import { collectionNames } from '../../../shared/store/collections.js';
 import { connectionDocumentSchema, type ConnectionDocument } from '../../../shared/store/connection-document.js';
-import type { SandboxEndpoint } from '../../support/provider-sandbox/provider-sandbox.js';
+import type { SandboxEndpoint } from '../../../local/provider-sandbox/provider-sandbox.js';
 import { type ApplicableCell, type MatrixCell, type MatrixFault, type MatrixPath, MATRIX_PROVIDER, type Outcome, sameOutcome } from './cells.js';
 import { countAbortedTransactionRetries, holdDocumentLock } from './contention.js';
 import { findHalfWrittenRecords, findLeakedSecrets, findLostRefreshToken } from './invariants.js';

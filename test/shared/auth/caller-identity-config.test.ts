@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdTokenVerifier } from '../../../shared/auth/id-token-verifier.js';
 import { loadConfig } from '../../../shared/config/config.js';
 import { BrokerError } from '../../../shared/errors/broker-error.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../../support/id-token-issuer.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../../local/id-token-issuer.js';
 
 const base = { GOOGLE_CLOUD_PROJECT: 'acme-prod' };
 

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { authenticateCaller } from '../../../shared/auth/authenticate-caller.js';
 import { createIdTokenVerifier } from '../../../shared/auth/id-token-verifier.js';
 import { isBrokerError } from '../../../shared/errors/broker-error.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../../support/id-token-issuer.js';
-import { type MetadataServer, startMetadataServer } from '../../support/metadata-server.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../../local/id-token-issuer.js';
+import { type MetadataServer, startMetadataServer } from '../../../local/metadata-server.js';
 
 const SERVICE_ACCOUNT = 'reader@acme-dev.iam.gserviceaccount.com';
 

@@ -5,7 +5,7 @@ import { isBrokerError } from '../../../shared/errors/broker-error.js';
 import type { IapAssertionRejection } from '../../../shared/auth/iap-assertion.js';
 import { createIapAssertionVerifier } from '../../../shared/auth/iap-assertion.js';
 import { ManualClock } from '../../../shared/time/clock.js';
-import { type IapIssuer, startIapIssuer } from '../../support/iap-issuer.js';
+import { type IapIssuer, startIapIssuer } from '../../../local/iap-issuer.js';
 
 const AUDIENCE = '/projects/123456789012/apps/acme-broker';
 let iap: IapIssuer;

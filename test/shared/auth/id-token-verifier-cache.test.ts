@@ -4,7 +4,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createIdTokenVerifier } from '../../../shared/auth/id-token-verifier.js';
 import { ManualClock } from '../../../shared/time/clock.js';
-import { createIdTokenSigner, type IdTokenIssuer, type IdTokenSigner, startIdTokenIssuer } from '../../support/id-token-issuer.js';
+import { createIdTokenSigner, type IdTokenIssuer, type IdTokenSigner, startIdTokenIssuer } from '../../../local/id-token-issuer.js';
 import { caught, expectRefusedWithoutLeak } from './token-leak.js';
 
 const AUDIENCE = 'https://token-abc123-uc.a.run.app';

@@ -3,8 +3,8 @@ import { authenticateCaller } from '../../../shared/auth/authenticate-caller.js'
 import { type IdTokenVerifier, createIdTokenVerifier } from '../../../shared/auth/id-token-verifier.js';
 import { BrokerError } from '../../../shared/errors/broker-error.js';
 import { ManualClock } from '../../../shared/time/clock.js';
-import { findFreePort } from '../../support/free-port.js';
-import { createIdTokenSigner, type IdTokenIssuer, startIdTokenIssuer } from '../../support/id-token-issuer.js';
+import { findFreePort } from '../../../local/free-port.js';
+import { createIdTokenSigner, type IdTokenIssuer, startIdTokenIssuer } from '../../../local/id-token-issuer.js';
 import { caught, expectNoTokenIn, expectRefusedWithoutLeak } from './token-leak.js';
 
 const AUDIENCE = 'https://token-abc123-uc.a.run.app';

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkSignatureStrippedClaims, isSignatureStripped } from '../../../shared/auth/signature-stripped-token.js';
 import { ManualClock } from '../../../shared/time/clock.js';
-import { createIdTokenSigner, type IdTokenSigner } from '../../support/id-token-issuer.js';
+import { createIdTokenSigner, type IdTokenSigner } from '../../../local/id-token-issuer.js';
 import { caught, expectRefusedWithoutLeak } from './token-leak.js';
 
 const AUDIENCE = 'https://europe-west1-acme-prod.cloudfunctions.net/oauth-broker-refresh';

@@ -1,7 +1,7 @@
 // The unwrapped-key cache: warm opens make no KMS call, cold opens share one Decrypt, forgotten keys are gone.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../../shared/errors/broker-error.js';
-import { type VaultHarness, startVaultHarness } from '../../support/kms-standin/vault-harness.js';
+import { type VaultHarness, startVaultHarness } from '../../support/vault-harness.js';
 
 const context = { collection: 'connections', documentId: 'conn-3', field: 'credentials', tenantId: 'acme' };
 const secret = 'access-and-refresh-token';

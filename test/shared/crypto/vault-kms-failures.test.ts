@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BrokerError, isBrokerError } from '../../../shared/errors/broker-error.js';
 import { createVault } from '../../../shared/crypto/vault.js';
 import { ManualClock } from '../../../shared/time/clock.js';
-import { type VaultHarness, startVaultHarness } from '../../support/kms-standin/vault-harness.js';
+import { type VaultHarness, startVaultHarness } from '../../support/vault-harness.js';
 
 const context = { collection: 'connections', documentId: 'conn-5', field: 'credentials', tenantId: 'acme' };
 const secret = 'refresh-token-5';

@@ -2,7 +2,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../../shared/errors/broker-error.js';
-import { type VaultHarness, startVaultHarness } from '../../support/kms-standin/vault-harness.js';
+import { type VaultHarness, startVaultHarness } from '../../support/vault-harness.js';
 
 const context = { collection: 'connections', documentId: 'conn-prepared', field: 'credentials', tenantId: 'acme' };
 

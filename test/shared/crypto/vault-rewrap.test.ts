@@ -2,8 +2,8 @@
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../../shared/errors/broker-error.js';
-import { createStandinClient } from '../../support/kms-standin/standin-client.js';
-import { type VaultHarness, startVaultHarness } from '../../support/kms-standin/vault-harness.js';
+import { createStandinClient } from '../../../local/kms-standin/standin-client.js';
+import { type VaultHarness, startVaultHarness } from '../../support/vault-harness.js';
 
 const context = { collection: 'connections', documentId: 'conn-9', field: 'credentials', tenantId: 'acme' };
 const secret = 'refresh-token-of-conn-9';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../../shared/errors/broker-error.js';
 import type { SealedBlob } from '../../../shared/crypto/vault.js';
-import { type VaultHarness, startVaultHarness } from '../../support/kms-standin/vault-harness.js';
+import { type VaultHarness, startVaultHarness } from '../../support/vault-harness.js';
 
 const context = { collection: 'connections', documentId: 'conn-1', field: 'credentials', tenantId: 'acme' };
 const secret = JSON.stringify({ refreshToken: 'rt-very-secret', accessToken: 'at-secret' });

@@ -10,8 +10,8 @@ import { type BrokerError, isBrokerError } from '../../../shared/errors/broker-e
 import { type ConnectionEventPublisher, createConnectionEventPublisher } from '../../../shared/events/connection-event-publisher.js';
 import type { ConnectionEvent } from '../../../shared/store/connection-events-outbox.js';
 import { testProjectId } from '../../support/firestore-test-project.js';
-import { findFreePort } from '../../support/free-port.js';
-import { ensureSubscription, ensureTopic, pullExactly } from '../../support/pubsub-emulator-admin.js';
+import { findFreePort } from '../../../local/free-port.js';
+import { ensureSubscription, ensureTopic, pullExactly } from '../../../local/pubsub-emulator-admin.js';
 import { connectionEvent, expectedMessageOf } from './connection-event-fixtures.js';
 
 const projectId = testProjectId('event-publisher');

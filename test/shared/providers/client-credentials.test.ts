@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { clientCredentialsGrant } from '../../../shared/oauth/grants.js';
 import { fetchIdentity } from '../../../shared/oauth/identity.js';
 import { parseAppOnlyConnectionConfig } from '../../../shared/providers/connection-config.js';
-import { SALESFORCE_MY_DOMAIN } from '../../support/provider-sandbox/profiles.js';
+import { SALESFORCE_MY_DOMAIN } from '../../../local/provider-sandbox/profiles.js';
 import { useProviderSandbox } from './sandbox-harness.js';
 
 const h = useProviderSandbox();

@@ -6,7 +6,7 @@ import { resolveEndpoints } from '../../../shared/oauth/resolved-endpoints.js';
 import { revokeGrant } from '../../../shared/oauth/revocation.js';
 import { processTokenEndpointReply } from '../../../shared/oauth/token-endpoint.js';
 import { parseConnectionConfig } from '../../../shared/providers/connection-config.js';
-import { MSA_TENANT_ID, SALESFORCE_MY_DOMAIN, sandboxMicrosoftTenantId } from '../../support/provider-sandbox/profiles.js';
+import { MSA_TENANT_ID, SALESFORCE_MY_DOMAIN, sandboxMicrosoftTenantId } from '../../../local/provider-sandbox/profiles.js';
 import { type Connected, useProviderSandbox } from './sandbox-harness.js';
 
 const h = useProviderSandbox();

@@ -9,7 +9,7 @@ import { completeOAuth1Authorization, startOAuth1Authorization } from '../../../
 import { createOAuthRuntime } from '../../../shared/oauth/oauth-runtime.js';
 import { revokeGrant } from '../../../shared/oauth/revocation.js';
 import { parseConnectionConfig } from '../../../shared/providers/connection-config.js';
-import { SMART_BASE, sandboxMicrosoftTenantId } from '../../support/provider-sandbox/profiles.js';
+import { SMART_BASE, sandboxMicrosoftTenantId } from '../../../local/provider-sandbox/profiles.js';
 import { REDIRECT_URI, useProviderSandbox } from './sandbox-harness.js';
 
 const h = useProviderSandbox();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../../shared/errors/broker-error.js';
 import { refreshGrant } from '../../../shared/oauth/grants.js';
 import { google } from '../../../shared/providers/definitions/google.js';
-import { googleTimeBasedAccount } from '../../support/provider-sandbox/profiles.js';
+import { googleTimeBasedAccount } from '../../../local/provider-sandbox/profiles.js';
 import { useProviderSandbox } from './sandbox-harness.js';
 
 const h = useProviderSandbox();

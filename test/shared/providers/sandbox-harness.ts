@@ -9,7 +9,7 @@ import type { ClientCredentials, ConnectedGrant } from '../../../shared/oauth/to
 import { parseConnectionConfig, type ConnectionConfig } from '../../../shared/providers/connection-config.js';
 import type { ProviderDefinition } from '../../../shared/providers/definition-schema.js';
 import { createProviderCatalog, type ProviderCatalog } from '../../../shared/providers/registry.js';
-import { type ProviderSandbox, startProviderSandbox } from '../../support/provider-sandbox/provider-sandbox.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../../local/provider-sandbox/provider-sandbox.js';
 
 export const REDIRECT_URI = 'https://broker.example.test/callback';
 

@@ -2,7 +2,7 @@
 // run dumps what is left in it), and a test wiping collections itself with recursiveDelete dumps the project first.
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../../../shared/config/config.js';
-import { ledgerActive, noteFirestoreProject, recordStoredDocuments } from './leak-recorder.js';
+import { ledgerActive, noteFirestoreProject, recordStoredDocuments } from '../../../local/leak-ledger/leak-recorder.js';
 
 /** Notes the project a broker Firestore client is made for, when it lives on an emulator. */
 export function noteClientProject(config: Config): void {

@@ -1,7 +1,7 @@
 // Copies every answer a function serves in a test (status, headers, body) into the leak ledger, as the client received it.
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, Server, ServerResponse } from 'node:http';
-import type { ResponseHeaders } from './ledger-record.js';
-import { ledgerActive, recordFunctionResponse } from './leak-recorder.js';
+import type { ResponseHeaders } from '../../../local/leak-ledger/ledger-record.js';
+import { ledgerActive, recordFunctionResponse } from '../../../local/leak-ledger/leak-recorder.js';
 
 const tappedListeners = new WeakSet<RequestListener>();
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { clearEmulatorProject, testProjectId } from '../firestore-test-project.js';
-import type { LedgerRecord } from './ledger-record.js';
-import { openLedgerWriter } from './ledger-writer.js';
+import type { LedgerRecord } from '../../../local/leak-ledger/ledger-record.js';
+import { openLedgerWriter } from '../../../local/leak-ledger/ledger-writer.js';
 import { runLeakCheck } from './leak-check.js';
 
 const secret = (prefix: string) => `${prefix}${randomBytes(24).toString('base64url')}`;

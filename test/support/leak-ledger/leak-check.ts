@@ -8,9 +8,9 @@ import {
   type LedgerRecord,
   ledgerRecordSchema,
   type NeedleRecord,
-} from './ledger-record.js';
-import { LEDGER_FILE_SUFFIX } from './ledger-writer.js';
-import { listEmulatorDocuments } from './emulator-documents.js';
+} from '../../../local/leak-ledger/ledger-record.js';
+import { LEDGER_FILE_SUFFIX } from '../../../local/leak-ledger/ledger-writer.js';
+import { listEmulatorDocuments } from '../../../local/leak-ledger/emulator-documents.js';
 import { createLeakScanner, type LeakHit, type ScanCounts } from './leak-scanner.js';
 
 /** From this many test files on, a run is broad: every kind of needle and haystack must have been recorded. */

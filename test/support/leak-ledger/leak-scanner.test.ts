@@ -2,7 +2,7 @@
 // step's redirect to the provider may carry the state and the OAuth 1.0a request token, and nothing else anywhere may.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { DocumentRecord, LogRecord, NeedleRecord, ResponseRecord } from './ledger-record.js';
+import type { DocumentRecord, LogRecord, NeedleRecord, ResponseRecord } from '../../../local/leak-ledger/ledger-record.js';
 import { createLeakScanner, responseText } from './leak-scanner.js';
 import { createNeedleIndex, MIN_NEEDLE_LENGTH } from './needle-index.js';
 

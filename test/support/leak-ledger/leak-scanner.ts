@@ -1,5 +1,5 @@
 // Searches every haystack of a run (log lines, function answers, stored documents) for every secret the stand-ins issued, and says where.
-import type { DocumentRecord, LogRecord, NeedleRecord, ResponseRecord } from './ledger-record.js';
+import type { DocumentRecord, LogRecord, NeedleRecord, ResponseRecord } from '../../../local/leak-ledger/ledger-record.js';
 import { createNeedleIndex, type NeedleMatch } from './needle-index.js';
 import { valuesCarriedToProvider } from './provider-redirect.js';
 

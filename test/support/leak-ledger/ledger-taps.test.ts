@@ -12,9 +12,9 @@ import { loadConfig } from '../../../shared/config/config.js';
 import { createLogger } from '../../../shared/log/logger.js';
 import { createFirestore } from '../../../shared/store/firestore-client.js';
 import { clearEmulatorProject, testProjectId } from '../firestore-test-project.js';
-import { startVaultHarness } from '../kms-standin/vault-harness.js';
-import { startProviderSandbox } from '../provider-sandbox/provider-sandbox.js';
-import { type LedgerRecord, LEDGER_DIR_VARIABLE, ledgerRecordSchema } from './ledger-record.js';
+import { startVaultHarness } from '../vault-harness.js';
+import { startProviderSandbox } from '../../../local/provider-sandbox/provider-sandbox.js';
+import { type LedgerRecord, LEDGER_DIR_VARIABLE, ledgerRecordSchema } from '../../../local/leak-ledger/ledger-record.js';
 
 /** What this process wrote to the run's ledger so far. */
 function ownRecords(): LedgerRecord[] {

@@ -1,6 +1,6 @@
 // Tees every line a broker logger writes in a test into the leak ledger, whatever sink and level the test gave it.
 import type { LoggerOptions, Severity } from '../../../shared/log/logger.js';
-import { ledgerActive, recordLogLine } from './leak-recorder.js';
+import { ledgerActive, recordLogLine } from '../../../local/leak-ledger/leak-recorder.js';
 
 const SEVERITY_FIELD = /^\{"severity":"([A-Z]+)"/;
 

@@ -1,6 +1,6 @@
 // The one place a secret may appear in a function's answer other than the token function's: the connect start step's redirect
 // to the provider carries the state (RFC 6749 §4.1.1) and, for OAuth 1.0a, the request token (RFC 5849 §2.2), by design.
-import type { ResponseRecord } from './ledger-record.js';
+import type { ResponseRecord } from '../../../local/leak-ledger/ledger-record.js';
 
 const CARRIED_PARAMETERS = ['state', 'oauth_token'] as const;
 const START_STEP = { function: 'callback', path: '/start' } as const;

@@ -2,7 +2,7 @@
 // runs the leak check, prints its summary line and fails the run on a leak or an implausibly empty ledger.
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LEDGER_DIR_VARIABLE } from './ledger-record.js';
+import { LEDGER_DIR_VARIABLE } from '../../../local/leak-ledger/ledger-record.js';
 import { runLeakCheck } from './leak-check.js';
 
 /** Where runs keep their ledgers, under the project root (test-results/ is git-ignored). */

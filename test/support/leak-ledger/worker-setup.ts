@@ -8,7 +8,7 @@ import { beforeAll, beforeEach, expect, inject, vi } from 'vitest';
 import type * as BrokerLogger from '../../../shared/log/logger.js';
 import type * as FirestoreClient from '../../../shared/store/firestore-client.js';
 import { startTestForDeleteTap, tapRecursiveDelete } from './firestore-tap.js';
-import { recordTestFile, setLedgerTestFile } from './leak-recorder.js';
+import { recordTestFile, setLedgerTestFile } from '../../../local/leak-ledger/leak-recorder.js';
 
 // Mocks in a setup file apply to every module the test file loads; each replacement only adds a tee: what the test sees is unchanged.
 vi.mock('../../../shared/log/logger.js', async (importOriginal) => {

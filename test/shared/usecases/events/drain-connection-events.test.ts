@@ -21,8 +21,8 @@ import { closeEventPublisherOf } from '../../../../shared/usecases/events/runtim
 import { type Clock, ManualClock } from '../../../../shared/time/clock.js';
 import { cryptoIdSource } from '../../../../shared/time/ids.js';
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
-import { findFreePort } from '../../../support/free-port.js';
-import { ensureSubscription, ensureTopic, type PulledMessage, pullExactly } from '../../../support/pubsub-emulator-admin.js';
+import { findFreePort } from '../../../../local/free-port.js';
+import { ensureSubscription, ensureTopic, type PulledMessage, pullExactly } from '../../../../local/pubsub-emulator-admin.js';
 
 const project = useFirestoreTestProject('event-drain');
 let pubsubHost: string;

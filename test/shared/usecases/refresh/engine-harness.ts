@@ -14,8 +14,8 @@ import { cryptoIdSource } from '../../../../shared/time/ids.js';
 import { createRefreshEngine, type RefreshEngine, type RefreshEngineOptions } from '../../../../shared/usecases/refresh/refresh-engine.js';
 import { readToken } from '../../../../shared/usecases/token/read-token.js';
 import type { TokenRequest, TokenResponse } from '../../../../shared/usecases/token/token-request.js';
-import type { VaultHarness } from '../../../support/kms-standin/vault-harness.js';
-import type { ProviderSandbox } from '../../../support/provider-sandbox/provider-sandbox.js';
+import type { VaultHarness } from '../../../support/vault-harness.js';
+import type { ProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
 
 export const READER: VerifiedCaller = {
   email: 'reader@acme-prod.iam.gserviceaccount.com',

@@ -3,8 +3,8 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAtSandbox, readStoredConnection, registerSandboxClient, setStoredExpiry } from '../../../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
-import { startVaultHarness, type VaultHarness } from '../../../support/kms-standin/vault-harness.js';
-import { type ProviderSandbox, startProviderSandbox } from '../../../support/provider-sandbox/provider-sandbox.js';
+import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
 import { type EngineInstance, startInstance } from './engine-harness.js';
 
 const project = useFirestoreTestProject('refresh-kms-outage');

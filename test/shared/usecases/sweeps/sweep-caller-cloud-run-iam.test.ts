@@ -11,9 +11,9 @@ import { createLogger } from '../../../../shared/log/logger.js';
 import { ManualClock } from '../../../../shared/time/clock.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../../../../shared/usecases/broker-runtime.js';
 import { authenticateSchedulerCaller } from '../../../../shared/usecases/sweeps/sweep-caller.js';
-import { type CloudRunAdminStandin, startCloudRunAdminStandin } from '../../../support/cloud-run-admin-standin.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from '../../../support/id-token-issuer.js';
-import { type MetadataServer, startMetadataServer } from '../../../support/metadata-server.js';
+import { type CloudRunAdminStandin, startCloudRunAdminStandin } from '../../../../local/cloud-run-admin-standin.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../../../local/id-token-issuer.js';
+import { type MetadataServer, startMetadataServer } from '../../../../local/metadata-server.js';
 import { caught } from '../../auth/token-leak.js';
 
 const PROJECT = 'acme-prod';

@@ -88,7 +88,7 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
-  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const repoRoot = fileURLToPath(new URL('../', import.meta.url));
   runIdTokenCli(process.argv.slice(2), {
     dataDir: localIssuerDataDir(repoRoot),
     stdout: (text) => process.stdout.write(text),

@@ -10,7 +10,7 @@ import {
   LOCAL_ID_TOKEN_ISSUER,
   localIssuerDataDir,
   startIdTokenIssuer,
-} from './id-token-issuer.js';
+} from '../../local/id-token-issuer.js';
 
 const EMAIL = 'writer@acme-dev.iam.gserviceaccount.com';
 const AUDIENCE = 'http://127.0.0.1:8080';

@@ -1,6 +1,6 @@
 // Starts the local Cloud KMS stand-in: a loopback gRPC server that the real @google-cloud/kms client talks to.
 import * as grpc from '@grpc/grpc-js';
-import { type Clock, systemClock } from '../../../shared/time/clock.js';
+import { type Clock, systemClock } from '../../shared/time/clock.js';
 import { KmsFaults } from './faults.js';
 import { KeyStore } from './key-store.js';
 import { loadKeyManagementService } from './protos.js';

@@ -1,8 +1,8 @@
 // A vault wired to a fresh KMS stand-in through the real KMS client, for tests of the crypto vault.
-import { createLogger } from '../../../shared/log/logger.js';
-import { type Vault, createVault } from '../../../shared/crypto/vault.js';
-import { ManualClock } from '../../../shared/time/clock.js';
-import { type KmsStandin, startKmsStandin } from './server.js';
+import { createLogger } from '../../shared/log/logger.js';
+import { type Vault, createVault } from '../../shared/crypto/vault.js';
+import { ManualClock } from '../../shared/time/clock.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
 
 export const TEST_KEY_NAME = 'projects/broker-test/locations/global/keyRings/broker/cryptoKeys/tokens';
 

@@ -1,7 +1,7 @@
 // Owned processes end as a whole group, also when they ignore SIGTERM, so no emulator outlives the test run.
 import { describe, expect, it } from 'vitest';
-import { spawnOwnedProcess } from './owned-process.js';
-import { isProcessRunning, processEnds } from './process-liveness.js';
+import { spawnOwnedProcess } from '../../local/owned-process.js';
+import { isProcessRunning, processEnds } from '../../local/process-liveness.js';
 
 async function firstLine(read: () => string): Promise<string> {
   for (let i = 0; i < 100; i += 1) {

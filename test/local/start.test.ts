@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isProcessRunning } from './process-liveness.js';
-import { recordLogLine } from './leak-ledger/leak-recorder.js';
+import { isProcessRunning } from '../../local/process-liveness.js';
+import { recordLogLine } from '../../local/leak-ledger/leak-recorder.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,7 +17,7 @@ describe('npm start', () => {
     const env: Record<string, string | undefined> = { ...process.env, PORT: '0', OAUTH_BROKER_STATE_DIR: stateDir };
     // Its own emulator, so the test sees the JVM started and stopped.
     delete env.FIRESTORE_EMULATOR_HOST;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/start.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

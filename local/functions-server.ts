@@ -5,9 +5,9 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { type FunctionName, functionNames } from '../../functions/names.js';
+import { type FunctionName, functionNames } from '../functions/names.js';
 
-const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
+const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
 
 function functionModulePath(name: FunctionName): string | undefined {
   return [`${functionsDir}${name}.ts`, `${functionsDir}${name}.js`].find((path) => existsSync(path));

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSelfSignedCertificate } from './self-signed-certificate.js';
+import { createSelfSignedCertificate } from '../../local/self-signed-certificate.js';
 
 const rsa = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIdTokenVerifier } from '../../shared/auth/id-token-verifier.js';
-import { type IdTokenIssuer, startIdTokenIssuer } from './id-token-issuer.js';
-import { type MetadataServer, startMetadataServer } from './metadata-server.js';
+import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
+import { type MetadataServer, startMetadataServer } from '../../local/metadata-server.js';
 
 const SERVICE_ACCOUNT = 'product-backend@acme-dev.iam.gserviceaccount.com';
 const AUDIENCE = 'https://authorize-xyz-uc.a.run.app';

@@ -1,10 +1,10 @@
 // Connection events on the local stack: the topic, a timer that drains the outbox to it, and a console printer subscribed to it.
-import { loadConfig } from '../../shared/config/config.js';
-import { createLogger, type LogSink } from '../../shared/log/logger.js';
-import { connectionEventSchema } from '../../shared/store/connection-events-outbox.js';
-import { createBrokerRuntime } from '../../shared/usecases/broker-runtime.js';
-import { drainConnectionEvents } from '../../shared/usecases/events/drain-connection-events.js';
-import { closeEventPublisherOf } from '../../shared/usecases/events/runtime-event-publisher.js';
+import { loadConfig } from '../shared/config/config.js';
+import { createLogger, type LogSink } from '../shared/log/logger.js';
+import { connectionEventSchema } from '../shared/store/connection-events-outbox.js';
+import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { drainConnectionEvents } from '../shared/usecases/events/drain-connection-events.js';
+import { closeEventPublisherOf } from '../shared/usecases/events/runtime-event-publisher.js';
 import { ensureSubscription, ensureTopic, type PulledMessage, pullAndAcknowledge } from './pubsub-emulator-admin.js';
 
 export interface LocalEventsOptions {

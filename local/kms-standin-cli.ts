@@ -1,4 +1,4 @@
-// Runs the KMS stand-in on its own: `tsx test/support/kms-standin-cli.ts [--data-dir D] [--port P] [--key NAME]...`.
+// Runs the KMS stand-in on its own: `tsx local/kms-standin-cli.ts [--data-dir D] [--port P] [--key NAME]...`.
 import { parseArgs } from 'node:util';
 import { startKmsStandin } from './kms-standin/server.js';
 

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LocalSweeps, localSweepIntervalMs, startLocalSweeps } from './local-sweeps.js';
+import { type LocalSweeps, localSweepIntervalMs, startLocalSweeps } from '../../local/local-sweeps.js';
 
 const servers: ReturnType<typeof createServer>[] = [];
 let sweeps: LocalSweeps | undefined;

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdTokenVerifier } from '../../shared/auth/id-token-verifier.js';
-import { runIdTokenCli } from './id-token-cli.js';
-import { LOCAL_ID_TOKEN_ISSUER, localIssuerDataDir, startIdTokenIssuer } from './id-token-issuer.js';
+import { runIdTokenCli } from '../../local/id-token-cli.js';
+import { LOCAL_ID_TOKEN_ISSUER, localIssuerDataDir, startIdTokenIssuer } from '../../local/id-token-issuer.js';
 
 const EMAIL = 'reader@acme-dev.iam.gserviceaccount.com';
 const AUDIENCE = 'http://127.0.0.1:8080';

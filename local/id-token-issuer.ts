@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type Clock, systemClock } from '../../shared/time/clock.js';
+import { type Clock, systemClock } from '../shared/time/clock.js';
 import { createSelfSignedCertificate } from './self-signed-certificate.js';
 import { recordJwt } from './leak-ledger/leak-recorder.js';
 

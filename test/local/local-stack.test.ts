@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.js';
 import { createIdTokenVerifier } from '../../shared/auth/id-token-verifier.js';
-import { createIdTokenSigner } from './id-token-issuer.js';
-import { existingFunctionNames } from './functions-server.js';
-import { createStandinClient } from './kms-standin/standin-client.js';
+import { createIdTokenSigner } from '../../local/id-token-issuer.js';
+import { existingFunctionNames } from '../../local/functions-server.js';
+import { createStandinClient } from '../../local/kms-standin/standin-client.js';
 import { builtInProviders } from '../../shared/providers/registry.js';
-import { LOCAL_KMS_KEY_NAME, type LocalStack, startLocalStack } from './local-stack.js';
+import { LOCAL_KMS_KEY_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -3,7 +3,7 @@
 // Local only: it signs anyone in who can reach the loopback port, which is the point of a local stack.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { IAP_ASSERTION_HEADER } from '../../shared/auth/iap-assertion.js';
+import { IAP_ASSERTION_HEADER } from '../shared/auth/iap-assertion.js';
 
 export interface LocalIapProxyOptions {
   /** Mints the assertion for the signed-in operator. */

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findFreePort } from './free-port.js';
-import { isProcessRunning } from './process-liveness.js';
-import { ensureSubscription, ensureTopic, pullExactly } from './pubsub-emulator-admin.js';
-import { findPubsubEmulatorJar, PubsubEmulatorUnavailableError, startPubsubEmulator } from './pubsub-emulator.js';
+import { findFreePort } from '../../local/free-port.js';
+import { isProcessRunning } from '../../local/process-liveness.js';
+import { ensureSubscription, ensureTopic, pullExactly } from '../../local/pubsub-emulator-admin.js';
+import { findPubsubEmulatorJar, PubsubEmulatorUnavailableError, startPubsubEmulator } from '../../local/pubsub-emulator.js';
 
 let scratch: string;
 beforeAll(async () => {

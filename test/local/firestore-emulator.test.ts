@@ -3,11 +3,11 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findFirestoreEmulatorJar } from './firestore-emulator-jar.js';
-import { FirestoreEmulatorUnavailableError, startFirestoreEmulator } from './firestore-emulator.js';
-import { findFreePort } from './free-port.js';
-import { parseJavaMajorVersion } from './java-runtime.js';
-import { isProcessRunning } from './process-liveness.js';
+import { findFirestoreEmulatorJar } from '../../local/firestore-emulator-jar.js';
+import { FirestoreEmulatorUnavailableError, startFirestoreEmulator } from '../../local/firestore-emulator.js';
+import { findFreePort } from '../../local/free-port.js';
+import { parseJavaMajorVersion } from '../../local/java-runtime.js';
+import { isProcessRunning } from '../../local/process-liveness.js';
 
 let scratch: string;
 beforeAll(async () => {

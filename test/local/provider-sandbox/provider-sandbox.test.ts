@@ -1,6 +1,6 @@
 // The sandbox's own controls: consent page, admin endpoint, call counts, reset and the list of issued secrets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProviderSandbox, startProviderSandbox } from './provider-sandbox.js';
+import { type ProviderSandbox, startProviderSandbox } from '../../../local/provider-sandbox/provider-sandbox.js';
 
 let sandbox: ProviderSandbox;
 beforeAll(async () => {

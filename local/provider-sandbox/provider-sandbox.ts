@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
 import { z } from 'zod';
-import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../../shared/oauth/oauth1-signature.js';
+import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../shared/oauth/oauth1-signature.js';
 import { forgetProviderOrigin, noteProviderOrigin, recordJwt, recordSecret } from '../leak-ledger/leak-recorder.js';
 import { type Reply, routeVariables, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
 import {

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { z } from 'zod';
-import type { Clock } from '../../../shared/time/clock.js';
+import type { Clock } from '../../shared/time/clock.js';
 import { KmsStatusError } from './kms-status-error.js';
 import { recordKeyBytes } from '../leak-ledger/leak-recorder.js';
 import {

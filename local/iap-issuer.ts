@@ -3,7 +3,7 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { IAP_ISSUER } from '../../shared/config/config.js';
+import { IAP_ISSUER } from '../shared/config/config.js';
 import { recordJwt } from './leak-ledger/leak-recorder.js';
 
 export interface MintIapAssertionOptions {

@@ -7,9 +7,9 @@ import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { crc32c } from '../../shared/crypto/crc32c.js';
 import { ManualClock } from '../../shared/time/clock.js';
-import { STORE_FILE_NAME } from './kms-standin/key-store.js';
-import { type KmsStandin, startKmsStandin } from './kms-standin/server.js';
-import { createStandinClient } from './kms-standin/standin-client.js';
+import { STORE_FILE_NAME } from '../../local/kms-standin/key-store.js';
+import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';
+import { createStandinClient } from '../../local/kms-standin/standin-client.js';
 
 const location = 'projects/standin-test/locations/europe-west1';
 const keyRing = `${location}/keyRings/ring`;

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { recordConnectionEvent } from '../../shared/store/connection-events-outbox.js';
 import { systemClock } from '../../shared/time/clock.js';
 import { cryptoIdSource } from '../../shared/time/ids.js';
-import { useFirestoreTestProject } from './firestore-test-project.js';
-import { formatEventLine, type LocalEvents, startLocalEvents } from './local-events.js';
+import { useFirestoreTestProject } from '../support/firestore-test-project.js';
+import { formatEventLine, type LocalEvents, startLocalEvents } from '../../local/local-events.js';
 
 const project = useFirestoreTestProject('local-events');
 let events: LocalEvents | undefined;

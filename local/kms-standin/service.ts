@@ -1,6 +1,6 @@
 // gRPC handlers of google.cloud.kms.v1.KeyManagementService over the key store, with counters and injected faults.
 import * as grpc from '@grpc/grpc-js';
-import { crc32c } from '../../../shared/crypto/crc32c.js';
+import { crc32c } from '../../shared/crypto/crc32c.js';
 import type { KmsFaults } from './faults.js';
 import type { CryptoKeyInput, KeyStore } from './key-store.js';
 import { KmsStatusError } from './kms-status-error.js';
