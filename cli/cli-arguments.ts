@@ -12,6 +12,7 @@ export const commandNames = ['stats', 'list', 'inspect', 'refresh', 'health', 'r
 export type CommandName = (typeof commandNames)[number];
 
 export const ADMIN_URL_VARIABLE = 'OAUTH_BROKER_ADMIN_URL';
+export const IMPERSONATE_VARIABLE = 'OAUTH_BROKER_IMPERSONATE_SERVICE_ACCOUNT';
 export const DEFAULT_REWRAP_BATCH_SIZE = 100;
 
 export type Command =
@@ -29,6 +30,8 @@ export interface Invocation {
   /** The ID-token audience; the URL unless --audience says otherwise. */
   readonly audience: string;
   readonly idToken: string | null;
+  /** The service account whose ID token to send, minted for the operator's own credentials; null: not impersonating. */
+  readonly impersonateServiceAccount: string | null;
   readonly json: boolean;
 }
 
@@ -38,6 +41,7 @@ const globalOptions = {
   url: { type: 'string' },
   audience: { type: 'string' },
   'id-token': { type: 'string' },
+  'impersonate-service-account': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -67,6 +71,9 @@ const allowedOptions: Record<CommandName, readonly CommandOption[]> = {
   revoke: ['yes'],
   rewrap: ['resume', 'batch-size'],
 };
+
+// Only a service account can be impersonated; its id rules are Google's (6-30 characters).
+const serviceAccountEmail = /^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])@[a-z0-9][-a-z0-9.:]*\.iam\.gserviceaccount\.com$/;
 
 const isCommandName = (value: string): value is CommandName => (commandNames as readonly string[]).includes(value);
 
@@ -158,5 +165,14 @@ export function parseCliArguments(argv: readonly string[], env: Readonly<Record<
   if (idToken !== null && (idToken.trim() === '' || /\s/.test(idToken.trim().replace(/^bearer\s+/i, '')))) {
     throw new UsageError('--id-token must be a single token (e.g. "$(gcloud auth print-identity-token)")');
   }
-  return { help: false, command, url, audience, idToken, json: values.json === true };
+  const impersonateFlag = values['impersonate-service-account'] as string | undefined;
+  if (impersonateFlag !== undefined && idToken !== null) {
+    throw new UsageError('--id-token and --impersonate-service-account both say where the token comes from: give one');
+  }
+  // A token given on the command line wins over the environment's standing choice to impersonate.
+  const impersonate = impersonateFlag ?? (idToken === null ? env[IMPERSONATE_VARIABLE] || undefined : undefined);
+  if (impersonate !== undefined && !serviceAccountEmail.test(impersonate)) {
+    throw new UsageError(`"${impersonate}" is not a service account email (…@PROJECT.iam.gserviceaccount.com)`);
+  }
+  return { help: false, command, url, audience, idToken, impersonateServiceAccount: impersonate ?? null, json: values.json === true };
 }

@@ -2,7 +2,7 @@
 import type { GoogleAuth } from 'google-auth-library';
 import { isAdminApiError } from './admin-api-error.js';
 import { createAdminClient } from './admin-client.js';
-import { type Command, parseCliArguments } from './cli-arguments.js';
+import { type Command, type Invocation, parseCliArguments } from './cli-arguments.js';
 import type { CommandContext, Terminal } from './command-context.js';
 import { healthCommand } from './commands/health-command.js';
 import { inspectCommand } from './commands/inspect-command.js';
@@ -11,7 +11,7 @@ import { refreshCommand } from './commands/refresh-command.js';
 import { revokeCommand } from './commands/revoke-command.js';
 import { EXIT_INTERRUPTED, rewrapCommand } from './commands/rewrap-command.js';
 import { statsCommand } from './commands/stats-command.js';
-import { explicitIdToken, googleIdToken } from './id-token-source.js';
+import { explicitIdToken, googleIdToken, type IdTokenSource, impersonatedIdToken } from './id-token-source.js';
 import { USAGE } from './usage-text.js';
 import { UsageError } from './usage-error.js';
 
@@ -27,7 +27,25 @@ export interface CliEnvironment {
   readonly signal?: AbortSignal;
   readonly fetch?: typeof fetch;
   /** Application Default Credentials, when no --id-token is given; `new GoogleAuth()` by default. */
-  readonly googleAuth?: () => Promise<Pick<GoogleAuth, 'getIdTokenClient'>>;
+  readonly googleAuth?: () => Promise<Pick<GoogleAuth, 'getIdTokenClient' | 'getClient'>>;
+  /** Where IAM Credentials answers for --impersonate-service-account; Google's unless a stand-in does. */
+  readonly iamCredentialsEndpoint?: string;
+}
+
+/** The token the invocation asked for: given, minted as an impersonated service account, or from ADC. */
+function idTokenSource(environment: CliEnvironment, invocation: Invocation): IdTokenSource {
+  if (invocation.idToken !== null) return explicitIdToken(invocation.idToken);
+  const auth = environment.googleAuth === undefined ? {} : { auth: environment.googleAuth };
+  if (invocation.impersonateServiceAccount !== null) {
+    return impersonatedIdToken({
+      audience: invocation.audience,
+      url: invocation.url,
+      serviceAccount: invocation.impersonateServiceAccount,
+      ...auth,
+      ...(environment.iamCredentialsEndpoint === undefined ? {} : { endpoint: environment.iamCredentialsEndpoint }),
+    });
+  }
+  return googleIdToken({ audience: invocation.audience, url: invocation.url, ...auth });
 }
 
 function runCommand(context: CommandContext, command: Command): Promise<number> {
@@ -53,7 +71,8 @@ function runCommand(context: CommandContext, command: Command): Promise<number> 
 const hints: Readonly<Record<string, string>> = {
   unauthenticated:
     'The function did not accept the ID token: check --url and --audience (the audience must be one of its ID_TOKEN_AUDIENCES), or pass a fresh --id-token.',
-  caller_not_allowed: "The identity is not on the admin function's ADMIN_ALLOWLIST.",
+  caller_not_allowed:
+    "The identity is not on the admin function's ADMIN_ALLOWLIST (Terraform puts the operator service account there: --impersonate-service-account).",
 };
 
 export async function runCli(environment: CliEnvironment): Promise<number> {
@@ -74,11 +93,7 @@ export async function runCli(environment: CliEnvironment): Promise<number> {
     terminal.stdout(USAGE);
     return EXIT_OK;
   }
-  const idToken =
-    invocation.idToken === null
-      ? googleIdToken({ audience: invocation.audience, url: invocation.url, ...(environment.googleAuth === undefined ? {} : { auth: environment.googleAuth }) })
-      : explicitIdToken(invocation.idToken);
-  const client = createAdminClient({ baseUrl: invocation.url, idToken, ...(environment.fetch === undefined ? {} : { fetch: environment.fetch }) });
+  const client = createAdminClient({ baseUrl: invocation.url, idToken: idTokenSource(environment, invocation), ...(environment.fetch === undefined ? {} : { fetch: environment.fetch }) });
   try {
     return await runCommand({ client, terminal, json: invocation.json, signal }, invocation.command);
   } catch (error) {

@@ -26,6 +26,10 @@ Commands:
 
 Options:
   --url URL          the admin function's URL (or ${'$'}OAUTH_BROKER_ADMIN_URL)
+  --impersonate-service-account SA
+                     send SA's ID token, minted for your Application Default Credentials (which need Token
+                     Creator on SA); SA is Terraform's operator_service_account output
+                     (or ${'$'}OAUTH_BROKER_IMPERSONATE_SERVICE_ACCOUNT)
   --id-token TOKEN   a Google ID token to send; by default one comes from Application Default Credentials
                      (a service account key, impersonation or the metadata server)
   --audience AUD     the ID-token audience the function accepts (default: the URL)
@@ -34,8 +38,11 @@ Options:
 
 Authentication: the function takes a Google ID token (sent in Authorization and X-Serverless-Authorization)
 whose email is on its ADMIN_ALLOWLIST.
+  As an operator:          gcloud auth application-default login
+                           oauth-broker stats --url https://... --impersonate-service-account SA
+                           (or --id-token "$(gcloud auth print-identity-token --impersonate-service-account=SA \\
+                             --audiences=https://... --include-email)")
   With a service account:  GOOGLE_APPLICATION_CREDENTIALS=key.json oauth-broker stats --url https://...
-  With your gcloud login:  oauth-broker stats --url https://... --id-token "$(gcloud auth print-identity-token)"
   Against npm start:       URL=$(node -p "require('./.local/stack.json').functions.admin")
                            ADMIN=$(node -p "require('./.local/stack.json').adminUser")
                            oauth-broker stats --url "$URL" \\

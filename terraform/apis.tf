@@ -7,8 +7,12 @@ locals {
     "cloudkms.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
+    # firestore.rules is released through the Firebase Rules API (firestore.tf).
+    "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
+    # Operators impersonate the operator account (operators.tf): generateIdToken is an IAM Credentials call.
+    "iamcredentials.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",

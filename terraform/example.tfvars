@@ -8,7 +8,8 @@ providers_enabled = {
   slack  = false
   google = false
 }
-# Client ids are not secret: they go here; the client secrets go to Secret Manager.
+# From the OAuth app created at each provider (docs/deployment.md, step 2). Client ids are not secret: they go
+# here; the client secrets go to Secret Manager.
 provider_client_ids = {
   slack  = "1234567890.1234567890"
   google = "1234567890-abc.apps.googleusercontent.com"
@@ -23,8 +24,12 @@ caller_policy = [
 product_backend_service_accounts = ["product-backend@my-product-project.iam.gserviceaccount.com"]
 token_caller_service_accounts    = ["mail-sync@my-product-project.iam.gserviceaccount.com"]
 example_caller_account_ids       = ["broker-caller-demo"]
-operator_members                 = ["group:broker-operators@example.com"]
-admin_allowlist                  = ["oncall@example.com"]
 event_subscriber_members         = ["serviceAccount:product-backend@my-product-project.iam.gserviceaccount.com"]
+
+# The people who operate the broker: each may impersonate the operator service account (terraform output
+# operator_service_account), which alone may call admin and is always on its allowlist. See docs/deployment.md.
+operator_members = ["group:broker-operators@example.com"]
+# Extra emails admin accepts: only for people signing in through an Identity-Aware Proxy you put in front of it.
+admin_allowlist = []
 
 alert_email = "oncall@example.com"

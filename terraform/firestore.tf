@@ -66,3 +66,30 @@ resource "google_firestore_field" "override" {
     }
   }
 }
+
+# firestore.rules (deny every client-SDK request; the server libraries bypass rules) as the database's live rules.
+resource "google_firebaserules_ruleset" "firestore" {
+  project = var.project_id
+
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/../firestore.rules")
+    }
+  }
+
+  # A ruleset is immutable: an edited file makes a new one, and the old one cannot be deleted while the release
+  # still points at it, so the new one must exist first.
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_firebaserules_release" "firestore" {
+  project = var.project_id
+  # The (default) database's rules are the release "cloud.firestore"; a named database's are "cloud.firestore/<id>".
+  name         = google_firestore_database.broker.name == "(default)" ? "cloud.firestore" : "cloud.firestore/${google_firestore_database.broker.name}"
+  ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
+}

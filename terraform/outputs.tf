@@ -4,6 +4,11 @@ output "function_urls" {
   value       = { for name, fn in google_cloudfunctions2_function.broker : name => fn.url }
 }
 
+output "admin_url" {
+  description = "The admin function's URL: the operator CLI's --url, and the audience of operators' ID tokens."
+  value       = google_cloudfunctions2_function.broker["admin"].url
+}
+
 output "function_service_urls" {
   description = "run.app URL of the Cloud Run service behind each function."
   value       = { for name, fn in google_cloudfunctions2_function.broker : name => fn.service_config[0].uri }
@@ -47,6 +52,11 @@ output "runtime_service_accounts" {
 output "scheduler_service_account" {
   description = "The identity Cloud Scheduler uses to call refresh and health."
   value       = google_service_account.scheduler.email
+}
+
+output "operator_service_account" {
+  description = "The account operators impersonate to call admin: gcloud auth print-identity-token --impersonate-service-account=<it>."
+  value       = google_service_account.operator.email
 }
 
 output "example_caller_service_accounts" {

@@ -1,4 +1,4 @@
-# One identity per role: each function's runtime, the build, the scheduler, and example token callers.
+# One identity per role: each function's runtime, the build, the scheduler, and example token callers (operators: operators.tf).
 resource "google_service_account" "runtime" {
   for_each = local.functions
 
@@ -6,6 +6,14 @@ resource "google_service_account" "runtime" {
   account_id   = "${var.name_prefix}-${each.key}"
   display_name = "oauth-broker ${each.key} runtime"
   description  = each.value.description
+
+  # name_prefix's validation leaves room for the longest function name today; a longer one fails here, at plan.
+  lifecycle {
+    precondition {
+      condition     = can(regex("^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$", "${var.name_prefix}-${each.key}"))
+      error_message = "\"${var.name_prefix}-${each.key}\" is not a valid service account id (6-30 characters): shorten name_prefix or the function's name."
+    }
+  }
 
   depends_on = [google_project_service.required]
 }

@@ -22,13 +22,23 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every function, service account and job name; keep it short (service account ids max out at 30 characters)."
+  description = "Prefix of every name the broker's resources get (functions, service accounts, secrets, the source bucket, the key ring, scheduler jobs, metrics): 3-18 characters."
   type        = string
   default     = "oauth-broker"
 
+  # The tightest name derived from it is a service account id (6-30 characters, ^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$),
+  # and the longest of those is "<prefix>-connections", 12 characters more: so 18. Everything else (Cloud Run
+  # service names up to 49, secret ids, the bucket "<project>-<prefix>-source" up to 63) has room to spare;
+  # test/terraform/name-prefix.test.ts evaluates every derived name at the longest prefix allowed here.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-20 lowercase letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,16}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-18 characters (at most 18, so that \"<prefix>-connections\" fits the 30 characters of a service account id): lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit."
+  }
+
+  # Cloud Storage refuses bucket names containing "google", and the source bucket's name carries the prefix.
+  validation {
+    condition     = !strcontains(var.name_prefix, "google")
+    error_message = "name_prefix must not contain \"google\": the source bucket's name carries it, and Cloud Storage refuses such names."
   }
 }
 
@@ -130,7 +140,7 @@ variable "oidc_providers" {
 }
 
 variable "admin_allowlist" {
-  description = "Operator emails the admin function accepts (ADMIN_ALLOWLIST), on top of IAM or IAP letting them reach it. Empty: nobody."
+  description = "Operator emails the admin function accepts (ADMIN_ALLOWLIST) besides the operator service account, which is always on it; for people signing in through IAP. Empty: only the operator service account."
   type        = list(string)
   default     = []
 
@@ -201,7 +211,12 @@ variable "example_caller_account_ids" {
 }
 
 variable "operator_members" {
-  description = "IAM principals allowed to call admin, e.g. \"group:broker-operators@example.com\". The admin allowlist in code applies as well."
+  description = <<-EOT
+    IAM principals who operate the broker, e.g. "group:broker-operators@example.com". Each may impersonate the
+    operator service account (roles/iam.serviceAccountTokenCreator on it, operators.tf), whose ID tokens are what
+    the admin function admits: a person's own gcloud identity token cannot name the admin URL as its audience.
+    See docs/deployment.md, "Operators".
+  EOT
   type        = list(string)
   default     = []
 

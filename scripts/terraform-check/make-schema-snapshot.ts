@@ -30,6 +30,7 @@ export const keptTypePrefixes = [
   'google_kms_',
   'google_secret_manager_secret',
   'google_firestore_',
+  'google_firebaserules_',
   'google_pubsub_',
   'google_cloud_scheduler_job',
   'google_logging_metric',

@@ -84,11 +84,12 @@ describe('requests', () => {
     expect(audiences).toEqual(['https://admin-abc.a.run.app']);
   });
 
-  it('reports missing Application Default Credentials as identity_token_failed with the gcloud way out', async () => {
+  it('reports missing Application Default Credentials as identity_token_failed with the way in for a person', async () => {
     const source = googleIdToken({ audience: base, url: base, auth: () => Promise.reject(new Error('Could not load the default credentials')) });
     const error = await failure(source());
     expect(error.code).toBe('identity_token_failed');
-    expect(error.message).toContain('gcloud auth print-identity-token');
+    expect(error.message).toContain('--impersonate-service-account');
+    expect(error.message).toContain('Could not load the default credentials');
   });
 });
 

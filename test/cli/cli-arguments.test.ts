@@ -48,9 +48,20 @@ describe('parseCliArguments', () => {
     [['stats', '--url', 'ftp://example.com'], /not an http\(s\) URL/],
     [['stats', '--id-token', 'two words'], /single token/],
     [['stats', '--bogus'], /bogus/],
+    [['stats', '--impersonate-service-account', 'ops-lead@example.com'], /not a service account email/],
+    [['stats', '--impersonate-service-account', 'op@p.iam.gserviceaccount.com', '--id-token', 'abc'], /give one/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseCliArguments(argv, URL_ENV)).toThrow(UsageError);
     expect(() => parseCliArguments(argv, URL_ENV)).toThrow(message);
+  });
+
+  it('impersonates the service account --impersonate-service-account or the environment names, unless a token is given', () => {
+    const operator = 'oauth-broker-operator@my-broker-project.iam.gserviceaccount.com';
+    expect(parseCliArguments(['stats', '--impersonate-service-account', operator], URL_ENV)).toMatchObject({ impersonateServiceAccount: operator, idToken: null });
+    const standing = { ...URL_ENV, OAUTH_BROKER_IMPERSONATE_SERVICE_ACCOUNT: operator };
+    expect(parseCliArguments(['stats'], standing)).toMatchObject({ impersonateServiceAccount: operator });
+    expect(parseCliArguments(['stats', '--id-token', 'abc'], standing)).toMatchObject({ impersonateServiceAccount: null, idToken: 'abc' });
+    expect(parseCliArguments(['stats'], URL_ENV)).toMatchObject({ impersonateServiceAccount: null });
   });
 
   it('needs the admin URL from --url or OAUTH_BROKER_ADMIN_URL', () => {

@@ -19,7 +19,8 @@ export interface CliRunOptions {
   /** Sees every stderr write as it happens (e.g. to interrupt after some progress). */
   readonly onStderr?: (text: string) => void;
   readonly fetch?: typeof fetch;
-  readonly googleAuth?: () => Promise<Pick<GoogleAuth, 'getIdTokenClient'>>;
+  readonly googleAuth?: () => Promise<Pick<GoogleAuth, 'getIdTokenClient' | 'getClient'>>;
+  readonly iamCredentialsEndpoint?: string;
 }
 
 export async function runCliInProcess(argv: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
@@ -30,6 +31,7 @@ export async function runCliInProcess(argv: readonly string[], options: CliRunOp
     env: options.env ?? {},
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.iamCredentialsEndpoint === undefined ? {} : { iamCredentialsEndpoint: options.iamCredentialsEndpoint }),
     // Nothing here may reach real credentials: a run without --id-token and without an injected source fails loudly.
     googleAuth:
       options.googleAuth ??
