@@ -97,7 +97,7 @@ function needsRefreshAt(index: number, share: number): boolean {
 export async function seedLoadConnections(stack: LocalStack, plan: TokenLoadPlan, store: { firestore: Firestore; vault: Vault }): Promise<LoadConnection[]> {
   const config = loadConfig(stack.functionEnv);
   for (const provider of loadProviders) {
-    const client = config.providers.clients[provider];
+    const client = config.providerClients[provider];
     if (client?.clientSecret === undefined) throw new TypeError(`The local stack configured no client for ${provider}`);
     stack.sandbox.registerClient(provider, {
       clientId: client.clientId,
@@ -108,7 +108,7 @@ export async function seedLoadConnections(stack: LocalStack, plan: TokenLoadPlan
   const indexes = Array.from({ length: plan.connections }, (_, index) => index);
   return inBatches(indexes, SEED_CONCURRENCY, async (index) => {
     const provider = loadProviders[index % loadProviders.length] as string;
-    const client = config.providers.clients[provider] as { clientId: string; clientSecret: string };
+    const client = config.providerClients[provider] as { clientId: string; clientSecret: string };
     const tenantId = stack.description.demoTenant;
     const userId = `load-user-${Math.floor(index / 2)}`;
     const { connectionId, grant } = await connectAtSandbox({

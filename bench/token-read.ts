@@ -70,7 +70,7 @@ export async function runTokenReadBenchmark(log: (line: string) => void): Promis
       vault,
       oauth: createOAuthRuntime({ overrides: config.providers.originOverrides }),
       catalog: createProviderCatalog(),
-      clients: config.providers.clients,
+      clients: config.providerClients,
       settings: config.refresh,
       clock: systemClock,
       ids: cryptoIdSource,

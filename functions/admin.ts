@@ -1,7 +1,7 @@
 // admin: operators (through Identity-Aware Proxy, or IAM with an ID token; on ADMIN_ALLOWLIST) see and steer
 // every connection without seeing a secret. GET / is the dashboard; GET /api/openapi.json describes the JSON API under /api/.
 import * as functions from '@google-cloud/functions-framework';
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -15,7 +15,7 @@ import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/brok
 let wiring: { runtime: BrokerRuntime; access: OperatorAccess; services: AdminServices } | undefined;
 const admin = () => {
   if (wiring === undefined) {
-    const runtime = createBrokerRuntime(processEnvironmentConfig());
+    const runtime = createBrokerRuntime(functionConfig('admin'));
     wiring = { runtime, access: createOperatorAccess(runtime), services: createAdminServices(runtime) };
   }
   return wiring;

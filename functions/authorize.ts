@@ -1,7 +1,7 @@
 // authorize: a product backend starts a connect flow for its user and gets a single-use start URL back.
 import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -9,7 +9,7 @@ import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/brok
 import { startConnectFlow } from '../shared/usecases/connect/start-connect-flow.js';
 
 let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('authorize')));
 
 installFrameworkErrorHandler(() => broker().logger);
 

@@ -2,7 +2,7 @@
 // the OAuth redirect URI, which finishes the flow and sends the browser back to the product.
 import * as functions from '@google-cloud/functions-framework';
 import type { Response } from '@google-cloud/functions-framework';
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { functionConfig } from './config-reads.js';
 import { isBrokerError } from '../shared/errors/broker-error.js';
 import { type ErrorCode, errorCodeTable } from '../shared/errors/error-codes.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
@@ -15,7 +15,7 @@ import { completeConnectFlow } from '../shared/usecases/connect/complete-connect
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 
 let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('callback')));
 
 installFrameworkErrorHandler(() => broker().logger);
 

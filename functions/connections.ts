@@ -5,7 +5,7 @@
 //   POST /api-key             {tenantId, userId?, provider, apiKey, connectionConfig?}
 import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -17,7 +17,7 @@ import { listConnections } from '../shared/usecases/connections/list-connections
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 
 let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('connections')));
 
 installFrameworkErrorHandler(() => broker().logger);
 

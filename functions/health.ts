@@ -1,6 +1,6 @@
 // health: Cloud Scheduler's sweep that calls each active connection's identity endpoint and moves its health state.
 import * as functions from '@google-cloud/functions-framework';
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { functionConfig } from './config-reads.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
@@ -8,7 +8,7 @@ import { runHealthSweep } from '../shared/usecases/sweeps/health-sweep.js';
 import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-caller.js';
 
 let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(processEnvironmentConfig()));
+const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('health')));
 
 installFrameworkErrorHandler(() => broker().logger);
 

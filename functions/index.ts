@@ -1,9 +1,9 @@
 // The package entry point: loads only the function named by FUNCTION_TARGET, so each deployed
 // function pays the cold-start cost of its own dependencies and no one else's.
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { processFunctionTarget } from '../shared/config/config.js';
 import { isFunctionName } from './names.js';
 
-const target = processEnvironmentConfig().runtime.functionTarget;
+const target = processFunctionTarget();
 if (!isFunctionName(target)) {
   throw new TypeError(`FUNCTION_TARGET must name one of the broker's functions, got ${JSON.stringify(target)}`);
 }

@@ -1,7 +1,7 @@
 // The `token` function: an internal service, authenticated by its Google ID token and the caller policy, gets a fresh access token.
 import { http } from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
-import { processEnvironmentConfig } from '../shared/config/config.js';
+import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -10,7 +10,7 @@ import { drainAfterChange } from '../shared/usecases/events/drain-after-change.j
 import { tokenRequestSchema } from '../shared/usecases/token/token-request.js';
 import { createTokenService } from '../shared/usecases/token/token-service.js';
 
-const runtime = createBrokerRuntime(processEnvironmentConfig());
+const runtime = createBrokerRuntime(functionConfig('token'));
 // Most reads change nothing; a read that refreshed (or failed to) may have moved the status, and its event is
 // drained before the answer. The flag is per instance: whichever request sees it first drains for all.
 let stateChanged = false;

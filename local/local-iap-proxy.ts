@@ -2,17 +2,17 @@
 // the admin function with a freshly signed assertion for the local operator, exactly the header IAP would add.
 // Local only: it signs anyone in who can reach the loopback port, which is the point of a local stack.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { IAP_ASSERTION_HEADER } from '../shared/auth/iap-assertion.js';
+import { forwardRequest } from './front-proxy.js';
 
 export interface LocalIapProxyOptions {
   /** Mints the assertion for the signed-in operator. */
   readonly mint: () => string;
+  /** The admin function's own origin (its process). */
+  readonly adminOrigin: string;
 }
 
 export function createLocalIapProxy(options: LocalIapProxyOptions): RequestListener {
-  // getTestServer builds a new server each call: build the admin one once, on first use.
-  let admin: RequestListener | undefined;
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://local');
     const [, target = '', ...rest] = url.pathname.split('/');
@@ -20,15 +20,9 @@ export function createLocalIapProxy(options: LocalIapProxyOptions): RequestListe
       res.writeHead(404, { 'content-type': 'text/plain' }).end('The local IAP stand-in fronts /iap/admin/ only\n');
       return;
     }
-    admin ??= getTestServer('admin').listeners('request')[0] as RequestListener | undefined;
-    if (admin === undefined) {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('The admin function is not mounted\n');
-      return;
-    }
     // Like IAP: whatever the client sent in this header is replaced, never passed through.
     delete req.headers[IAP_ASSERTION_HEADER];
     req.headers[IAP_ASSERTION_HEADER] = options.mint();
-    req.url = `/${rest.join('/')}${url.search}`;
-    admin(req, res);
+    forwardRequest(req, res, options.adminOrigin, `/${rest.join('/')}${url.search}`);
   };
 }

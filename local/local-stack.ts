@@ -1,9 +1,15 @@
-// Brings up the whole broker on one machine — emulator, KMS stand-in, ID-token issuer, metadata server,
-// every function — and describes it in .local/stack.json. Used by `npm start` and by the stack's own tests.
+// Brings up the whole broker on one machine in production shape — emulators, KMS stand-in, ID-token issuer, metadata
+// server, Cloud Run Admin API stand-in, provider sandbox, and each function as its own process from dist/ with exactly
+// what functions/manifest.json gives it — and describes it in .local/stack.json. Used by `npm start` and by tests.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FirestoreEmulator, startFirestoreEmulator } from './firestore-emulator.js';
-import { type FunctionsServer, startFunctionsServer } from './functions-server.js';
+import { type FrontProxy, startFrontProxy } from './front-proxy.js';
+import { type FunctionProcess, startFunctionProcess } from './function-process.js';
+import { ensureFunctionsBuilt } from './function-build.js';
+import { manifestMismatches, readableVariablesOf, readFunctionManifest, standInVariablesOf } from './function-manifest.js';
+import { startCloudRunAdminStandin } from './cloud-run-admin-standin.js';
+import { findFreePort } from './free-port.js';
 import { type IdTokenIssuer, localIssuerDataDir, startIdTokenIssuer } from './id-token-issuer.js';
 import { type KmsStandin, startKmsStandin } from './kms-standin/server.js';
 import { type MetadataServer, startMetadataServer } from './metadata-server.js';
@@ -12,17 +18,25 @@ import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
 import { localDrainIntervalMs, startLocalEvents } from './local-events.js';
 import { type LocalSweeps, localSweepIntervalMs, startLocalSweeps } from './local-sweeps.js';
 import { randomBytes } from 'node:crypto';
+import { isConfigVariableName, isDeploymentVariable, platformVariables, standInVariables } from '../shared/config/config.js';
 import { builtInProviders } from '../shared/providers/registry.js';
-import { functionNames } from '../functions/names.js';
+import { type FunctionName, functionNames } from '../functions/names.js';
 import { createDemoPage } from './demo/demo-page.js';
 import { type IapIssuer, startIapIssuer } from './iap-issuer.js';
 import { createLocalIapProxy } from './local-iap-proxy.js';
-import { noteFirestoreProject } from './leak-ledger/leak-recorder.js';
+import { noteFirestoreProject, recordLogLine } from './leak-ledger/leak-recorder.js';
 
 export const LOCAL_PROJECT_ID = 'oauth-broker-local';
 export const LOCAL_EVENTS_TOPIC = `projects/${LOCAL_PROJECT_ID}/topics/connection-events`;
 export const LOCAL_KMS_KEY_NAME = `projects/${LOCAL_PROJECT_ID}/locations/global/keyRings/oauth-broker/cryptoKeys/token-sealing`;
 const KMS_ROTATION_PERIOD_SECONDS = 90 * 24 * 3600;
+/** The region the local stand-ins name (the Cloud Run Admin API's service names, CLOUD_RUN_REGION). */
+const LOCAL_REGION = 'local-region1';
+/** Tuning settings (those with a default in loadConfig) a developer may set for npm start; never endpoints or credentials. */
+function isLocalTuning(name: string): boolean {
+  const fixedHere = [...standInVariables, ...platformVariables, 'LOG_LEVEL'] as readonly string[];
+  return isConfigVariableName(name) && !isDeploymentVariable(name) && !fixedHere.includes(name) && !name.startsWith('PROVIDER_');
+}
 
 /** Who is who on the local stack: the product backend that calls authorize and token, and its tenant. */
 export const localIdentities = {
@@ -42,6 +56,8 @@ export interface StackDescription {
   readonly projectId: string;
   readonly functionsOrigin: string;
   readonly functions: Readonly<Record<string, string>>;
+  /** Each function's own process: its pid and the loopback origin the front proxy forwards /<name> to. */
+  readonly functionProcesses: Readonly<Record<string, { readonly pid: number; readonly origin: string }>>;
   readonly firestoreEmulatorHost: string;
   /** Connection events: the Pub/Sub emulator, the topic, and the subscription the console printer reads. */
   readonly events: { readonly pubsubEmulatorHost: string; readonly topic: string; readonly printerSubscription: string };
@@ -72,8 +88,10 @@ export const LOCAL_IAP_AUDIENCE = '/projects/0/global/backendServices/0';
 
 export interface LocalStack {
   readonly description: StackDescription;
-  /** The environment the functions were configured with (loadConfig's input). */
+  /** Every value the stack configured, as one environment: what its own tools (events printer, benchmarks) read. */
   readonly functionEnv: Readonly<Record<string, string>>;
+  /** Exactly what each function process was given (its manifest entry, local stand-ins, the platform's own). */
+  readonly functionEnvironments: Readonly<Record<FunctionName, Readonly<Record<string, string>>>>;
   readonly kms: KmsStandin;
   readonly sandbox: ProviderSandbox;
   /** The local scheduler jobs; `runNow()` runs both sweeps at once. */
@@ -94,6 +112,8 @@ export interface LocalStackOptions {
    * run's emulator picks its own, so another stack's scheduled sweeps never touch its connections.
    */
   readonly projectId?: string;
+  /** Each line a function process writes (its JSON log lines); npm start keeps them in .local/logs/. */
+  readonly onFunctionLog?: (name: FunctionName, line: string) => void;
 }
 
 async function writeAtomically(path: string, content: string): Promise<void> {
@@ -116,7 +136,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    // The JVM is the slow part: start it first and bring up the rest while it boots.
+    // The JVM is the slow part: start it first and bring up the rest (and the build, when dist/ is stale) while it boots.
+    const building = ensureFunctionsBuilt(options.repoRoot);
+    building.catch(() => undefined);
     const emulatorStarting = startFirestoreEmulator(options.env ? { env: options.env } : {});
     // Over process.env, so a caller that names only some variables (FIRESTORE_EMULATOR_HOST) still finds Java.
     const pubsubStarting = startPubsubEmulator({ env: { ...process.env, ...options.env } });
@@ -146,11 +168,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => metadata.stop());
     progress(`Metadata server     ${metadata.url}`);
 
-    const functions: FunctionsServer = await startFunctionsServer({ port: options.port });
-    stoppers.push(() => functions.stop());
-    const functionUrl = (name: string) => `${functions.origin}/${name}`;
+    // One origin for everything, as the README and .local/stack.json name it; each function's URL (and ID-token
+    // audience) is /<name> on it, the way each Cloud Run function has its own URL.
+    const front: FrontProxy = await startFrontProxy({ port: options.port });
+    stoppers.push(() => front.stop());
+    const functionUrl = (name: string) => `${front.origin}/${name}`;
     const callbackUrl = functionUrl('callback');
-    const demoReturnUrl = `${functions.origin}/demo/connected`;
+    const demoReturnUrl = `${front.origin}/demo/connected`;
 
     const sandbox = await startProviderSandbox();
     stoppers.push(() => sandbox.close());
@@ -163,7 +187,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       providerClientEnv[`PROVIDER_${id.toUpperCase()}_CLIENT_ID`] = client.clientId;
       providerClientEnv[`PROVIDER_${id.toUpperCase()}_CLIENT_SECRET`] = client.clientSecret;
     }
+    // A user's own providers (OIDC_PROVIDERS and their PROVIDER_<ID>_CLIENT_* settings) come from the environment.
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      if (value !== undefined && value !== '' && /^PROVIDER_[A-Z][A-Z0-9_]*_CLIENT_(ID|SECRET)$/.test(name)) providerClientEnv[name] = value;
+    }
     progress(`Provider sandbox    ${sandbox.origin} (${providerIds.length} providers)`);
+
+    // The sweeps trust Cloud Run's IAM check of the scheduler's token once they have proven, through the Cloud Run
+    // Admin API, that only the scheduler may invoke them: the stand-in answers with the policy Terraform sets.
+    const cloudRunAdmin = await startCloudRunAdminStandin();
+    stoppers.push(() => cloudRunAdmin.stop());
+    const serviceName = (name: string) => `oauth-broker-${name}`;
+    for (const name of functionNames) {
+      cloudRunAdmin.setService(`projects/${projectId}/locations/${LOCAL_REGION}/services/${serviceName(name)}`, {
+        ingress: 'INGRESS_TRAFFIC_ALL',
+        bindings: [{ role: 'roles/run.invoker', members: [`serviceAccount:${localIdentities.schedulerCaller}`] }],
+      });
+    }
 
     const emulator: FirestoreEmulator = await emulatorStarting;
     // Nobody wipes the stack's project: under tests, the whole-run leak check searches what it holds at the end.
@@ -175,31 +215,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const pubsub: PubsubEmulator = await pubsubStarting;
     progress(`Pub/Sub emulator    ${pubsub.host}${pubsub.started ? ` (started in ${(pubsub.startupMs / 1000).toFixed(1)} s)` : ' (reused)'}`);
 
-    const functionEnv: Record<string, string> = {
+    // The values Terraform would give, for this machine; each function gets the names its manifest entry lists.
+    const environmentValues: Record<string, string> = {
       GOOGLE_CLOUD_PROJECT: projectId,
-      FIRESTORE_EMULATOR_HOST: emulator.host,
-      PUBSUB_EMULATOR_HOST: pubsub.host,
-      EVENTS_TOPIC: eventsTopic,
-      KMS_KEY_NAME: LOCAL_KMS_KEY_NAME,
-      KMS_API_ENDPOINT: kms.endpoint,
-      ID_TOKEN_ISSUER: issuer.issuer,
-      ID_TOKEN_CERTS_URL: issuer.certsUrl,
-      ID_TOKEN_AUDIENCES: functionNames.map(functionUrl).join(','),
-      GCE_METADATA_HOST: metadata.host,
-      METADATA_SERVER_DETECTION: 'ping-only',
-      PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
-      ...providerClientEnv,
+      FIRESTORE_DATABASE_ID: '(default)',
       LOG_LEVEL: options.env?.LOG_LEVEL ?? 'INFO',
+      KMS_KEY_NAME: LOCAL_KMS_KEY_NAME,
+      EVENTS_TOPIC: eventsTopic,
       // The connect flow: the callback is the redirect URI registered above; only the demo page may be returned to.
       BROKER_CALLBACK_URL: callbackUrl,
       RETURN_URL_ALLOWLIST: demoReturnUrl,
-      // The sweeps answer the scheduler only; locally a health check is due again after a minute, so changes show up.
-      SCHEDULER_SERVICE_ACCOUNT: localIdentities.schedulerCaller,
-      HEALTH_RECHECK_SECONDS: options.env?.HEALTH_RECHECK_SECONDS ?? '60',
-      // The admin function: the local operator, signed in through the local IAP stand-in (or with an ID token).
-      ADMIN_ALLOWLIST: localIdentities.adminUser,
-      IAP_AUDIENCE: LOCAL_IAP_AUDIENCE,
-      IAP_PUBLIC_KEYS_URL: iap.publicKeysUrl,
       CALLER_POLICY: JSON.stringify([
         {
           serviceAccount: localIdentities.demoCaller,
@@ -208,18 +233,90 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           actions: ['connect', 'manage_connections', 'read_token'],
         },
       ]),
+      OIDC_PROVIDERS: options.env?.OIDC_PROVIDERS || '[]',
+      // The admin function: the local operator, signed in through the local IAP stand-in (or with an ID token).
+      ADMIN_ALLOWLIST: localIdentities.adminUser,
+      IAP_AUDIENCE: LOCAL_IAP_AUDIENCE,
+      // No Cloud Scheduler API here: "refresh all" sweeps inside the admin function, as without the job name.
+      SCHEDULER_REFRESH_JOB: '',
+      // The sweeps answer the scheduler only.
+      SCHEDULER_SERVICE_ACCOUNT: localIdentities.schedulerCaller,
+      CLOUD_RUN_IAM_VERIFIED_CALLERS: 'scheduler',
+      CLOUD_RUN_REGION: LOCAL_REGION,
     };
-    // Functions read their configuration from process.env through loadConfig, as on Cloud Run.
-    Object.assign(process.env, functionEnv);
-    const mounted = await functions.mountFunctions();
+    // Where this machine's stand-ins are: given to a function only for the services its code reads.
+    const userOverrides = options.env?.PROVIDER_ORIGIN_OVERRIDES ? (JSON.parse(options.env.PROVIDER_ORIGIN_OVERRIDES) as Record<string, string>) : {};
+    const standInValues: Record<string, string> = {
+      FIRESTORE_EMULATOR_HOST: emulator.host,
+      KMS_API_ENDPOINT: kms.endpoint,
+      ID_TOKEN_ISSUER: issuer.issuer,
+      ID_TOKEN_CERTS_URL: issuer.certsUrl,
+      // The sandbox plays the built-in providers; a user's own overrides win.
+      PROVIDER_ORIGIN_OVERRIDES: JSON.stringify({ ...sandbox.originOverrides, ...userOverrides }),
+      PUBSUB_EMULATOR_HOST: pubsub.host,
+      IAP_PUBLIC_KEYS_URL: iap.publicKeysUrl,
+      CLOUD_RUN_ADMIN_API_URL: cloudRunAdmin.url,
+    };
+    // Settings a developer tunes locally (sweep pace, health recheck, ...) reach every function that reads them.
+    const tuning = Object.fromEntries(Object.entries(options.env ?? {}).filter(([name, value]) => value !== undefined && value !== '' && isLocalTuning(name))) as Record<string, string>;
+    tuning.HEALTH_RECHECK_SECONDS ??= '60';
+
+    const manifest = readFunctionManifest();
+    const mismatches = manifestMismatches(manifest);
+    if (mismatches.length > 0) throw new Error(`functions/manifest.json disagrees with the code:\n  ${mismatches.join('\n  ')}`);
+    const functionEnvironments = {} as Record<FunctionName, Record<string, string>>;
+    for (const name of functionNames) {
+      const entry = manifest.functions[name];
+      const env: Record<string, string> = {
+        // The platform: the metadata server every Cloud Run instance has.
+        GCE_METADATA_HOST: metadata.host,
+        METADATA_SERVER_DETECTION: 'ping-only',
+      };
+      const readable = readableVariablesOf(name);
+      for (const [variable, value] of Object.entries(tuning)) if (readable.has(variable)) env[variable] = value;
+      for (const variable of entry.environment) env[variable] = variable === 'ID_TOKEN_AUDIENCES' ? functionUrl(name) : (environmentValues[variable] as string);
+      for (const variable of standInVariablesOf(name)) env[variable] = standInValues[variable] as string;
+      for (const [variable, value] of Object.entries(providerClientEnv)) {
+        const secret = variable.endsWith('_SECRET');
+        if (entry.providerCredentials === 'client_ids_and_secrets' || (entry.providerCredentials === 'client_ids' && !secret)) env[variable] = value;
+      }
+      functionEnvironments[name] = env;
+    }
+
+    await building;
+    const processes = await Promise.all(
+      functionNames.map(async (name) =>
+        startFunctionProcess({
+          repoRoot: options.repoRoot,
+          name,
+          port: await findFreePort(),
+          env: functionEnvironments[name],
+          serviceName: serviceName(name),
+          onLine: (line) => {
+            recordLogLine(`function ${name}`, line);
+            options.onFunctionLog?.(name, line);
+          },
+        }),
+      ),
+    );
+    for (const fn of processes) {
+      stoppers.push(() => fn.stop());
+      front.route(fn.name, fn.origin);
+    }
+    const processOf = (name: FunctionName) => processes.find((fn) => fn.name === name) as FunctionProcess;
+    // What the stack's own tools (the events printer, benchmarks, tests' direct reads) load: every value as one
+    // environment, without the sweeps' trust in Cloud Run's IAM check, which only a sweep service can prove.
+    const { CLOUD_RUN_IAM_VERIFIED_CALLERS: _sweepsOnly, ...toolValues } = environmentValues;
+    const functionEnv: Record<string, string> = { ...toolValues, ...standInValues, ...providerClientEnv, ...tuning, ID_TOKEN_AUDIENCES: functionUrl('token') };
+
     // Events: the outbox is drained on a timer (EVENTS_DRAIN_INTERVAL_SECONDS) and each event printed on one line.
     const events = await startLocalEvents({ functionEnv, drainIntervalMs: localDrainIntervalMs(options.env ?? {}), print: progress });
     stoppers.push(() => events.stop());
     progress(`Connection events   ${events.topic}, printed from ${events.subscription}`);
-    functions.mountLocal(
+    front.mountLocal(
       'demo',
       createDemoPage({
-        functionsOrigin: functions.origin,
+        functionsOrigin: front.origin,
         tenantId: localIdentities.demoTenant,
         userId: localIdentities.demoUser,
         providers: providerIds,
@@ -227,16 +324,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     );
 
-    const adminDashboard = mounted.includes('admin') ? `${functions.origin}/iap/admin/` : null;
-    if (adminDashboard !== null) {
-      functions.mountLocal('iap', createLocalIapProxy({ mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }) }));
-      progress(`Admin dashboard     ${adminDashboard} (signed in as ${localIdentities.adminUser} by the local IAP stand-in)`);
-    }
+    const adminDashboard = `${front.origin}/iap/admin/`;
+    front.mountLocal(
+      'iap',
+      createLocalIapProxy({ adminOrigin: processOf('admin').origin, mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }) }),
+    );
+    progress(`Admin dashboard     ${adminDashboard} (signed in as ${localIdentities.adminUser} by the local IAP stand-in)`);
 
     // The scheduler jobs: both sweeps on a timer, called as the scheduler's service account (SWEEP_INTERVAL_SECONDS).
     const sweepIntervalMs = localSweepIntervalMs(options.env ?? {});
     const sweeps = startLocalSweeps({
-      functions: Object.fromEntries(mounted.map((name) => [name, functionUrl(name)])),
+      functions: Object.fromEntries(functionNames.map((name) => [name, functionUrl(name)])),
       mintIdToken: (audience) => issuer.mint({ email: localIdentities.schedulerCaller, audience }),
       intervalMs: sweepIntervalMs,
       print: progress,
@@ -246,8 +344,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const description: StackDescription = {
       projectId,
-      functionsOrigin: functions.origin,
-      functions: Object.fromEntries(mounted.map((name) => [name, functionUrl(name)])),
+      functionsOrigin: front.origin,
+      functions: Object.fromEntries(functionNames.map((name) => [name, functionUrl(name)])),
+      functionProcesses: Object.fromEntries(processes.map((fn) => [fn.name, { pid: fn.pid, origin: fn.origin }])),
       firestoreEmulatorHost: emulator.host,
       events: { pubsubEmulatorHost: pubsub.host, topic: events.topic, printerSubscription: events.subscription },
       kms: { endpoint: kms.endpoint, keyName: LOCAL_KMS_KEY_NAME },
@@ -264,7 +363,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startedAt: new Date().toISOString(),
     };
     await writeAtomically(join(stateDir, 'stack.json'), `${JSON.stringify(description, null, 2)}\n`);
-    return { description, functionEnv, kms, sandbox, sweeps, stop: stopAll };
+    return { description, functionEnv, functionEnvironments, kms, sandbox, sweeps, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

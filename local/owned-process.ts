@@ -24,6 +24,18 @@ export interface OwnedProcessOptions {
   readonly cwd?: string;
   /** How much output to keep for outputTail(). */
   readonly outputTailBytes?: number;
+  /** Called with each complete line the process writes to stdout or stderr. */
+  readonly onLine?: (line: string) => void;
+}
+
+/** Splits a stream's chunks into lines, keeping a partial last line until it ends. */
+function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
+  let partial = '';
+  return (chunk) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  };
 }
 
 const defaultGraceMs = 5_000;
@@ -39,6 +51,34 @@ const watchdogScript = [
   'kill -s KILL -- "-$1" 2>/dev/null',
   'exit 0',
 ].join('\n');
+
+/**
+ * One set of exit and signal hooks for every live child (a stack runs a dozen), rather than a set each: each child
+ * would otherwise add its own listeners, past Node's warning threshold.
+ */
+const liveProcessKillers = new Set<() => void>();
+const killAllLive = (): void => {
+  for (const kill of liveProcessKillers) kill();
+};
+const onSignal = (signal: NodeJS.Signals): void => {
+  killAllLive();
+  uninstallProcessHooks();
+  // Listening for a signal disables Node's default of exiting; restore it when nobody else decides.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+};
+let hooksInstalled = false;
+function installProcessHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllLive);
+  for (const signal of interruptSignals) process.on(signal, onSignal);
+}
+function uninstallProcessHooks(): void {
+  if (!hooksInstalled) return;
+  hooksInstalled = false;
+  process.off('exit', killAllLive);
+  for (const signal of interruptSignals) process.off(signal, onSignal);
+}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -85,6 +125,10 @@ export function spawnOwnedProcess(
   // Both streams must be drained, or the child blocks once a pipe buffer fills.
   child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+  if (options.onLine) {
+    child.stdout?.on('data', lineSplitter(options.onLine));
+    child.stderr?.on('data', lineSplitter(options.onLine));
+  }
 
   let exitedFlag = false;
   const exited = new Promise<ProcessExit>((resolve) => {
@@ -106,19 +150,14 @@ export function spawnOwnedProcess(
   const killNow = (): void => {
     if (pid !== undefined && !exitedFlag) signalGroup(pid, 'SIGKILL');
   };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    killNow();
-    // Listening for a signal disables Node's default of exiting; restore it when nobody else decides.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
   const removeHooks = (): void => {
-    process.off('exit', killNow);
-    for (const signal of interruptSignals) process.off(signal, onSignal);
+    liveProcessKillers.delete(killNow);
+    if (liveProcessKillers.size === 0) uninstallProcessHooks();
   };
 
   if (pid !== undefined) {
-    process.on('exit', killNow);
-    for (const signal of interruptSignals) process.once(signal, onSignal);
+    liveProcessKillers.add(killNow);
+    installProcessHooks();
     watchdog = spawn('/bin/sh', ['-c', watchdogScript, 'owned-process-watchdog', String(pid)], {
       stdio: ['pipe', 'ignore', 'ignore'],
     });

@@ -1,6 +1,8 @@
 // `npm start`: runs the whole broker locally and prints where everything is; Ctrl-C stops it all.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FunctionName } from '../functions/names.js';
 import { startLocalStack } from './local-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -21,7 +23,20 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 say('oauth-broker: starting the local stack…');
 // OAUTH_BROKER_STATE_DIR moves .local/ elsewhere (the start-up test uses it to leave a developer's stack alone).
 const stateDir = process.env.OAUTH_BROKER_STATE_DIR || join(repoRoot, '.local');
+// Each function's JSON log lines go to its own file, as Cloud Logging keeps them per service.
+const logDir = join(stateDir, 'logs');
+mkdirSync(logDir, { recursive: true, mode: 0o700 });
+const logFiles = new Map<FunctionName, WriteStream>();
+const logTo = (name: FunctionName, line: string) => {
+  let file = logFiles.get(name);
+  if (file === undefined) {
+    file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a', mode: 0o600 });
+    logFiles.set(name, file);
+  }
+  file.write(`${line}\n`);
+};
 const stack = await startLocalStack({
+  onFunctionLog: logTo,
   repoRoot,
   stateDir,
   port: parsePort(process.env.PORT),
@@ -35,10 +50,13 @@ const stack = await startLocalStack({
 );
 
 const { description } = stack;
-const functionLines = Object.entries(description.functions).map(([name, url]) => `  ${name.padEnd(10)} ${url}`);
+const functionLines = Object.entries(description.functions).map(
+  ([name, url]) => `  ${name.padEnd(11)} ${url.padEnd(40)} pid ${String(description.functionProcesses[name]?.pid).padEnd(7)} (${description.functionProcesses[name]?.origin})`,
+);
 say('');
-say(`Functions on ${description.functionsOrigin}:`);
-say(functionLines.length > 0 ? functionLines.join('\n') : '  (none yet: functions/ has no function modules)');
+say(`Functions on ${description.functionsOrigin}, each its own process from dist/ with its manifest's environment:`);
+say(functionLines.join('\n'));
+say(`Function logs: ${logDir}/<function>.log`);
 say('');
 say(`Stack description: ${join(stateDir, 'stack.json')}`);
 say(`Provider sandbox: ${description.providerSandbox.origin} plays ${description.providerSandbox.providers.join(', ')}`);

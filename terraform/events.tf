@@ -9,7 +9,7 @@ resource "google_pubsub_topic" "connection_events" {
 }
 
 resource "google_pubsub_topic_iam_member" "publisher" {
-  for_each = { for name, fn in local.functions : name => fn if fn.publishes_events }
+  for_each = local.publishing_functions
 
   project = var.project_id
   topic   = google_pubsub_topic.connection_events.name

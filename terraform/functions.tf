@@ -29,31 +29,19 @@ resource "google_cloudfunctions2_function" "broker" {
     service_account_email            = google_service_account.runtime[each.key].email
     available_memory                 = each.value.memory
     available_cpu                    = "1"
-    timeout_seconds                  = each.value.timeout_seconds
-    min_instance_count               = each.value.min_instances
-    max_instance_count               = each.value.max_instances
-    max_instance_request_concurrency = 20
+    timeout_seconds                  = each.value.timeoutSeconds
+    min_instance_count               = local.min_instances[each.key]
+    max_instance_count               = each.value.maxInstances
+    max_instance_request_concurrency = each.value.concurrency
     ingress_settings                 = "ALLOW_ALL"
     all_traffic_on_latest_revision   = true
 
-    # Every name here is one shared/config/config.ts reads (test/terraform/function-environment.test.ts checks it).
-    environment_variables = merge({
-      GOOGLE_CLOUD_PROJECT      = var.project_id
-      FIRESTORE_DATABASE_ID     = google_firestore_database.broker.name
-      KMS_KEY_NAME              = google_kms_crypto_key.token_sealing.id
-      LOG_LEVEL                 = var.log_level
-      EVENTS_TOPIC              = google_pubsub_topic.connection_events.id
-      ID_TOKEN_AUDIENCES        = local.function_urls[each.key]
-      BROKER_CALLBACK_URL       = local.redirect_uri
-      RETURN_URL_ALLOWLIST      = join(",", var.return_url_allowlist)
-      CALLER_POLICY             = jsonencode(var.caller_policy)
-      OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
-      ADMIN_ALLOWLIST           = join(",", var.admin_allowlist)
-      SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email
-    }, local.function_environment[each.key], each.value.provider_secrets ? local.provider_client_id_environment : {})
+    # Exactly what functions/manifest.json gives this function (test/functions/function-manifest.test.ts compares it
+    # with what the code reads).
+    environment_variables = local.function_environment[each.key]
 
     dynamic "secret_environment_variables" {
-      for_each = each.value.provider_secrets ? local.enabled_providers : []
+      for_each = each.value.providerCredentials == "client_ids_and_secrets" ? local.enabled_providers : []
       content {
         key        = "PROVIDER_${upper(secret_environment_variables.value)}_CLIENT_SECRET"
         project_id = var.project_id

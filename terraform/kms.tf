@@ -32,7 +32,7 @@ resource "google_kms_crypto_key_iam_member" "runtime" {
   for_each = local.functions
 
   crypto_key_id = google_kms_crypto_key.token_sealing.id
-  role          = local.kms_roles[each.value.sealing]
+  role          = local.kms_roles[each.value.kmsRole]
   member        = google_service_account.runtime[each.key].member
 }
 

@@ -1,100 +1,49 @@
 # The broker's functions and who may do what, as data: every other file iterates over these maps.
 locals {
-  # One entry per entry point exported by dist/functions/index.js (functions/names.ts is the list).
-  # sealing: the KMS role the runtime needs; provider_secrets: whether it talks to OAuth providers.
-  functions = {
-    authorize = {
-      description      = "Starts a connect flow for a product backend: records the flow, returns the single-use start URL."
-      memory           = "256Mi"
-      timeout_seconds  = 30
-      min_instances    = 0
-      max_instances    = 20
-      sealing          = "encrypt"
-      provider_secrets = false
-      publishes_events = false
-    }
-    callback = {
-      description      = "Browser-facing: the /start step binds the flow to the browser; the root is the OAuth redirect URI."
-      memory           = "512Mi"
-      timeout_seconds  = 60
-      min_instances    = 0
-      max_instances    = 20
-      sealing          = "encrypt_decrypt"
-      provider_secrets = true
-      publishes_events = true
-    }
-    connections = {
-      description      = "Product backends list and disconnect users' connections and create app-only and API-key connections."
-      memory           = "256Mi"
-      timeout_seconds  = 60
-      min_instances    = 0
-      max_instances    = 20
-      sealing          = "encrypt_decrypt"
-      provider_secrets = true
-      publishes_events = true
-    }
-    token = {
-      description      = "Hands a fresh access token to an allowed internal caller, refreshing under the lease if needed."
-      memory           = "512Mi"
-      timeout_seconds  = 60
-      min_instances    = var.token_min_instances
-      max_instances    = 50
-      sealing          = "encrypt_decrypt"
-      provider_secrets = true
-      publishes_events = true
-    }
-    admin = {
-      description      = "Operator JSON API and dashboard: stats, connections, health, manual refresh, revoke, key re-wrap."
-      memory           = "512Mi"
-      timeout_seconds  = 300
-      min_instances    = 0
-      max_instances    = 5
-      sealing          = "encrypt_decrypt"
-      provider_secrets = true
-      publishes_events = true
-    }
-    refresh = {
-      description      = "Scheduled sweep refreshing connections about to expire, within its time budget."
-      memory           = "512Mi"
-      timeout_seconds  = 540
-      min_instances    = 0
-      max_instances    = 2
-      sealing          = "encrypt_decrypt"
-      provider_secrets = true
-      publishes_events = true
-    }
-    health = {
-      description      = "Scheduled sweep calling each connection's identity endpoint and moving its health state."
-      memory           = "512Mi"
-      timeout_seconds  = 540
-      min_instances    = 0
-      max_instances    = 2
-      sealing          = "encrypt_decrypt"
-      provider_secrets = true
-      publishes_events = true
-    }
+  # What each function is given — environment, provider credentials, KMS role, invokers, memory, timeout and
+  # instances — is functions/manifest.json, the one list the local stack (npm start) reads as well.
+  functions = jsondecode(file("${path.module}/../functions/manifest.json")).functions
+
+  # Every value a function may be given, by variable name; each function gets exactly the names its manifest entry
+  # lists (a name missing here fails the plan). ID_TOKEN_AUDIENCES is each function's own URL, set below.
+  environment_values = {
+    GOOGLE_CLOUD_PROJECT      = var.project_id
+    FIRESTORE_DATABASE_ID     = google_firestore_database.broker.name
+    KMS_KEY_NAME              = google_kms_crypto_key.token_sealing.id
+    LOG_LEVEL                 = var.log_level
+    EVENTS_TOPIC              = google_pubsub_topic.connection_events.id
+    BROKER_CALLBACK_URL       = local.redirect_uri
+    RETURN_URL_ALLOWLIST      = join(",", var.return_url_allowlist)
+    CALLER_POLICY             = jsonencode(var.caller_policy)
+    OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
+    ADMIN_ALLOWLIST           = join(",", local.admin_allowlist)
+    SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email
+    # Unset ("") unless IAP fronts the admin function; then its signed header is verified against this audience.
+    IAP_AUDIENCE = var.iap_audience
+    # "Refresh all" starts the deployed refresh job instead of sweeping inside the admin function.
+    SCHEDULER_REFRESH_JOB = local.scheduler_job_names["refresh"]
+    # Cloud Scheduler's token reaches the sweeps with its signature removed by Cloud Run: they accept it only after
+    # proving that IAM guards them (sweep_self_check.tf grants the read). The manifest gives it to the sweeps only.
+    CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler"
+    CLOUD_RUN_REGION               = var.region
   }
 
-  # Variables only some functions read, merged over the shared environment in functions.tf (every function has an entry).
+  # Each function's environment: its manifest's names with their values, and the client ids where it reads them.
   function_environment = {
-    authorize   = {}
-    callback    = {}
-    connections = {}
-    token       = {}
-    admin = {
-      # Unset ("") unless IAP fronts the admin function; then its signed header is verified against this audience.
-      IAP_AUDIENCE = var.iap_audience
-      # "Refresh all" starts the deployed refresh job instead of sweeping inside the admin function.
-      SCHEDULER_REFRESH_JOB = local.scheduler_job_names["refresh"]
-    }
-    # Cloud Scheduler's token reaches the sweeps with its signature removed by Cloud Run: they accept it only after
-    # proving that IAM guards them (sweep_self_check.tf grants the read). loadConfig refuses this on other functions.
-    refresh = { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler", CLOUD_RUN_REGION = var.region }
-    health  = { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler", CLOUD_RUN_REGION = var.region }
+    for name, fn in local.functions : name => merge(
+      { for variable in fn.environment : variable => merge(local.environment_values, { ID_TOKEN_AUDIENCES = local.function_urls[name] })[variable] },
+      fn.providerCredentials == "none" ? {} : local.provider_client_id_environment,
+    )
   }
 
   # The functions that trust Cloud Run's IAM check for the scheduler's token, and so read their own service.
-  cloud_run_iam_verified_functions = sort([for name, environment in local.function_environment : name if contains(keys(environment), "CLOUD_RUN_IAM_VERIFIED_CALLERS")])
+  cloud_run_iam_verified_functions = sort([for name, fn in local.functions : name if contains(fn.environment, "CLOUD_RUN_IAM_VERIFIED_CALLERS")])
+
+  # The functions that publish connection events (they are given the topic).
+  publishing_functions = { for name, fn in local.functions : name => fn if contains(fn.environment, "EVENTS_TOPIC") }
+
+  # Warm instances: the manifest's, except where a variable overrides them.
+  min_instances = { for name, fn in local.functions : name => name == "token" ? var.token_min_instances : fn.minInstances }
 
   # Full job names, known before the jobs exist (the admin function is told one; a check in scheduler.tf compares).
   scheduler_job_names = { for name, _ in local.scheduled : name => "projects/${var.project_id}/locations/${var.region}/jobs/${var.name_prefix}-${name}" }
@@ -117,16 +66,15 @@ locals {
     [for id, account in google_service_account.example_caller : account.member],
   )
 
-  # Which principals may invoke each function. Only callback is public: a browser must reach it.
-  invokers = {
-    authorize   = [for email in var.product_backend_service_accounts : "serviceAccount:${email}"]
-    connections = [for email in var.product_backend_service_accounts : "serviceAccount:${email}"]
-    callback    = ["allUsers"]
-    token       = local.caller_members
-    admin       = var.operator_members
-    refresh     = [google_service_account.scheduler.member]
-    health      = [google_service_account.scheduler.member]
+  # Who may invoke each function, by the manifest's invokers: only the browser-facing callback is public.
+  invoker_members = {
+    public           = ["allUsers"]
+    product_backends = [for email in var.product_backend_service_accounts : "serviceAccount:${email}"]
+    token_callers    = local.caller_members
+    operators        = local.operator_invokers
+    scheduler        = [google_service_account.scheduler.member]
   }
+  invokers = { for name, fn in local.functions : name => local.invoker_members[fn.invokers] }
 
   invoker_bindings = merge([
     for name, members in local.invokers : { for member in members : "${name} ${member}" => { function = name, member = member } }
@@ -134,14 +82,14 @@ locals {
 
   enabled_providers = sort([for name, enabled in var.providers_enabled : name if enabled])
 
-  # The client ids of enabled providers, as config.ts reads them beside the secrets (PROVIDER_<ID>_CLIENT_ID).
+  # The client ids of enabled providers, as config.ts reads them (PROVIDER_<ID>_CLIENT_ID); not secret.
   provider_client_id_environment = {
     for name in local.enabled_providers : "PROVIDER_${upper(name)}_CLIENT_ID" => lookup(var.provider_client_ids, name, "")
   }
 
   # Runtime × enabled provider pairs that read a client secret.
   secret_readers = {
-    for pair in setproduct([for name, fn in local.functions : name if fn.provider_secrets], local.enabled_providers) :
+    for pair in setproduct([for name, fn in local.functions : name if fn.providerCredentials == "client_ids_and_secrets"], local.enabled_providers) :
     "${pair[0]} ${pair[1]}" => { function = pair[0], provider = pair[1] }
   }
 

@@ -1,18 +1,19 @@
 // The functions Terraform deploys must be exactly the entry points the package exports, one to one.
 import { existsSync, readdirSync } from 'node:fs';
 import type { Finding } from './findings.js';
-import { isBody } from './load-configuration.js';
+import { isBody, jsonFileLocal } from './load-configuration.js';
 import type { Configuration, TerraformBlock } from './load-configuration.js';
 
-/** Files in functions/ that are not functions: the FUNCTION_TARGET loader and the list of names. */
-export const nonFunctionFiles = ['index.ts', 'names.ts'] as const;
+/** Files in functions/ that are not functions: the FUNCTION_TARGET loader, the list of names and what each reads. */
+export const nonFunctionFiles = ['index.ts', 'names.ts', 'config-reads.ts'] as const;
 
 function keysOfForEach(configuration: Configuration, forEach: unknown): string[] | undefined {
   if (isBody(forEach)) return Object.keys(forEach);
   const local = typeof forEach === 'string' ? /^\$\{local\.([A-Za-z0-9_-]+)\}$/.exec(forEach)?.[1] : undefined;
   if (local === undefined) return undefined;
   const value = configuration.blocks.find((block) => block.kind === 'locals' && block.name === local)?.body.value;
-  return isBody(value) ? Object.keys(value) : undefined;
+  const resolved = isBody(value) ? value : jsonFileLocal(configuration, local);
+  return isBody(resolved) ? Object.keys(resolved) : undefined;
 }
 
 /** Entry points a function resource deploys: a literal one, or each key of a literal for_each map. */
@@ -51,7 +52,7 @@ export function checkFunctions(
         file: block.file.path,
         line: block.line,
         rule: 'functions',
-        message: `google_cloudfunctions2_function.${block.name}: entry_point must be a literal or each.key over a literal map (e.g. local.functions) so the deployed functions can be checked`,
+        message: `google_cloudfunctions2_function.${block.name}: entry_point must be a literal or each.key over a literal map (e.g. local.functions, or a local read from a JSON file) so the deployed functions can be checked`,
       });
     } else {
       declared.push(...names);

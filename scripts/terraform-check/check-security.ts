@@ -1,7 +1,7 @@
 // Security invariants: only callback is public, scheduler calls carry OIDC tokens, only the sweeps trust Cloud Run's
 // IAM check of a stripped token, the sealing key rotates and cannot be destroyed by an apply, and every function runs on nodejs22.
 import type { Finding } from './findings.js';
-import { bodiesOf, isBody, lineOfArgument } from './load-configuration.js';
+import { bodiesOf, isBody, jsonFileLocal, lineOfArgument } from './load-configuration.js';
 import type { Configuration, TerraformBlock } from './load-configuration.js';
 
 export const publicFunction = 'callback';
@@ -10,6 +10,12 @@ export const requiredRuntime = 'nodejs22';
 export const cloudRunIamTrustVariable = 'CLOUD_RUN_IAM_VERIFIED_CALLERS';
 export const functionsTrustingCloudRunIam = ['refresh', 'health'];
 const publicPrincipal = /\b(allUsers|allAuthenticatedUsers)\b/;
+/**
+ * Where the function manifest's roles become principals and variables become values: `public` (allUsers) and the
+ * trust variable may sit there because which function gets them is the manifest's, checked by checkManifest.
+ */
+const invokerMembersLocal = 'invoker_members';
+const environmentValuesLocal = 'environment_values';
 
 function finding(block: TerraformBlock, argument: string | undefined, message: string): Finding {
   const line = argument === undefined ? block.line : lineOfArgument(block.file, block.line, argument);
@@ -59,6 +65,7 @@ function checkPublicPrincipals(configuration: Configuration, functionNames: read
     for (const { text, path } of strings) {
       const principal = publicPrincipal.exec(text)?.[1];
       if (principal === undefined) continue;
+      if (block.kind === 'locals' && block.name === invokerMembersLocal && path[1] === 'public') continue;
       const argument = block.kind === 'locals' ? undefined : path[0];
       const isIam = block.kind === 'resource' && /_iam_(member|binding|policy)$/.test(block.type ?? '');
       const target = isIam ? iamTarget(configuration, block) : [...path].reverse().find((key) => functionNames.includes(key));
@@ -101,6 +108,7 @@ function checkCloudRunIamTrust(configuration: Configuration, functionNames: read
     const paths: (readonly string[])[] = [];
     mentionsWithPaths(block.body, cloudRunIamTrustVariable, [], paths);
     for (const path of paths) {
+      if (block.kind === 'locals' && block.name === environmentValuesLocal) continue;
       const target = [...path].reverse().find((key) => functionNames.includes(key));
       if (target !== undefined && functionsTrustingCloudRunIam.includes(target)) continue;
       const where = block.kind === 'locals' ? `local.${block.name}` : `${block.type ? `${block.type}.` : ''}${block.name}`;
@@ -167,8 +175,37 @@ function checkRuntimes(configuration: Configuration): Finding[] {
   return findings;
 }
 
+/**
+ * The function manifest that `local.functions` reads (functions/manifest.json): only callback public, and only the
+ * sweeps given the variable that trusts Cloud Run's IAM check.
+ */
+function checkManifest(configuration: Configuration): Finding[] {
+  const block = configuration.blocks.find((candidate) => candidate.kind === 'locals' && candidate.name === 'functions');
+  const manifest = jsonFileLocal(configuration, 'functions');
+  if (block === undefined || !isBody(manifest)) return [];
+  const findings: Finding[] = [];
+  for (const [name, entry] of Object.entries(manifest)) {
+    if (!isBody(entry)) continue;
+    if (entry.invokers === 'public' && name !== publicFunction) {
+      findings.push(finding(block, undefined, `the function manifest makes the ${name} function public; only ${publicFunction} may be public (callers must use IAM)`));
+    }
+    const environment = Array.isArray(entry.environment) ? entry.environment : [];
+    if (environment.includes(cloudRunIamTrustVariable) && !functionsTrustingCloudRunIam.includes(name)) {
+      findings.push(
+        finding(
+          block,
+          undefined,
+          `the function manifest gives ${cloudRunIamTrustVariable} to the ${name} function; only ${functionsTrustingCloudRunIam.join(' and ')} may trust Cloud Run's IAM check of a stripped token`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
 export function checkSecurity(configuration: Configuration, functionNames: readonly string[]): Finding[] {
   return [
+    ...checkManifest(configuration),
     ...checkPublicPrincipals(configuration, functionNames),
     ...checkSchedulerJobs(configuration),
     ...checkCloudRunIamTrust(configuration, functionNames),

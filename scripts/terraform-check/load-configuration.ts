@@ -24,6 +24,8 @@ export interface TerraformBlock {
 }
 
 export interface Configuration {
+  /** The root folder, where `path.module` points. */
+  readonly directory: string;
   readonly files: readonly TerraformFile[];
   readonly blocks: readonly TerraformBlock[];
 }
@@ -111,5 +113,20 @@ export async function loadConfiguration(
       findings.push({ file: path, line, rule: 'parse', message: `does not parse as HCL: ${message}` });
     }
   }
-  return { configuration: { files, blocks: files.flatMap(blocksOf) }, findings };
+  return { configuration: { directory, files, blocks: files.flatMap(blocksOf) }, findings };
+}
+
+const jsonFileExpression = /^\$\{jsondecode\(file\("\$\{path\.module\}\/([^"]+)"\)\)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}$/;
+
+/**
+ * The value of a local that is `jsondecode(file("${path.module}/…"))` (optionally followed by attribute reads), read
+ * from that file as Terraform would; undefined for any other local. The function manifest reaches Terraform this way.
+ */
+export function jsonFileLocal(configuration: Configuration, name: string): unknown {
+  const expression = configuration.blocks.find((block) => block.kind === 'locals' && block.name === name)?.body.value;
+  const match = typeof expression === 'string' ? jsonFileExpression.exec(expression) : null;
+  if (match === null) return undefined;
+  let value: unknown = JSON.parse(readFileSync(join(configuration.directory, match[1] as string), 'utf8'));
+  for (const attribute of (match[2] as string).split('.').filter(Boolean)) value = isBody(value) ? value[attribute] : undefined;
+  return value;
 }

@@ -160,81 +160,133 @@ export const cloudRunIamVerifiedCallers = ['scheduler'] as const;
 export const functionsTrustingCloudRunIam = ['refresh', 'health'] as const;
 export const CLOUD_RUN_ADMIN_API_URL = 'https://run.googleapis.com';
 
+/**
+ * The variables behind each section of Config, one zod object per section. A function reads only the sections it
+ * declares (functions/config-reads.ts), so what it needs from its deployment is known without running it.
+ */
+const sectionVariables = {
+  projectId: z.object({
+    GOOGLE_CLOUD_PROJECT: z.string().min(1, 'is required'),
+  }),
+  firestore: z.object({
+    FIRESTORE_EMULATOR_HOST: hostPort.optional(),
+    FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
+  }),
+  kms: z.object({
+    KMS_KEY_NAME: kmsCryptoKeyName.optional(),
+    // Only the local KMS stand-in is reached this way, without TLS, so it must be on loopback.
+    KMS_API_ENDPOINT: loopbackHostPort.optional(),
+    KMS_DATA_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+    KMS_DATA_KEY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  }),
+  callerIdentity: z.object({
+    // The `aud` values callers' ID tokens must carry (the service URL or a custom audience).
+    ID_TOKEN_AUDIENCES: commaSeparatedList.optional(),
+    // A non-Google issuer (the local one) and its PEM certificate map; unset means Google's. Never "off".
+    ID_TOKEN_ISSUER: z.url().optional(),
+    ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
+  }),
+  providers: z.object({
+    PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
+    // Upper bound of one provider call (connect to last byte); a provider that hangs past it counts as unavailable.
+    PROVIDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
+    OIDC_PROVIDERS: oidcProvidersVariable.optional(),
+  }),
+  callerPolicy: z.object({
+    CALLER_POLICY: callerPolicyVariable.optional(),
+  }),
+  connect: z.object({
+    // The callback function's public URL: the OAuth redirect URI, with the browser start step at <it>/start.
+    BROKER_CALLBACK_URL: httpsOrLoopbackUrl.optional(),
+    RETURN_URL_ALLOWLIST: returnUrlAllowlist.optional(),
+    CONNECT_FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  }),
+  refresh: z.object({
+    // Token reads refresh a token that expires within this many seconds, unless the caller asks otherwise.
+    TOKEN_MIN_VALIDITY_SECONDS: z.coerce.number().int().min(0).max(1800).default(60),
+    // How long a refresh lease lasts: longer than a provider call (10 s timeout) plus sealing and the write.
+    REFRESH_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
+    // The sweep refreshes a connection this long before its token expires (nextRefreshAtMs).
+    REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+    // Backoff after retryable refresh failures: exponential from the base, with jitter, capped.
+    REFRESH_BACKOFF_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    REFRESH_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+    // Consecutive retryable failures after which the connection's status becomes `error` (with an event).
+    REFRESH_FAILURES_BEFORE_ERROR: z.coerce.number().int().min(1).max(100).default(5),
+  }),
+  events: z.object({
+    // Where connection events are published; unset means this deployment publishes none (the outbox keeps them).
+    EVENTS_TOPIC: pubsubTopicName.optional(),
+    // The local or test Pub/Sub emulator: reached without TLS and without credentials.
+    PUBSUB_EMULATOR_HOST: hostPort.optional(),
+    // How long one publish may take, retries included; an event not acknowledged by then stays in the outbox.
+    EVENTS_PUBLISH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
+  }),
+  admin: z.object({
+    // The admin function: operators by email (deny by default), and IAP's signed header where IAP fronts it.
+    ADMIN_ALLOWLIST: adminAllowlist.optional(),
+    IAP_AUDIENCE: iapAudience.optional(),
+    // IAP's key map; a loopback URL only for the local IAP stand-in. The issuer is always IAP's own.
+    IAP_PUBLIC_KEYS_URL: httpsOrLoopbackUrl.optional(),
+    // The deployed refresh sweep's Scheduler job: "refresh all" runs it there instead of inside the admin function.
+    SCHEDULER_REFRESH_JOB: schedulerJobName.optional(),
+  }),
+  scheduler: z.object({
+    // The sweeps (refresh, health) answer only this identity: the service account Cloud Scheduler's OIDC tokens name.
+    SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
+    // Off unless set: accept the scheduler's token with the signature Cloud Run removed, once this service has proven
+    // (through the Cloud Run Admin API) that IAM guards it. See docs/deployment.md; never set locally.
+    CLOUD_RUN_IAM_VERIFIED_CALLERS: z.enum(cloudRunIamVerifiedCallers).optional(),
+  }),
+  cloudRun: z.object({
+    // Where that proof reads the service and its IAM policy; a loopback URL only for tests and local stand-ins.
+    CLOUD_RUN_ADMIN_API_URL: httpsOrLoopbackUrl.optional(),
+    // The service's region for that proof; unset means the metadata server's instance/region.
+    CLOUD_RUN_REGION: z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region such as europe-west1').optional(),
+  }),
+  sweeps: z.object({
+    // The refresh sweep also takes connections due within this many seconds: at least the schedule's interval.
+    SWEEP_REFRESH_WINDOW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+    // How many connections one Firestore query of a sweep returns.
+    SWEEP_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+    // Connections a sweep works on at once, overall and per provider (SWEEP_PROVIDER_CAPS overrides single providers).
+    SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+    SWEEP_PROVIDER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+    SWEEP_PROVIDER_CAPS: sweepProviderCaps.default({}),
+    // Each sweep worker waits a random part of this before its first call, so a sweep never opens as one burst.
+    SWEEP_JITTER_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+    // A sweep starts no connection after this long: the function's timeout (540 s) minus room for the last ones and the drain.
+    SWEEP_TIME_BUDGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(480),
+    // The health sweep checks a connection again only after this long.
+    HEALTH_RECHECK_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3600),
+    // A provider revocation that kept failing transiently is retried by the refresh sweep for this long, then given up (audited, alerted).
+    PENDING_REVOCATION_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  }),
+  log: z.object({
+    LOG_LEVEL: z.enum(severities).default('INFO'),
+  }),
+  runtime: z.object({
+    K_SERVICE: z.string().optional(),
+    FUNCTION_TARGET: z.string().optional(),
+  }),
+};
+
 const environmentSchema = z.object({
-  GOOGLE_CLOUD_PROJECT: z.string().min(1, 'is required'),
-  FIRESTORE_EMULATOR_HOST: hostPort.optional(),
-  FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
-  KMS_KEY_NAME: kmsCryptoKeyName.optional(),
-  // Only the local KMS stand-in is reached this way, without TLS, so it must be on loopback.
-  KMS_API_ENDPOINT: loopbackHostPort.optional(),
-  KMS_DATA_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
-  KMS_DATA_KEY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
-  // The `aud` values callers' ID tokens must carry (the service URL or a custom audience).
-  ID_TOKEN_AUDIENCES: commaSeparatedList.optional(),
-  // A non-Google issuer (the local one) and its PEM certificate map; unset means Google's. Never "off".
-  ID_TOKEN_ISSUER: z.url().optional(),
-  ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
-  PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
-  // Upper bound of one provider call (connect to last byte); a provider that hangs past it counts as unavailable.
-  PROVIDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
-  OIDC_PROVIDERS: oidcProvidersVariable.optional(),
-  CALLER_POLICY: callerPolicyVariable.optional(),
-  // The callback function's public URL: the OAuth redirect URI, with the browser start step at <it>/start.
-  BROKER_CALLBACK_URL: httpsOrLoopbackUrl.optional(),
-  RETURN_URL_ALLOWLIST: returnUrlAllowlist.optional(),
-  CONNECT_FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
-  // Token reads refresh a token that expires within this many seconds, unless the caller asks otherwise.
-  TOKEN_MIN_VALIDITY_SECONDS: z.coerce.number().int().min(0).max(1800).default(60),
-  // How long a refresh lease lasts: longer than a provider call (10 s timeout) plus sealing and the write.
-  REFRESH_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
-  // The sweep refreshes a connection this long before its token expires (nextRefreshAtMs).
-  REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
-  // Backoff after retryable refresh failures: exponential from the base, with jitter, capped.
-  REFRESH_BACKOFF_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  REFRESH_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
-  // Consecutive retryable failures after which the connection's status becomes `error` (with an event).
-  REFRESH_FAILURES_BEFORE_ERROR: z.coerce.number().int().min(1).max(100).default(5),
-  // Where connection events are published; unset means this deployment publishes none (the outbox keeps them).
-  EVENTS_TOPIC: pubsubTopicName.optional(),
-  // The local or test Pub/Sub emulator: reached without TLS and without credentials.
-  PUBSUB_EMULATOR_HOST: hostPort.optional(),
-  // How long one publish may take, retries included; an event not acknowledged by then stays in the outbox.
-  EVENTS_PUBLISH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
-  // The admin function: operators by email (deny by default), and IAP's signed header where IAP fronts it.
-  ADMIN_ALLOWLIST: adminAllowlist.optional(),
-  IAP_AUDIENCE: iapAudience.optional(),
-  // IAP's key map; a loopback URL only for the local IAP stand-in. The issuer is always IAP's own.
-  IAP_PUBLIC_KEYS_URL: httpsOrLoopbackUrl.optional(),
-  // The deployed refresh sweep's Scheduler job: "refresh all" runs it there instead of inside the admin function.
-  SCHEDULER_REFRESH_JOB: schedulerJobName.optional(),
-  // The sweeps (refresh, health) answer only this identity: the service account Cloud Scheduler's OIDC tokens name.
-  SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
-  // Off unless set: accept the scheduler's token with the signature Cloud Run removed, once this service has proven
-  // (through the Cloud Run Admin API) that IAM guards it. See docs/deployment.md; never set locally.
-  CLOUD_RUN_IAM_VERIFIED_CALLERS: z.enum(cloudRunIamVerifiedCallers).optional(),
-  // Where that proof reads the service and its IAM policy; a loopback URL only for tests and local stand-ins.
-  CLOUD_RUN_ADMIN_API_URL: httpsOrLoopbackUrl.optional(),
-  // The service's region for that proof; unset means the metadata server's instance/region.
-  CLOUD_RUN_REGION: z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region such as europe-west1').optional(),
-  // The refresh sweep also takes connections due within this many seconds: at least the schedule's interval.
-  SWEEP_REFRESH_WINDOW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
-  // How many connections one Firestore query of a sweep returns.
-  SWEEP_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
-  // Connections a sweep works on at once, overall and per provider (SWEEP_PROVIDER_CAPS overrides single providers).
-  SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
-  SWEEP_PROVIDER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
-  SWEEP_PROVIDER_CAPS: sweepProviderCaps.optional(),
-  // Each sweep worker waits a random part of this before its first call, so a sweep never opens as one burst.
-  SWEEP_JITTER_MS: z.coerce.number().int().min(0).max(60_000).default(250),
-  // A sweep starts no connection after this long: the function's timeout (540 s) minus room for the last ones and the drain.
-  SWEEP_TIME_BUDGET_SECONDS: z.coerce.number().int().min(1).max(3600).default(480),
-  // The health sweep checks a connection again only after this long.
-  HEALTH_RECHECK_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3600),
-  // A provider revocation that kept failing transiently is retried by the refresh sweep for this long, then given up (audited, alerted).
-  PENDING_REVOCATION_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
-  LOG_LEVEL: z.enum(severities).default('INFO'),
-  K_SERVICE: z.string().optional(),
-  FUNCTION_TARGET: z.string().optional(),
+  ...sectionVariables.projectId.shape,
+  ...sectionVariables.firestore.shape,
+  ...sectionVariables.kms.shape,
+  ...sectionVariables.callerIdentity.shape,
+  ...sectionVariables.providers.shape,
+  ...sectionVariables.callerPolicy.shape,
+  ...sectionVariables.connect.shape,
+  ...sectionVariables.refresh.shape,
+  ...sectionVariables.events.shape,
+  ...sectionVariables.admin.shape,
+  ...sectionVariables.scheduler.shape,
+  ...sectionVariables.cloudRun.shape,
+  ...sectionVariables.sweeps.shape,
+  ...sectionVariables.log.shape,
+  ...sectionVariables.runtime.shape,
 }).superRefine((e, context) => {
   // Half a custom issuer would verify local tokens against Google's keys or Google tokens against local ones.
   if ((e.ID_TOKEN_ISSUER === undefined) !== (e.ID_TOKEN_CERTS_URL === undefined)) {
@@ -292,13 +344,16 @@ export interface Config {
   readonly providers: {
     /** Production origin → loopback base URL; empty in production. */
     readonly originOverrides: ReadonlyMap<string, string>;
-    /** Registered OAuth clients by provider id, from PROVIDER_<ID>_CLIENT_ID / PROVIDER_<ID>_CLIENT_SECRET. */
-    readonly clients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
     /** Operator-defined OpenID providers, added to the catalog from their issuer alone. */
     readonly oidcProviders: readonly OidcProviderSettings[];
     /** Timeout of one outbound provider call. */
     readonly timeoutMs: number;
   };
+  /**
+   * Registered OAuth clients by provider id, from PROVIDER_<ID>_CLIENT_ID / PROVIDER_<ID>_CLIENT_SECRET; without the
+   * secrets in a function that declares only providerClientIds.
+   */
+  readonly providerClients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
   /** Deny by default: an empty list allows nothing. */
   readonly callerPolicy: readonly CallerPolicyRule[];
   readonly connect: {
@@ -335,11 +390,13 @@ export interface Config {
     };
     readonly schedulerRefreshJob: string | undefined;
   };
-  readonly sweeps: {
+  readonly scheduler: {
     /** The only caller the sweeps accept; undefined means nobody may run them. */
-    readonly schedulerServiceAccount: string | undefined;
+    readonly serviceAccount: string | undefined;
     /** Whether the scheduler's signature-stripped token is accepted once IAM protection is proven (off by default). */
-    readonly trustCloudRunIamForScheduler: boolean;
+    readonly trustCloudRunIam: boolean;
+  };
+  readonly sweeps: {
     readonly refreshWindowMs: number;
     readonly pageSize: number;
     readonly concurrency: number;
@@ -368,8 +425,102 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Parses the environment; throws a `misconfigured` BrokerError naming every bad variable (never its value). */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+/** The sections of Config a function declares it reads (functions/config-reads.ts). */
+export const configSections = [
+  'firestore',
+  'kms',
+  'callerIdentity',
+  'providers',
+  // The client ids alone: enough to build an authorization URL, and no secret in the process.
+  'providerClientIds',
+  'providerClients',
+  'callerPolicy',
+  'connect',
+  'refresh',
+  'events',
+  'admin',
+  'scheduler',
+  'cloudRun',
+  'sweeps',
+] as const;
+export type ConfigSection = (typeof configSections)[number];
+/** What every function reads: its project, log level and own name. */
+const sectionsEveryFunctionReads = ['projectId', 'log', 'runtime'] as const;
+
+/** A function's name and the sections its code may read; reading another one is a programming error. */
+export interface ConfigReader {
+  readonly functionName: string;
+  readonly sections: readonly ConfigSection[];
+}
+
+/** The variables behind a section; the provider client pairs by their template (PROVIDER_<ID>_CLIENT_ID). */
+export function variablesOfSection(section: ConfigSection | (typeof sectionsEveryFunctionReads)[number]): readonly string[] {
+  if (section === 'providerClientIds') return ['PROVIDER_<ID>_CLIENT_ID'];
+  if (section === 'providerClients') return ['PROVIDER_<ID>_CLIENT_ID', 'PROVIDER_<ID>_CLIENT_SECRET'];
+  return Object.keys(sectionVariables[section].shape);
+}
+
+/**
+ * Variables a deployment must set where their section is read: those without a default, except the ones that
+ * only point the broker at local stand-ins and the ones the platform sets itself.
+ */
+export function isDeploymentVariable(name: string): boolean {
+  const section = Object.values(sectionVariables).find((variables) => name in variables.shape);
+  if (section === undefined) return providerClientVariable.test(name);
+  if ((standInVariables as readonly string[]).includes(name) || (platformVariables as readonly string[]).includes(name)) return false;
+  const parsed = (section.shape as Record<string, z.ZodType>)[name]?.safeParse(undefined);
+  return !(parsed?.success === true && parsed.data !== undefined);
+}
+
+/** Variables that point the broker at a local stand-in of a Google service or provider; never set in production. */
+export const standInVariables = [
+  'FIRESTORE_EMULATOR_HOST',
+  'KMS_API_ENDPOINT',
+  'ID_TOKEN_ISSUER',
+  'ID_TOKEN_CERTS_URL',
+  'PROVIDER_ORIGIN_OVERRIDES',
+  'PUBSUB_EMULATOR_HOST',
+  'IAP_PUBLIC_KEYS_URL',
+  'CLOUD_RUN_ADMIN_API_URL',
+] as const;
+/** Set by Cloud Run (and by the local stack the same way), never by the deployment. */
+export const platformVariables = ['K_SERVICE', 'FUNCTION_TARGET'] as const;
+
+/**
+ * Parses the environment; throws a `misconfigured` BrokerError naming every bad variable (never its value).
+ * With a reader, the sections it does not declare throw a TypeError naming the function and the variables when read.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, reader?: ConfigReader): Config {
+  const config = buildConfig(env);
+  return reader === undefined ? deepFreeze(config) : restrictToSections(config, reader);
+}
+
+function restrictToSections(config: Config, reader: ConfigReader): Config {
+  const readable = new Set<string>([...sectionsEveryFunctionReads, ...reader.sections]);
+  const idsOnly = readable.has('providerClientIds') && !readable.has('providerClients');
+  if (idsOnly) readable.add('providerClients');
+  const restricted: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (readable.has(key)) {
+      restricted[key] = deepFreeze(key === 'providerClients' && idsOnly ? clientIdsOnly(config.providerClients) : value);
+      continue;
+    }
+    Object.defineProperty(restricted, key, {
+      enumerable: false,
+      get() {
+        const variables = variablesOfSection(key as ConfigSection).join(', ');
+        throw new TypeError(`The ${reader.functionName} function read config.${key} (${variables}), which functions/config-reads.ts does not declare for it`);
+      },
+    });
+  }
+  return Object.freeze(restricted) as unknown as Config;
+}
+
+function clientIdsOnly(clients: Config['providerClients']): Config['providerClients'] {
+  return Object.fromEntries(Object.entries(clients).map(([id, client]) => [id, { clientId: client.clientId }]));
+}
+
+function buildConfig(env: Readonly<Record<string, string | undefined>>): Config {
   // Empty strings mean "unset", as they do in most deployment tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = environmentSchema.safeParse(present);
@@ -380,7 +531,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     });
   }
   const e = parsed.data;
-  return deepFreeze({
+  return {
     projectId: e.GOOGLE_CLOUD_PROJECT,
     firestore: { emulatorHost: e.FIRESTORE_EMULATOR_HOST, databaseId: e.FIRESTORE_DATABASE_ID },
     kms: {
@@ -396,10 +547,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     providers: {
       originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(),
-      clients: providerClients(present),
       oidcProviders: e.OIDC_PROVIDERS ?? [],
       timeoutMs: e.PROVIDER_TIMEOUT_SECONDS * 1000,
     },
+    providerClients: providerClients(present),
     callerPolicy: e.CALLER_POLICY ?? [],
     connect: {
       callbackUrl: e.BROKER_CALLBACK_URL,
@@ -424,14 +575,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       iap: { audience: e.IAP_AUDIENCE, issuer: IAP_ISSUER, publicKeysUrl: e.IAP_PUBLIC_KEYS_URL ?? IAP_PUBLIC_KEYS_URL },
       schedulerRefreshJob: e.SCHEDULER_REFRESH_JOB,
     },
+    scheduler: {
+      serviceAccount: e.SCHEDULER_SERVICE_ACCOUNT?.toLowerCase(),
+      trustCloudRunIam: e.CLOUD_RUN_IAM_VERIFIED_CALLERS === 'scheduler',
+    },
     sweeps: {
-      schedulerServiceAccount: e.SCHEDULER_SERVICE_ACCOUNT?.toLowerCase(),
-      trustCloudRunIamForScheduler: e.CLOUD_RUN_IAM_VERIFIED_CALLERS === 'scheduler',
       refreshWindowMs: e.SWEEP_REFRESH_WINDOW_SECONDS * 1000,
       pageSize: e.SWEEP_PAGE_SIZE,
       concurrency: e.SWEEP_CONCURRENCY,
       providerConcurrency: e.SWEEP_PROVIDER_CONCURRENCY,
-      providerCaps: e.SWEEP_PROVIDER_CAPS ?? {},
+      providerCaps: e.SWEEP_PROVIDER_CAPS,
       jitterMs: e.SWEEP_JITTER_MS,
       timeBudgetMs: e.SWEEP_TIME_BUDGET_SECONDS * 1000,
       healthRecheckMs: e.HEALTH_RECHECK_SECONDS * 1000,
@@ -440,14 +593,26 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     log: { minSeverity: e.LOG_LEVEL },
     runtime: { service: e.K_SERVICE, functionTarget: e.FUNCTION_TARGET },
     cloudRun: { adminApiUrl: (e.CLOUD_RUN_ADMIN_API_URL ?? CLOUD_RUN_ADMIN_API_URL).replace(/\/+$/, ''), region: e.CLOUD_RUN_REGION },
-  });
+  };
 }
 
-/** The process's configuration, parsed once: the one sanctioned read of process.env. */
-let processConfig: Config | undefined;
-export function processEnvironmentConfig(): Config {
-  processConfig ??= loadConfig(process.env);
-  return processConfig;
+/** FUNCTION_TARGET, for the package entry point that loads the named function (which then reads its own sections). */
+export function processFunctionTarget(): string | undefined {
+  return loadConfig(process.env, { functionName: 'index', sections: [] }).runtime.functionTarget;
+}
+
+/**
+ * The process's configuration for one function, parsed once: the one sanctioned read of process.env. Keyed by
+ * function because the local stack's tests load several functions into one process.
+ */
+const processConfigs = new Map<string, Config>();
+export function processEnvironmentConfig(reader: ConfigReader): Config {
+  let config = processConfigs.get(reader.functionName);
+  if (config === undefined) {
+    config = loadConfig(process.env, reader);
+    processConfigs.set(reader.functionName, config);
+  }
+  return config;
 }
 
 /** Collects PROVIDER_<ID>_CLIENT_ID/_SECRET pairs; a secret without its id is a misconfiguration. */

@@ -143,6 +143,23 @@ export async function claimFlowStart(
   });
 }
 
+/**
+ * Replaces the sealed secrets of a started, unconsumed flow (the OAuth 1.0a start step adds the request token it
+ * obtained). A flow consumed meanwhile keeps its state: its secrets are gone for good.
+ */
+export async function replaceFlowSecrets(firestore: Firestore, flowId: string, secrets: NonNullable<AuthFlow['secrets']>): Promise<void> {
+  const ref = flowsCollection(firestore).doc(flowId);
+  await firestore.runTransaction(async (transaction) => {
+    const snapshot = await transaction.get(ref);
+    if (!snapshot.exists) throw flowError('flow_not_found', 'This connect link is unknown or has expired');
+    const flow = parseFlow(flowId, snapshot.data());
+    if (flow.consumedAtMs !== null || flow.secrets === null) throw flowError('flow_already_used', 'This connect link was already used');
+    transaction.update(ref, { [FLOW_SECRETS_FIELD]: secrets });
+  }).catch((error: unknown) => {
+    throw firestoreFailure(error);
+  });
+}
+
 export type FlowConsumption =
   | { readonly kind: 'consumed'; readonly flow: AuthFlow & { readonly secrets: NonNullable<AuthFlow['secrets']> } }
   /** The flow exists and belongs to this browser, but cannot finish: its return URL is still trustworthy. */

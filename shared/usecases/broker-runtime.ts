@@ -50,13 +50,21 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? cryptoIdSource;
   const logger = overrides.logger ?? createLogger({ projectId: config.projectId, minSeverity: config.log.minSeverity });
+  // Built on first use, like the clients: a function that never resolves a provider or checks a caller (the public
+  // callback has no callers) need not declare those config sections.
+  const catalog = once(() => createProviderCatalog(config.providers.oidcProviders));
+  const callerPolicy = once(() => createCallerPolicy(config.callerPolicy));
   return {
     config,
     clock,
     ids,
     logger,
-    catalog: createProviderCatalog(config.providers.oidcProviders),
-    callerPolicy: createCallerPolicy(config.callerPolicy),
+    get catalog() {
+      return catalog();
+    },
+    get callerPolicy() {
+      return callerPolicy();
+    },
     firestore: once(() => createFirestore(config)),
     vault: once(() => createVault(config, { clock, logger })),
     oauth: once(() =>

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.js';
 import { createIdTokenVerifier } from '../../shared/auth/id-token-verifier.js';
 import { createIdTokenSigner } from '../../local/id-token-issuer.js';
-import { existingFunctionNames } from '../../local/functions-server.js';
+import { functionNames } from '../../functions/names.js';
+import { readableVariablesOf, readFunctionManifest, standInVariablesOf } from '../../local/function-manifest.js';
 import { createStandinClient } from '../../local/kms-standin/standin-client.js';
 import { builtInProviders } from '../../shared/providers/registry.js';
 import { LOCAL_KMS_KEY_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
@@ -49,7 +50,7 @@ describe('the local stack', () => {
   it('writes stack.json naming every function, stand-in and demo identity', async () => {
     const written = JSON.parse(await readFile(join(stateDir, 'stack.json'), 'utf8')) as typeof stack.description;
     expect(written).toEqual(stack.description);
-    expect(Object.keys(written.functions).sort()).toEqual(existingFunctionNames().sort());
+    expect(Object.keys(written.functions).sort()).toEqual([...functionNames].sort());
     expect(written.demoCaller).toMatch(/@oauth-broker-local\.iam\.gserviceaccount\.com$/);
     expect(written.returnUrl.startsWith(written.functionsOrigin)).toBe(true);
     expect(written.kms.keyName).toBe(LOCAL_KMS_KEY_NAME);
@@ -65,14 +66,14 @@ describe('the local stack', () => {
   it('registers a client for every catalog provider at the sandbox, with the callback as redirect URI', () => {
     const config = loadConfig(stack.functionEnv);
     const ids = builtInProviders.map((provider) => provider.id).sort();
-    expect(Object.keys(config.providers.clients).sort()).toEqual(ids);
+    expect(Object.keys(config.providerClients).sort()).toEqual(ids);
     expect([...stack.description.providerSandbox.providers].sort()).toEqual(ids);
     expect(stack.description.callbackUrl).toBe(`${stack.description.functionsOrigin}/callback`);
     for (const target of config.providers.originOverrides.values()) {
       expect(target.startsWith(stack.description.providerSandbox.origin)).toBe(true);
     }
     // stack.json is for people and scripts: it must never carry a client secret.
-    const secrets = Object.values(config.providers.clients).map((client) => client.clientSecret ?? '');
+    const secrets = Object.values(config.providerClients).map((client) => client.clientSecret ?? '');
     const written = JSON.stringify(stack.description);
     for (const secret of secrets) expect(written).not.toContain(secret);
   });
@@ -97,6 +98,43 @@ describe('the local stack', () => {
     expect(caller.email).toBe(stack.description.demoCaller);
   });
 
+  it('runs each function as its own process with exactly its manifest entry, and its own URL as ID-token audience', async () => {
+    const pids = Object.values(stack.description.functionProcesses).map((fn) => fn.pid);
+    expect(Object.keys(stack.description.functionProcesses).sort()).toEqual([...functionNames].sort());
+    expect(new Set(pids).size).toBe(functionNames.length);
+    expect(pids).not.toContain(process.pid);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).not.toThrow();
+    const manifest = readFunctionManifest();
+    for (const name of functionNames) {
+      const env = stack.functionEnvironments[name];
+      expect({ name, audience: env.ID_TOKEN_AUDIENCES }).toEqual({
+        name,
+        audience: manifest.functions[name].environment.includes('ID_TOKEN_AUDIENCES') ? `${stack.description.functionsOrigin}/${name}` : undefined,
+      });
+      // Nothing the manifest does not give, beyond the stand-ins' addresses, the platform's and the provider clients.
+      const tuning = readableVariablesOf(name).has('HEALTH_RECHECK_SECONDS') ? ['HEALTH_RECHECK_SECONDS'] : [];
+      const given = new Set([...manifest.functions[name].environment, ...standInVariablesOf(name), 'GCE_METADATA_HOST', 'METADATA_SERVER_DETECTION', ...tuning]);
+      const extra = Object.keys(env).filter((variable) => !given.has(variable) && !/^PROVIDER_[A-Z0-9_]+_CLIENT_(ID|SECRET)$/.test(variable));
+      expect({ name, extra }).toEqual({ name, extra: [] });
+    }
+    expect(Object.keys(stack.functionEnvironments.authorize).filter((variable) => variable.endsWith('_CLIENT_SECRET'))).toEqual([]);
+    expect(Object.keys(stack.functionEnvironments.callback).filter((variable) => variable.endsWith('_CLIENT_SECRET')).length).toBe(builtInProviders.length);
+  });
+
+  it('refuses at /token an ID token minted for /authorize, as each Cloud Run function accepts only its own URL', async () => {
+    const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
+    const origin = stack.description.functionsOrigin;
+    const read = (audience: string) =>
+      fetch(`${origin}/token`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${signer.mint({ email: stack.description.demoCaller, audience })}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tenantId: stack.description.demoTenant, userId: 'nobody', provider: 'slack' }),
+      });
+    expect((await read(`${origin}/authorize`)).status).toBe(401);
+    // The same caller with the token function's own audience gets past authentication (no such connection).
+    expect((await read(`${origin}/token`)).status).toBe(404);
+  });
+
   it('answers unknown paths with a problem+json 404', async () => {
     const res = await fetch(`${stack.description.functionsOrigin}/no-such-function`);
     expect(res.status).toBe(404);
@@ -110,6 +148,10 @@ describe('the local stack', () => {
     expect(await portIsOpen(origin)).toBe(false);
     expect(await portIsOpen(`http://${stack.description.kms.endpoint}`)).toBe(false);
     expect(await portIsOpen(stack.description.providerSandbox.origin)).toBe(false);
+    for (const fn of Object.values(stack.description.functionProcesses)) {
+      expect(await portIsOpen(fn.origin)).toBe(false);
+      expect(() => process.kill(fn.pid, 0)).toThrow();
+    }
     // The shared emulator was reused, not started, so it must still be serving.
     expect(await portIsOpen(`http://${stack.description.firestoreEmulatorHost}`)).toBe(true);
   });

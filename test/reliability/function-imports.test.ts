@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { existingFunctionNames } from '../../local/functions-server.js';
+import { existingFunctionNames } from '../support/functions-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LAZY_PACKAGES = ['@google-cloud/kms', '@google-cloud/pubsub', '@googleapis/gmail', '@slack/web-api', '@google-cloud/scheduler'] as const;

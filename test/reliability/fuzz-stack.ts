@@ -10,7 +10,7 @@ import { createFirestore } from '../../shared/store/firestore-client.js';
 import { systemClock } from '../../shared/time/clock.js';
 import { connectAtSandbox, FIXTURE_REDIRECT_URI } from '../support/connection-fixtures.js';
 import { clearEmulatorProject } from '../support/firestore-test-project.js';
-import { existingFunctionNames, type FunctionsServer, startFunctionsServer } from '../../local/functions-server.js';
+import { existingFunctionNames, type FunctionsServer, startFunctionsServer } from '../support/functions-server.js';
 import { type IapIssuer, startIapIssuer } from '../../local/iap-issuer.js';
 import { type IdTokenIssuer, startIdTokenIssuer } from '../../local/id-token-issuer.js';
 import { type KmsStandin, startKmsStandin } from '../../local/kms-standin/server.js';

@@ -2,6 +2,7 @@
 import type { TestProject } from 'vitest/node';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../../local/firestore-emulator.js';
 import { type PubsubEmulator, startPubsubEmulator } from '../../local/pubsub-emulator.js';
+import { ensureFunctionsBuilt } from '../../local/function-build.js';
 import { beginLeakLedger, finishLeakLedger } from './leak-ledger/run-leak-ledger.js';
 
 declare module 'vitest' {
@@ -19,7 +20,10 @@ let pubsub: PubsubEmulator | undefined;
 export async function setup(project: TestProject): Promise<void> {
   // Before any worker starts: they inherit the ledger directory through the environment.
   beginLeakLedger({ root: project.config.root, setupFiles: project.config.setupFiles });
-  // Both JVMs boot in parallel: the run waits for the slower one, not for their sum.
+  // Both JVMs boot in parallel: the run waits for the slower one, not for their sum. dist/ is built meanwhile, once,
+  // before any worker starts a production-shaped stack from it (two workers must not build it at once).
+  const building = ensureFunctionsBuilt(project.config.root);
+  building.catch(() => undefined);
   const pubsubStarting = startPubsubEmulator();
   // Handled here so a Firestore failure below does not leave an unhandled rejection (or a running JVM) behind.
   const pubsubOutcome = pubsubStarting.then(
@@ -43,6 +47,13 @@ export async function setup(project: TestProject): Promise<void> {
     throw outcome.error;
   }
   pubsub = outcome.started;
+  try {
+    const build = await building;
+    process.stderr.write(build.built ? `Built dist/ in ${(build.ms / 1000).toFixed(1)} s\n` : 'dist/ is up to date\n');
+  } catch (error) {
+    await stopEmulators();
+    throw error;
+  }
   const pubsubHow = pubsub.started ? `started in ${(pubsub.startupMs / 1000).toFixed(1)} s` : 'reused (PUBSUB_EMULATOR_HOST)';
   process.stderr.write(`Pub/Sub emulator at ${pubsub.host}, ${pubsubHow}\n`);
   project.provide('pubsubEmulatorHost', pubsub.host);

@@ -25,6 +25,8 @@ function configurationWith(edits: readonly Edit[], extraFiles: Readonly<Record<s
   const directory = join(root, 'terraform');
   cpSync(join(repositoryRoot, 'terraform'), directory, { recursive: true });
   cpSync(join(repositoryRoot, 'firestore.indexes.json'), join(root, 'firestore.indexes.json'));
+  // local.functions reads the function manifest beside terraform/, as in the repository.
+  cpSync(join(repositoryRoot, 'functions', 'manifest.json'), join(root, 'functions', 'manifest.json'));
   for (const [file, from, to] of edits) {
     const path = join(directory, file);
     const before = readFileSync(path, 'utf8');
@@ -96,18 +98,18 @@ describe('reported mistakes', () => {
 
   it('reports dangling references: a resource, a variable, a local and an attribute', async () => {
     const root = configurationWith([
-      ['functions.tf', 'KMS_KEY_NAME              = google_kms_crypto_key.token_sealing.id', 'KMS_KEY_NAME              = google_kms_crypto_key.token_seal.id'],
-      ['functions.tf', 'LOG_LEVEL                 = var.log_level', 'LOG_LEVEL                 = var.log_levle'],
-      ['functions.tf', 'BROKER_CALLBACK_URL       = local.redirect_uri', 'BROKER_CALLBACK_URL       = local.redirect_url'],
+      ['locals.tf', 'KMS_KEY_NAME              = google_kms_crypto_key.token_sealing.id', 'KMS_KEY_NAME              = google_kms_crypto_key.token_seal.id'],
+      ['locals.tf', 'LOG_LEVEL                 = var.log_level', 'LOG_LEVEL                 = var.log_levle'],
+      ['locals.tf', 'BROKER_CALLBACK_URL       = local.redirect_uri', 'BROKER_CALLBACK_URL       = local.redirect_url'],
       ['outputs.tf', 'fn.service_config[0].uri', 'fn.service_config[0].url'],
       ['events.tf', 'topic   = google_pubsub_topic.connection_events.name', 'topic   = google_pubsub_topic.connection_events.nam'],
     ]);
     const messages = only(await findingsFor(root), 'reference').map((text) => text.replace(/:\d+: /, ': '));
     expect(messages).toEqual([
       'terraform/events.tf: [reference] resource google_pubsub_topic_iam_member.publisher: google_pubsub_topic.connection_events has no attribute "nam" (did you mean name?)',
-      'terraform/functions.tf: [reference] resource google_cloudfunctions2_function.broker: google_kms_crypto_key.token_seal is not declared (did you mean google_kms_crypto_key.token_sealing?)',
-      'terraform/functions.tf: [reference] resource google_cloudfunctions2_function.broker: var.log_levle is not declared (did you mean log_level?)',
-      'terraform/functions.tf: [reference] resource google_cloudfunctions2_function.broker: local.redirect_url is not declared (did you mean redirect_uri?)',
+      'terraform/locals.tf: [reference] local.environment_values: google_kms_crypto_key.token_seal is not declared (did you mean google_kms_crypto_key.token_sealing?)',
+      'terraform/locals.tf: [reference] local.environment_values: var.log_levle is not declared (did you mean log_level?)',
+      'terraform/locals.tf: [reference] local.environment_values: local.redirect_url is not declared (did you mean redirect_uri?)',
       'terraform/outputs.tf: [reference] output function_service_urls: google_cloudfunctions2_function.broker has no attribute "url" (did you mean uri?)',
     ]);
   });
@@ -119,10 +121,14 @@ describe('reported mistakes', () => {
     ]);
   });
 
-  it('reports a token function that anyone may invoke, through the invoker map', async () => {
-    const root = configurationWith([['locals.tf', 'token       = local.caller_members', 'token       = concat(local.caller_members, ["allUsers"])']]);
-    expect(only(await findingsFor(root), 'security')).toEqual([
-      expect.stringMatching(/^terraform\/locals\.tf:\d+: \[security\] local\.invokers lets allUsers invoke the token function; only callback may be public/),
+  it('reports a token function that anyone may invoke, through the function manifest or the invoker map', async () => {
+    const throughManifest = configurationWith([['../functions/manifest.json', '"invokers": "token_callers"', '"invokers": "public"']]);
+    expect(only(await findingsFor(throughManifest), 'security')).toEqual([
+      expect.stringMatching(/^terraform\/locals\.tf:\d+: \[security\] the function manifest makes the token function public; only callback may be public/),
+    ]);
+    const throughMap = configurationWith([['locals.tf', /token_callers( +)= local\.caller_members/, 'token_callers$1= concat(local.caller_members, ["allUsers"])']]);
+    expect(only(await findingsFor(throughMap), 'security')).toEqual([
+      expect.stringMatching(/^terraform\/locals\.tf:\d+: \[security\] local\.invoker_members grants allUsers, but only the callback function may be public/),
     ]);
   });
 
@@ -150,10 +156,10 @@ describe('reported mistakes', () => {
     ]);
   });
 
-  it('reports trust in Cloud Run IAM for stripped tokens outside the sweeps: on token, or in the shared environment', async () => {
+  it('reports trust in Cloud Run IAM for stripped tokens outside the sweeps: given to token by the manifest, or to every function', async () => {
     const root = configurationWith([
-      ['locals.tf', 'token       = {}', 'token       = { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler" }'],
-      ['functions.tf', 'LOG_LEVEL                 = var.log_level', 'LOG_LEVEL = var.log_level\n      CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler"'],
+      ['../functions/manifest.json', '"environment": ["GOOGLE_CLOUD_PROJECT", "FIRESTORE_DATABASE_ID", "LOG_LEVEL", "KMS_KEY_NAME", "EVENTS_TOPIC", "ID_TOKEN_AUDIENCES", "CALLER_POLICY", "OIDC_PROVIDERS"]\n    },\n    "admin"', '"environment": ["GOOGLE_CLOUD_PROJECT", "FIRESTORE_DATABASE_ID", "LOG_LEVEL", "KMS_KEY_NAME", "EVENTS_TOPIC", "ID_TOKEN_AUDIENCES", "CALLER_POLICY", "OIDC_PROVIDERS", "CLOUD_RUN_IAM_VERIFIED_CALLERS"]\n    },\n    "admin"'],
+      ['functions.tf', 'environment_variables = local.function_environment[each.key]', 'environment_variables = merge(local.function_environment[each.key], { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler" })'],
     ]);
     const security = only(await findingsFor(root), 'security');
     expect(security).toEqual([
@@ -161,7 +167,7 @@ describe('reported mistakes', () => {
         /^terraform\/functions\.tf:\d+: \[security\] google_cloudfunctions2_function\.broker sets CLOUD_RUN_IAM_VERIFIED_CALLERS where it cannot be shown to reach only refresh and health$/,
       ),
       expect.stringMatching(
-        /^terraform\/locals\.tf:\d+: \[security\] local\.function_environment sets CLOUD_RUN_IAM_VERIFIED_CALLERS on the token function; only refresh and health may/,
+        /^terraform\/locals\.tf:\d+: \[security\] the function manifest gives CLOUD_RUN_IAM_VERIFIED_CALLERS to the token function; only refresh and health may/,
       ),
     ]);
   });

@@ -8,14 +8,19 @@ import { collectionNames } from '../../store/collections.js';
 
 export const flowSecretsSchema = z
   .object({
-    /** Where the start step sends the browser; it carries the state. */
-    authorizationUrl: z.string().min(1),
+    /** Where the start step sends the browser; it carries the state. Absent until the OAuth 1.0a start step ran. */
+    authorizationUrl: z.string().min(1).optional(),
     codeVerifier: z.string().min(1).optional(),
     nonce: z.string().min(1).optional(),
+    /** OAuth 1.0a: the oauth_callback (carrying the state) the start step asks the provider's request token for. */
+    oauth1CallbackUrl: z.string().min(1).optional(),
     requestToken: z.string().min(1).optional(),
     requestTokenSecret: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((secrets) => secrets.authorizationUrl !== undefined || secrets.oauth1CallbackUrl !== undefined, {
+    message: 'a flow needs an authorization URL or an OAuth 1.0a callback URL',
+  });
 export type FlowSecrets = z.infer<typeof flowSecretsSchema>;
 
 function flowSealContext(flowId: string, tenantId: string): SealContext {

@@ -5,7 +5,7 @@ import type { ProviderDefinition } from '../../providers/definition-schema.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 
 export function providerClient(runtime: BrokerRuntime, provider: ProviderDefinition): ClientCredentials {
-  const client = runtime.config.providers.clients[provider.id];
+  const client = runtime.config.providerClients[provider.id];
   if (client === undefined) {
     throw new BrokerError('misconfigured', `No OAuth client is configured for ${provider.displayName}`, {
       details: { provider: provider.id, variables: [`PROVIDER_${provider.id.toUpperCase()}_CLIENT_ID`] },

@@ -3,7 +3,6 @@ import { Timestamp } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { BrokerError } from '../../errors/broker-error.js';
 import { buildAuthorizationRequest } from '../../oauth/authorization-request.js';
-import { startOAuth1Authorization } from '../../oauth/oauth1-flow.js';
 import { requestedScopes } from '../../oauth/scopes.js';
 import { parseConnectionConfig } from '../../providers/connection-config.js';
 import type { ProviderDefinition } from '../../providers/definition-schema.js';
@@ -109,18 +108,17 @@ export async function startConnectFlow(
   const state = runtime.ids.secretToken(SECRET_BYTES);
   const startToken = runtime.ids.secretToken(SECRET_BYTES);
   const flowId = flowIdForState(state);
-  const oauth = runtime.oauth();
   let secrets: FlowSecrets;
   let granted: readonly string[];
   if (provider.protocol === 'oauth1a') {
-    // OAuth 1.0a has no state parameter: ours rides on the callback URL, which the provider echoes.
+    // OAuth 1.0a has no state parameter: ours rides on the callback URL, which the provider echoes. The signed
+    // request-token call needs the consumer secret, which this function does not hold: the start step makes it.
     const oauthCallback = new URL(callbackUrl);
     oauthCallback.searchParams.set('state', state);
-    const started = await startOAuth1Authorization(oauth, provider, { client, callbackUrl: oauthCallback.href, scopes, connectionConfig });
-    secrets = { authorizationUrl: started.url, requestToken: started.requestToken, requestTokenSecret: started.requestTokenSecret };
-    granted = started.scopes;
+    secrets = { oauth1CallbackUrl: oauthCallback.href };
+    granted = requestedScopes(provider, scopes);
   } else {
-    const built = await buildAuthorizationRequest(oauth, provider, {
+    const built = await buildAuthorizationRequest(runtime.oauth(), provider, {
       clientId: client.clientId,
       redirectUri: callbackUrl,
       scopes,

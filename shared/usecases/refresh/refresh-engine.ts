@@ -44,7 +44,7 @@ export interface RefreshEngineDependencies {
   readonly vault: Vault;
   readonly oauth: OAuthRuntime;
   readonly catalog: ProviderCatalog;
-  readonly clients: Config['providers']['clients'];
+  readonly clients: Config['providerClients'];
   readonly settings: Config['refresh'];
   readonly clock: Clock;
   readonly ids: IdSource;

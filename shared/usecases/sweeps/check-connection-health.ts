@@ -55,7 +55,7 @@ export async function checkConnectionHealth(runtime: BrokerRuntime, connectionId
   // OAuth 1.0a calls are signed per request; no identity probe is defined for them.
   if (document.kind === 'oauth1') return skipped('no_probe');
   const provider = runtime.catalog.resolve(document.provider);
-  const client = runtime.config.providers.clients[provider.id];
+  const client = runtime.config.providerClients[provider.id];
 
   async function probe(current: StoredConnection): Promise<{ kind: ProbeKind | null; latencyMs: number; error?: unknown }> {
     const sealed = current.document.credentials;

@@ -25,8 +25,8 @@ function iamProofOf(runtime: BrokerRuntime): IamProtectionProof {
  * accepted too, once this service has proven that IAM guards it (cloud-run-iam-caller.ts); never by default.
  */
 export async function authenticateSchedulerCaller(runtime: BrokerRuntime, headers: RequestHeaders): Promise<VerifiedCaller> {
-  const expected = runtime.config.sweeps.schedulerServiceAccount;
-  const caller = runtime.config.sweeps.trustCloudRunIamForScheduler
+  const expected = runtime.config.scheduler.serviceAccount;
+  const caller = runtime.config.scheduler.trustCloudRunIam
     ? await authenticateCallerVerifiedByCloudRunIam(headers, {
         verifier: runtime.idTokenVerifier(),
         proof: iamProofOf(runtime),

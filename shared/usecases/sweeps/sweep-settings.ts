@@ -64,7 +64,7 @@ export function sweepPoolLimits(settings: SweepSettings, startedAtMs: number, cl
 }
 
 export function schedulerActor(config: Config): AuditActor {
-  return { type: 'scheduler', id: config.sweeps.schedulerServiceAccount ?? null };
+  return { type: 'scheduler', id: config.scheduler.serviceAccount ?? null };
 }
 
 const engines = new WeakMap<BrokerRuntime, RefreshEngine>();

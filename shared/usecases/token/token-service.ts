@@ -18,7 +18,7 @@ export function refreshEngineFor(runtime: BrokerRuntime, options: RefreshEngineO
       vault: runtime.vault(),
       oauth: runtime.oauth(),
       catalog: runtime.catalog,
-      clients: runtime.config.providers.clients,
+      clients: runtime.config.providerClients,
       settings: runtime.config.refresh,
       clock: runtime.clock,
       ids: runtime.ids,

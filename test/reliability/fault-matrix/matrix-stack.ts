@@ -9,7 +9,7 @@ import { createFirestore } from '../../../shared/store/firestore-client.js';
 import { systemClock } from '../../../shared/time/clock.js';
 import { FIXTURE_REDIRECT_URI } from '../../support/connection-fixtures.js';
 import { clearEmulatorProject } from '../../support/firestore-test-project.js';
-import { type FunctionsServer, startFunctionsServer } from '../../../local/functions-server.js';
+import { type FunctionsServer, startFunctionsServer } from '../../support/functions-server.js';
 import { type IdTokenIssuer, startIdTokenIssuer } from '../../../local/id-token-issuer.js';
 import { type KmsStandin, startKmsStandin } from '../../../local/kms-standin/server.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../local/provider-sandbox/provider-sandbox.js';

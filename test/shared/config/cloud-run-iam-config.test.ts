@@ -24,15 +24,15 @@ function refusal(env: Record<string, string>): BrokerError {
 describe('CLOUD_RUN_IAM_VERIFIED_CALLERS', () => {
   it('is off unless set, and the Admin API is Google’s unless a stand-in is named', () => {
     const config = loadConfig(base);
-    expect(config.sweeps.trustCloudRunIamForScheduler).toBe(false);
+    expect(config.scheduler.trustCloudRunIam).toBe(false);
     expect(config.cloudRun).toEqual({ adminApiUrl: 'https://run.googleapis.com', region: undefined });
-    expect(loadConfig({ ...base, CLOUD_RUN_IAM_VERIFIED_CALLERS: '' }).sweeps.trustCloudRunIamForScheduler).toBe(false);
+    expect(loadConfig({ ...base, CLOUD_RUN_IAM_VERIFIED_CALLERS: '' }).scheduler.trustCloudRunIam).toBe(false);
   });
 
   it('turns on for the scheduler on the refresh and health functions', () => {
     for (const target of ['refresh', 'health']) {
       const config = loadConfig({ ...base, FUNCTION_TARGET: target, CLOUD_RUN_IAM_VERIFIED_CALLERS: 'scheduler', CLOUD_RUN_REGION: 'us-central1' });
-      expect(config.sweeps.trustCloudRunIamForScheduler).toBe(true);
+      expect(config.scheduler.trustCloudRunIam).toBe(true);
       expect(config.cloudRun.region).toBe('us-central1');
     }
   });

@@ -134,7 +134,7 @@ describe('a provider added by configuration alone (OIDC_PROVIDERS)', () => {
     });
     const catalog = createProviderCatalog(config.providers.oidcProviders);
     const provider = catalog.resolve('okta_acme');
-    const credentials = config.providers.clients.okta_acme;
+    const credentials = config.providerClients.okta_acme;
     if (credentials === undefined) throw new Error('the client credentials were not read from the environment');
     const configured = createOAuthRuntime({ overrides: config.providers.originOverrides, timeoutMs: 5_000 });
     const connectionConfig = parseConnectionConfig(provider, {});

@@ -37,7 +37,7 @@ describe('PROVIDER_ORIGIN_OVERRIDES', () => {
 describe('provider client credentials', () => {
   it('collects PROVIDER_<ID>_CLIENT_ID/_SECRET pairs by provider id', () => {
     const config = loadConfig({ ...base, PROVIDER_GITHUB_APP_CLIENT_ID: 'Iv1.abc', PROVIDER_GITHUB_APP_CLIENT_SECRET: 'shh', PROVIDER_SLACK_CLIENT_ID: '123.456' });
-    expect(config.providers.clients).toEqual({ github_app: { clientId: 'Iv1.abc', clientSecret: 'shh' }, slack: { clientId: '123.456' } });
+    expect(config.providerClients).toEqual({ github_app: { clientId: 'Iv1.abc', clientSecret: 'shh' }, slack: { clientId: '123.456' } });
   });
 
   it('refuses a secret without its client id', () => {

@@ -93,7 +93,7 @@ function rejectionReason(error: unknown): string | undefined {
 describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS unset (the default)', () => {
   it("refuse the scheduler's stripped token with 401 signature_removed and never ask the Admin API", async () => {
     const broker = runtime({ CLOUD_RUN_IAM_VERIFIED_CALLERS: '' });
-    expect(broker.config.sweeps.trustCloudRunIamForScheduler).toBe(false);
+    expect(broker.config.scheduler.trustCloudRunIam).toBe(false);
     const error = await caught(() => authenticateSchedulerCaller(broker, bearer(strippedToken())));
     expect(error).toMatchObject({ code: 'unauthenticated', status: 401 });
     expect(rejectionReason(error)).toBe('signature_removed');

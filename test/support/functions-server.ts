@@ -1,13 +1,13 @@
-// Serves every function that exists in functions/ on one port, at /<function-name>, through the real
-// Functions Framework (the same request parsing and wrappers as on Cloud Run).
+// In one process, for test harnesses that drive every function together (fuzzing, the fault matrix): each function
+// mounted at /<function-name> through the real Functions Framework. The local stack runs each as its own process.
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { type FunctionName, functionNames } from '../functions/names.js';
+import { type FunctionName, functionNames } from '../../functions/names.js';
 
-const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
+const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
 
 function functionModulePath(name: FunctionName): string | undefined {
   return [`${functionsDir}${name}.ts`, `${functionsDir}${name}.js`].find((path) => existsSync(path));

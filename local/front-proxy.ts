@@ -1,0 +1,87 @@
+// The stack's one origin: /<function>/... is forwarded to that function's own process (each at its own root, as on
+// Cloud Run), and local-only pages (the demo, the IAP stand-in) are served beside them. Bodies stream both ways.
+import { createServer, type IncomingMessage, request, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FrontProxy {
+  readonly origin: string;
+  readonly port: number;
+  /** Sends /<name>/... to `targetOrigin`, with the /<name> prefix removed. */
+  route(name: string, targetOrigin: string): void;
+  /** Serves a local-only page or endpoint at /<prefix>. */
+  mountLocal(prefix: string, listener: RequestListener): void;
+  stop(): Promise<void>;
+}
+
+/** Node's default accept backlog (511) drops part of a burst of new connections (the load bench opens 1,000 at once). */
+const LISTEN_BACKLOG = 4096;
+/** Headers that describe one hop of the connection, not the request (RFC 9110 §7.6.1). */
+const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:not_found', title: 'No such function', status: 404, code: 'not_found' }));
+}
+
+/** Forwards one request to `targetOrigin` + `path` and streams the answer back. */
+export function forwardRequest(req: IncomingMessage, res: ServerResponse, targetOrigin: string, path: string): void {
+  const headers = { ...req.headers };
+  for (const name of hopByHop) delete headers[name];
+  const upstream = request(`${targetOrigin}${path}`, { method: req.method, headers }, (answer) => {
+    const answerHeaders = { ...answer.headers };
+    for (const name of hopByHop) delete answerHeaders[name];
+    res.writeHead(answer.statusCode ?? 502, answerHeaders);
+    answer.pipe(res);
+  });
+  upstream.on('error', () => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(502, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:unavailable', title: 'The function is not answering', status: 502, code: 'unavailable' }));
+  });
+  req.pipe(upstream);
+}
+
+export async function startFrontProxy(options: { port: number; host?: string }): Promise<FrontProxy> {
+  const routes = new Map<string, string>();
+  const locals = new Map<string, RequestListener>();
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const [, first = '', ...rest] = url.pathname.split('/');
+    const target = routes.get(first);
+    if (target !== undefined) {
+      forwardRequest(req, res, target, `/${rest.join('/')}${url.search}`);
+      return;
+    }
+    const local = locals.get(first);
+    if (local === undefined) {
+      notFound(res);
+      return;
+    }
+    req.url = `/${rest.join('/')}${url.search}`;
+    local(req, res);
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: options.port, host, backlog: LISTEN_BACKLOG }, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://${host}:${port}`,
+    port,
+    route: (name, targetOrigin) => void routes.set(name, targetOrigin),
+    mountLocal(prefix, listener) {
+      if (routes.has(prefix)) throw new TypeError(`${prefix} is a function name`);
+      locals.set(prefix, listener);
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

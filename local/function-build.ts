@@ -1,0 +1,55 @@
+// Builds dist/ (what Terraform uploads and Cloud Run serves) when its sources changed since the last build, so the
+// local stack always runs the compiled output and a developer never runs a stale one.
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** What the build reads: the package's source folders and the files that configure the compiler. */
+const sourceFolders = ['functions', 'shared', 'client', 'cli'];
+const sourceFiles = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
+/** Beside the output: the hash of the sources it was built from. */
+const STAMP = 'dist/.source-hash';
+
+function filesUnder(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** A content hash (not mtimes, which a fresh clone or a checkout resets) of everything the build reads. */
+export function sourceHash(repoRoot: string): string {
+  const hash = createHash('sha256');
+  const files = [...sourceFolders.flatMap((folder) => filesUnder(join(repoRoot, folder))), ...sourceFiles.map((file) => join(repoRoot, file))].sort();
+  for (const file of files) hash.update(relative(repoRoot, file)).update('\0').update(readFileSync(file)).update('\0');
+  return hash.digest('hex');
+}
+
+export interface BuildResult {
+  /** False when dist/ was already built from these sources. */
+  readonly built: boolean;
+  readonly ms: number;
+}
+
+/** Runs `tsc -p tsconfig.build.json` unless dist/ matches the sources; throws with the compiler's output on failure. */
+export async function ensureFunctionsBuilt(repoRoot: string): Promise<BuildResult> {
+  const startedAt = performance.now();
+  const hash = sourceHash(repoRoot);
+  const stamp = join(repoRoot, STAMP);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(join(repoRoot, 'dist/functions/index.js'))) {
+    return { built: false, ms: performance.now() - startedAt };
+  }
+  const compiler = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    await run(process.execPath, [compiler, '-p', 'tsconfig.build.json'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const output = (error as { stdout?: string }).stdout ?? '';
+    throw new Error(`The build (tsc -p tsconfig.build.json) failed:\n${output.trim() || String(error)}`);
+  }
+  writeFileSync(stamp, hash);
+  return { built: true, ms: performance.now() - startedAt };
+}
