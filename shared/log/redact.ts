@@ -23,9 +23,25 @@ const secretQueryParameter =
 const tokenAlphabetRun = /[A-Za-z0-9_\-.~+/=!]{20,}/g;
 const longHexRun = /\b[0-9a-fA-F]{32,}\b/g;
 
+const RANDOM_RUN_LENGTH = 20;
+/** The shortest path segment that can hide a secret: a credential is long, a name (`Ci9Xq`, `ci.MeS3`, `Build2-Agent`) is not. */
+const RANDOM_SEGMENT_LENGTH = 16;
+
+function mixesCasesAndDigits(text: string): boolean {
+  return /[A-Z]/.test(text) && /[a-z]/.test(text) && /[0-9]/.test(text);
+}
+
+/**
+ * An absolute file path (as in a stack frame) is judged segment by segment, so a checkout folder with mixed case and a
+ * digit keeps operators' stack traces readable; a credential inside a path is still one long segment. Anything else
+ * is judged whole: a base64 secret starts with `/` only rarely and then still has a long random segment.
+ */
 function looksRandom(run: string): boolean {
-  if (run.length >= 20 && /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run)) return true;
-  return false;
+  if (run.length < RANDOM_RUN_LENGTH) return false;
+  if (run.startsWith('/') && run.indexOf('/', 1) !== -1) {
+    return run.split(/[/._-]/).some((segment) => segment.length >= RANDOM_SEGMENT_LENGTH && mixesCasesAndDigits(segment));
+  }
+  return mixesCasesAndDigits(run);
 }
 
 export function redactSecrets(text: string): string {
