@@ -283,7 +283,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionEnvironments[name] = env;
     }
 
-    await building;
+    const build = await building;
+    progress(`Functions build     ${build.built ? `dist/ rebuilt from changed sources in ${(build.ms / 1000).toFixed(1)} s` : 'dist/ up to date'}`);
     const processes = await Promise.all(
       functionNames.map(async (name) =>
         startFunctionProcess({
