@@ -6,7 +6,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from '
 import { z } from 'zod';
 import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../shared/oauth/oauth1-signature.js';
 import { forgetProviderOrigin, noteProviderOrigin, recordJwt, recordSecret } from '../leak-ledger/leak-recorder.js';
-import { type Reply, routeVariables, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
+import { type Reply, routeVariables, SANDBOX_ENDPOINT_ALLOWLIST, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
 import {
   adminProviderBodySchema,
   type ProviderBehaviour,
@@ -30,6 +30,8 @@ export interface ProviderSandbox {
   readonly origin: string;
   /** PROVIDER_ORIGIN_OVERRIDES for every production origin the sandbox plays. */
   readonly originOverrides: Readonly<Record<string, string>>;
+  /** PROVIDER_ENDPOINT_ALLOWLIST registering the servers the sandbox plays for providers whose server a connection names (SMART). */
+  readonly endpointAllowlist: typeof SANDBOX_ENDPOINT_ALLOWLIST;
   registerClient(provider: string, client: RegisteredClient): void;
   configure(provider: string, settings: ProviderSettings): void;
   /** A standing fault on one endpoint until cleared with `undefined`. */
@@ -586,6 +588,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   const api: ProviderSandbox = {
     origin,
     originOverrides,
+    endpointAllowlist: SANDBOX_ENDPOINT_ALLOWLIST,
     registerClient: (provider, client) => {
       state.clients.set(provider, client);
     },

@@ -1,5 +1,7 @@
-// Every outbound provider call: routed through the overrides, bounded by a timeout, failures mapped to BrokerErrors.
+// Every outbound provider call: kept inside the provider's boundary, routed through the overrides, bounded by a
+// timeout, failures mapped to BrokerErrors.
 import { BrokerError } from '../errors/broker-error.js';
+import { type EndpointBoundary, requireAllowedEndpoint } from '../providers/endpoint-boundary.js';
 import { type OriginOverrides, routeProviderUrl } from './origin-overrides.js';
 
 export interface ProviderHttp {
@@ -32,8 +34,12 @@ export interface ProviderReply {
   readonly body: string;
 }
 
-/** Sends one request; network failures and timeouts become `provider_unavailable` (no URL query or body in errors). */
-export async function sendProviderRequest(http: ProviderHttp, request: OutboundRequest): Promise<ProviderReply> {
+/**
+ * Sends one request, only to a production URL inside the provider's boundary (checked before the overrides reroute
+ * it); network failures and timeouts become `provider_unavailable` (no URL query or body in errors).
+ */
+export async function sendProviderRequest(http: ProviderHttp, boundary: EndpointBoundary, request: OutboundRequest): Promise<ProviderReply> {
+  requireAllowedEndpoint(boundary, request.url);
   const url = routeProviderUrl(request.url, http.overrides);
   const signal = AbortSignal.timeout(http.timeoutMs);
   const where = { origin: new URL(request.url).origin, path: new URL(request.url).pathname };
