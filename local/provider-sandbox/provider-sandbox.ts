@@ -485,6 +485,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (fault?.kind === 'status') return send(res, raw(fault.status, '{"error":"sandbox_fault"}', { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }));
     if (fault?.kind === 'malformed') return send(res, raw(200, '<html>not what you expected', { 'content-type': 'application/json' }));
     if (fault?.kind === 'invalid_grant') return send(res, deadGrantReply(profile, endpoint));
+    if (fault?.kind === 'oversized') return streamOversized(res, fault.bytes);
     return send(res, await entry.handler(request));
   }
 
@@ -555,6 +556,30 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       return send(res, { status: 200, body: { ok: true } });
     }
     return send(res, { status: 404, body: { error: 'unknown admin call' } });
+  }
+
+  /** Streams `bytes` of JSON from one reused buffer, at the pace the reader takes them, until done or hung up on. */
+  async function streamOversized(res: ServerResponse, bytes: number): Promise<void> {
+    const filler = Buffer.alloc(64 * 1024, 'a');
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.write('{"access_token":"');
+    const drainedOrClosed = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          resolve();
+        };
+        res.on('drain', done).on('close', done);
+      });
+    let hungUp = false;
+    res.once('close', () => {
+      hungUp = true;
+    });
+    for (let left = bytes; left > 0 && !hungUp; left -= filler.length) {
+      const chunk = left >= filler.length ? filler : filler.subarray(0, left);
+      if (!res.write(chunk) && !hungUp) await drainedOrClosed();
+    }
+    if (!hungUp) res.end('"}');
   }
 
   function send(res: ServerResponse, reply: Reply | RawReply): void {
