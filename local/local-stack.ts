@@ -330,7 +330,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const adminDashboard = `${front.origin}/iap/admin/`;
     front.mountLocal(
       'iap',
-      createLocalIapProxy({ adminOrigin: processOf('admin').origin, mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }) }),
+      createLocalIapProxy({
+        adminOrigin: processOf('admin').origin,
+        stackOrigin: front.origin,
+        mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }),
+      }),
     );
     progress(`Admin dashboard     ${adminDashboard} (signed in as ${localIdentities.adminUser} by the local IAP stand-in)`);
 
