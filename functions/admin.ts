@@ -27,7 +27,7 @@ functions.http(
   'admin',
   httpFunction({ functionName: 'admin', methods: ['GET', 'POST'], logger: () => admin().runtime.logger }, async (req, res, { logger }) => {
     const { runtime, access, services } = admin();
-    const operator = await access.admit(req.headers, req.path === OPENAPI_PATH ? 'getOpenApi' : req.path);
+    const operator = await access.admit(req, req.path === OPENAPI_PATH ? 'getOpenApi' : req.path);
     const query = Object.fromEntries(queryParameters(req.url));
     const asset = req.method === 'GET' ? dashboardAsset(req.path, query) : undefined;
     if (asset !== undefined) {

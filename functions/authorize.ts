@@ -16,7 +16,7 @@ installFrameworkErrorHandler(() => broker().logger);
 functions.http(
   'authorize',
   httpFunction({ functionName: 'authorize', methods: ['POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
-    const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
+    const caller = await authenticateCaller(req, broker().idTokenVerifier());
     if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the connect request as application/json');
     const started = await startConnectFlow(broker(), caller.email, req.body);
     logger.info('authorize.flow_started', 'connect flow started', { callerEmail: caller.email });

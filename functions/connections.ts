@@ -30,7 +30,7 @@ const postRoutes = {
 functions.http(
   'connections',
   httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
-    const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
+    const caller = await authenticateCaller(req, broker().idTokenVerifier());
     if (req.method === 'GET') {
       if (req.path !== '/') throw new BrokerError('not_found', 'No such route');
       const query = Object.fromEntries(queryParameters(req.url));

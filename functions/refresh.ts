@@ -15,7 +15,7 @@ installFrameworkErrorHandler(() => broker().logger);
 functions.http(
   'refresh',
   httpFunction({ functionName: 'refresh', methods: ['POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
-    const caller = await authenticateSchedulerCaller(broker(), req.headers);
+    const caller = await authenticateSchedulerCaller(broker(), req);
     // The scheduler's body ({}) carries nothing: how the sweep runs is configuration, not request input.
     const report = await runRefreshSweep(broker(), { actor: { type: 'scheduler', id: caller.email }, logger });
     res.status(200).json(report);

@@ -21,7 +21,7 @@ http(
   'token',
   httpFunction({ functionName: 'token', methods: ['POST'], logger: () => runtime.logger }, async (req, res, { logger }) => {
     // Who is asking comes first: nothing about the request is looked at for an unauthenticated caller.
-    const caller = await authenticateCaller(req.headers, runtime.idTokenVerifier());
+    const caller = await authenticateCaller(req, runtime.idTokenVerifier());
     if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the request as application/json');
     const parsed = tokenRequestSchema.safeParse(req.body);
     if (!parsed.success) {

@@ -23,10 +23,20 @@ function notFound(res: ServerResponse): void {
   res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:not_found', title: 'No such function', status: 404, code: 'not_found' }));
 }
 
-/** Forwards one request to `targetOrigin` + `path` and streams the answer back. */
-export function forwardRequest(req: IncomingMessage, res: ServerResponse, targetOrigin: string, path: string): void {
-  const headers = { ...req.headers };
-  for (const name of hopByHop) delete headers[name];
+/**
+ * Forwards one request to `targetOrigin` + `path` and streams the answer back. Header lines go as they came, repeats
+ * included (Node's parsed `headers` would keep one `Authorization` of two), except hop-by-hop ones and those that
+ * `replace` sets instead.
+ */
+export function forwardRequest(req: IncomingMessage, res: ServerResponse, targetOrigin: string, path: string, replace: Readonly<Record<string, string>> = {}): void {
+  const replaced = new Set(Object.keys(replace).map((name) => name.toLowerCase()));
+  const headers: string[] = [];
+  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
+    const name = req.rawHeaders[index] as string;
+    if (hopByHop.includes(name.toLowerCase()) || replaced.has(name.toLowerCase())) continue;
+    headers.push(name, req.rawHeaders[index + 1] as string);
+  }
+  for (const [name, value] of Object.entries(replace)) headers.push(name, value);
   const upstream = request(`${targetOrigin}${path}`, { method: req.method, headers }, (answer) => {
     const answerHeaders = { ...answer.headers };
     for (const name of hopByHop) delete answerHeaders[name];

@@ -215,6 +215,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const pubsub: PubsubEmulator = await pubsubStarting;
     progress(`Pub/Sub emulator    ${pubsub.host}${pubsub.started ? ` (started in ${(pubsub.startupMs / 1000).toFixed(1)} s)` : ' (reused)'}`);
 
+    const userEndpointAllowlist = options.env?.PROVIDER_ENDPOINT_ALLOWLIST ? (JSON.parse(options.env.PROVIDER_ENDPOINT_ALLOWLIST) as Record<string, unknown>) : {};
     // The values Terraform would give, for this machine; each function gets the names its manifest entry lists.
     const environmentValues: Record<string, string> = {
       GOOGLE_CLOUD_PROJECT: projectId,
@@ -234,6 +235,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         },
       ]),
       OIDC_PROVIDERS: options.env?.OIDC_PROVIDERS || '[]',
+      // The servers the sandbox plays for SMART, and a user's own registrations (theirs win per provider).
+      PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify({ ...sandbox.endpointAllowlist, ...userEndpointAllowlist }),
       // The admin function: the local operator, signed in through the local IAP stand-in (or with an ID token).
       ADMIN_ALLOWLIST: localIdentities.adminUser,
       IAP_AUDIENCE: LOCAL_IAP_AUDIENCE,
@@ -328,7 +331,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const adminDashboard = `${front.origin}/iap/admin/`;
     front.mountLocal(
       'iap',
-      createLocalIapProxy({ adminOrigin: processOf('admin').origin, mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }) }),
+      createLocalIapProxy({
+        adminOrigin: processOf('admin').origin,
+        stackOrigin: front.origin,
+        mint: () => iap.mint({ email: localIdentities.adminUser, audience: LOCAL_IAP_AUDIENCE }),
+      }),
     );
     progress(`Admin dashboard     ${adminDashboard} (signed in as ${localIdentities.adminUser} by the local IAP stand-in)`);
 

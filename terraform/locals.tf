@@ -26,6 +26,8 @@ locals {
     # proving that IAM guards them (sweep_self_check.tf grants the read). The manifest gives it to the sweeps only.
     CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler"
     CLOUD_RUN_REGION               = var.region
+    # Where caller-chosen endpoints may lead (SMART FHIR servers): client secrets go to the servers listed here only.
+    PROVIDER_ENDPOINT_ALLOWLIST = jsonencode(var.provider_endpoint_allowlist)
   }
 
   # Each function's environment: its manifest's names with their values, and the client ids where it reads them.

@@ -139,6 +139,31 @@ variable "oidc_providers" {
   default     = []
 }
 
+variable "provider_endpoint_allowlist" {
+  description = <<-EOT
+    Per client registration, where connections may point the broker (PROVIDER_ENDPOINT_ALLOWLIST): a map of provider
+    id to { issuers = exact FHIR base URLs / issuers a connection may name, origins = further https origins their
+    discovered endpoints may sit on }. SMART on FHIR needs its servers here: a fhirBaseUrl not listed is refused
+    before any request, so the client secret only ever reaches servers the client is registered with.
+  EOT
+  type = map(object({
+    issuers = optional(list(string), [])
+    origins = optional(list(string), [])
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue(flatten([
+      for id, entry in var.provider_endpoint_allowlist : concat(
+        [can(regex("^[a-z][a-z0-9_]{1,39}$", id))],
+        [for issuer in entry.issuers : can(regex("^https://[^/?#@\\s]+(/[^?#\\s]*[^/?#\\s])?$", issuer))],
+        [for origin in entry.origins : can(regex("^https://[^/?#@\\s]+$", origin))],
+      )
+    ]))
+    error_message = "provider_endpoint_allowlist keys must be provider ids; issuers https URLs without query, fragment or trailing slash; origins https origins."
+  }
+}
+
 variable "admin_allowlist" {
   description = "Operator emails the admin function accepts (ADMIN_ALLOWLIST) besides the operator service account, which is always on it; for people signing in through IAP. Empty: only the operator service account."
   type        = list(string)

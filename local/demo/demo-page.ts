@@ -3,6 +3,7 @@
 // with an ID token minted by the local issuer for the demo caller, exactly as a real backend would.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { admitOwnHost, ownHosts } from '../own-host.js';
 import { SMART_BASE } from '../provider-sandbox/profiles.js';
 
 export interface DemoPageOptions {
@@ -82,6 +83,9 @@ function page(title: string, body: string): string {
 
 export function createDemoPage(options: DemoPageOptions): RequestListener {
   const demoOrigin = options.functionsOrigin;
+  // It acts as the demo user with the demo backend's identity: only for pages of the stack itself, never for a page
+  // on another name that resolves to loopback (DNS rebinding), to which its requests would look same-origin.
+  const hosts = ownHosts(demoOrigin);
   const call = async (functionName: 'authorize' | 'connections', path: string, init: { method: 'GET' | 'POST'; body?: unknown }) => {
     const audience = `${options.functionsOrigin}/${functionName}`;
     const token = options.mintIdToken(audience);
@@ -146,6 +150,7 @@ export function createDemoPage(options: DemoPageOptions): RequestListener {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!admitOwnHost(req, res, hosts)) return;
     const url = new URL(req.url ?? '/', demoOrigin);
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '')) {
       send(res, 200, await home(undefined));

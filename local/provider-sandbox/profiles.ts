@@ -93,6 +93,8 @@ const standardBody = (c: TokenReplyContext, extra: Record<string, unknown> = {})
 });
 
 export const SMART_BASE = 'https://fhir.sandbox.test/r4';
+/** PROVIDER_ENDPOINT_ALLOWLIST for the servers the sandbox plays where a connection names its server (SMART). */
+export const SANDBOX_ENDPOINT_ALLOWLIST = { smart_on_fhir: { issuers: [SMART_BASE], origins: [] } } as const;
 
 /**
  * Google's consent screen lets a user grant access for a limited time; the scripted consent stands for that choice

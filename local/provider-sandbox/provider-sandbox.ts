@@ -6,7 +6,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from '
 import { z } from 'zod';
 import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../shared/oauth/oauth1-signature.js';
 import { forgetProviderOrigin, noteProviderOrigin, recordJwt, recordSecret } from '../leak-ledger/leak-recorder.js';
-import { type Reply, routeVariables, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
+import { type Reply, routeVariables, SANDBOX_ENDPOINT_ALLOWLIST, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
 import {
   adminProviderBodySchema,
   type ProviderBehaviour,
@@ -30,6 +30,8 @@ export interface ProviderSandbox {
   readonly origin: string;
   /** PROVIDER_ORIGIN_OVERRIDES for every production origin the sandbox plays. */
   readonly originOverrides: Readonly<Record<string, string>>;
+  /** PROVIDER_ENDPOINT_ALLOWLIST registering the servers the sandbox plays for providers whose server a connection names (SMART). */
+  readonly endpointAllowlist: typeof SANDBOX_ENDPOINT_ALLOWLIST;
   registerClient(provider: string, client: RegisteredClient): void;
   configure(provider: string, settings: ProviderSettings): void;
   /** A standing fault on one endpoint until cleared with `undefined`. */
@@ -483,6 +485,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (fault?.kind === 'status') return send(res, raw(fault.status, '{"error":"sandbox_fault"}', { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }));
     if (fault?.kind === 'malformed') return send(res, raw(200, '<html>not what you expected', { 'content-type': 'application/json' }));
     if (fault?.kind === 'invalid_grant') return send(res, deadGrantReply(profile, endpoint));
+    if (fault?.kind === 'oversized') return streamOversized(res, fault.bytes);
     return send(res, await entry.handler(request));
   }
 
@@ -555,6 +558,30 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     return send(res, { status: 404, body: { error: 'unknown admin call' } });
   }
 
+  /** Streams `bytes` of JSON from one reused buffer, at the pace the reader takes them, until done or hung up on. */
+  async function streamOversized(res: ServerResponse, bytes: number): Promise<void> {
+    const filler = Buffer.alloc(64 * 1024, 'a');
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.write('{"access_token":"');
+    const drainedOrClosed = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          resolve();
+        };
+        res.on('drain', done).on('close', done);
+      });
+    let hungUp = false;
+    res.once('close', () => {
+      hungUp = true;
+    });
+    for (let left = bytes; left > 0 && !hungUp; left -= filler.length) {
+      const chunk = left >= filler.length ? filler : filler.subarray(0, left);
+      if (!res.write(chunk) && !hungUp) await drainedOrClosed();
+    }
+    if (!hungUp) res.end('"}');
+  }
+
   function send(res: ServerResponse, reply: Reply | RawReply): void {
     if ('raw' in reply) {
       res.writeHead(reply.status, reply.headers);
@@ -586,6 +613,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
   const api: ProviderSandbox = {
     origin,
     originOverrides,
+    endpointAllowlist: SANDBOX_ENDPOINT_ALLOWLIST,
     registerClient: (provider, client) => {
       state.clients.set(provider, client);
     },

@@ -27,6 +27,8 @@ export const sandboxFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('malformed') }).strict(),
   /** The provider's own "this grant is dead" answer (Slack's ok:false, Atlassian's 403...). */
   z.object({ kind: z.literal('invalid_grant') }).strict(),
+  /** HTTP 200 whose JSON body streams on for `bytes` bytes (no Content-Length): a reader must stop on its own. */
+  z.object({ kind: z.literal('oversized'), bytes: z.number().int().min(1).max(16 * 1024 ** 3) }).strict(),
 ]);
 export type SandboxFault = z.infer<typeof sandboxFaultSchema>;
 

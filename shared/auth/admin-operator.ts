@@ -1,7 +1,7 @@
 // Who is operating the admin function: a user signed in through Identity-Aware Proxy, or a principal with a
 // Google ID token (IAM) — then, separately, whether the admin allowlist names them. Deny by default.
 import { BrokerError } from '../errors/broker-error.js';
-import { authenticateCaller, type RequestHeaders } from './authenticate-caller.js';
+import { authenticateCaller, type RequestHeaders, requestHeader } from './authenticate-caller.js';
 import { IAP_ASSERTION_HEADER, type IapAssertionVerifier, rejectAssertion } from './iap-assertion.js';
 import type { IdTokenVerifier } from './id-token-verifier.js';
 
@@ -17,19 +17,13 @@ export interface OperatorVerifiers {
   readonly idToken: () => IdTokenVerifier;
 }
 
-function headerValue(headers: RequestHeaders, name: string): string | readonly string[] | undefined {
-  if (headers instanceof Headers) return headers.get(name) ?? undefined;
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
-}
-
 /**
  * A request carrying IAP's header is judged by that header alone: a forged or stale assertion is refused,
  * never passed over for another credential. Where IAP is not configured the header is refused too, since
  * anyone can send it.
  */
 export async function authenticateOperator(headers: RequestHeaders, verifiers: OperatorVerifiers): Promise<Operator> {
-  const assertion = headerValue(headers, IAP_ASSERTION_HEADER);
+  const assertion = requestHeader(headers, IAP_ASSERTION_HEADER);
   if (assertion !== undefined) {
     const iap = verifiers.iap();
     if (iap === undefined) throw rejectAssertion('iap_not_configured');
@@ -37,7 +31,7 @@ export async function authenticateOperator(headers: RequestHeaders, verifiers: O
     const { email } = await iap.verify(assertion);
     return { email, via: 'iap' };
   }
-  const authorization = headerValue(headers, 'authorization');
+  const authorization = requestHeader(headers, 'authorization');
   if (authorization === undefined || authorization === '') throw rejectAssertion('missing_credentials');
   const caller = await authenticateCaller(headers, verifiers.idToken());
   return { email: caller.email, via: 'id_token' };

@@ -10,25 +10,38 @@
 import { rejectCaller } from './caller-rejection.js';
 import type { IdTokenVerifier, VerifiedCaller } from './id-token-verifier.js';
 
-/** Node's `IncomingHttpHeaders` (lower-case names) or a Fetch `Headers`. */
-export type RequestHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
+/**
+ * A request's headers as they arrived: a Node request's raw name/value list, which keeps every repeat of a header
+ * (its parsed `headers` keeps only the first `Authorization` and drops the rest), or a Fetch `Headers`, which joins
+ * repeats into one value that no credential pattern matches.
+ */
+export type RequestHeaders = Headers | { readonly rawHeaders: readonly string[] };
 
 // RFC 6750 §2.1: the scheme is case-insensitive; the credential is token68.
 const bearerCredentials = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** One request header by case-insensitive name; several values stay an array. */
+/** One request header by case-insensitive name; a header sent several times is an array of every value. */
 export function requestHeader(headers: RequestHeaders, lowerCaseName: string): string | readonly string[] | undefined {
   if (headers instanceof Headers) return headers.get(lowerCaseName) ?? undefined;
-  const name = Object.keys(headers).find((key) => key.toLowerCase() === lowerCaseName);
-  return name === undefined ? undefined : headers[name];
+  const values: string[] = [];
+  for (let index = 0; index + 1 < headers.rawHeaders.length; index += 2) {
+    if ((headers.rawHeaders[index] as string).toLowerCase() === lowerCaseName) values.push(headers.rawHeaders[index + 1] as string);
+  }
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : values;
 }
 
-/** The token of the one `Authorization: Bearer` header, unverified; throws `unauthenticated` when there is none. */
+/**
+ * The token of the one `Authorization: Bearer` header, unverified; throws `unauthenticated` when there is none, and
+ * when a credential header comes more than once: which copy a proxy or Cloud Run's IAM check used is unknowable, so
+ * no copy is trusted.
+ */
 export function bearerToken(headers: RequestHeaders): string {
   const value = requestHeader(headers, 'authorization');
   if (value === undefined || value === '') throw rejectCaller('missing_authorization');
-  // Several Authorization headers are ambiguous: refuse rather than pick one.
-  if (typeof value !== 'string') throw rejectCaller('malformed_authorization');
+  if (typeof value !== 'string' || typeof (requestHeader(headers, 'x-serverless-authorization') ?? '') !== 'string') {
+    throw rejectCaller('malformed_authorization');
+  }
   const match = bearerCredentials.exec(value);
   if (!match?.[1]) throw rejectCaller('malformed_authorization');
   return match[1];

@@ -39,6 +39,26 @@ const commaSeparatedList = z
 export const GOOGLE_ID_TOKEN_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
 export const GOOGLE_ID_TOKEN_CERTS_URL = 'https://www.googleapis.com/oauth2/v1/certs';
 
+/** A variable holding JSON that `schema` validates; the message names where it is wrong, never the value. */
+function jsonVariable<T extends z.ZodType>(schema: T, describe: { readonly expected: string; readonly invalid: string }) {
+  return z.string().transform((value, context): z.output<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      context.addIssue({ code: 'custom', message: `must be ${describe.expected}` });
+      return z.NEVER;
+    }
+    const checked = schema.safeParse(parsed);
+    if (!checked.success) {
+      const where = checked.error.issues.map((issue) => issue.path.join('.') || '(value)').join(', ');
+      context.addIssue({ code: 'custom', message: `has invalid ${describe.invalid} (at ${where})` });
+      return z.NEVER;
+    }
+    return checked.data;
+  });
+}
+
 // PROVIDER_ORIGIN_OVERRIDES: {"https://slack.com": "http://127.0.0.1:4010/slack.com", ...} — local sandbox only.
 // Every target must be loopback, so this setting cannot send provider traffic (or client secrets) anywhere else.
 const providerOriginOverrides = z
@@ -63,23 +83,27 @@ const providerOriginOverrides = z
     return new Map(Object.entries(checked.data));
   });
 
+// PROVIDER_ENDPOINT_ALLOWLIST: {"smart_on_fhir": {"issuers": ["https://fhir.example.org/r4"], "origins": [...]}} — per
+// client registration, the exact servers (FHIR base URLs, issuers) a connection may name, and further https origins
+// their discovered endpoints may sit on. Unset means none: a SMART connection can then name no server at all.
+const httpsIssuer = z
+  .string()
+  .refine((value) => {
+    if (!URL.canParse(value)) return false;
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.username === '' && url.password === '' && url.search === '' && url.hash === '' && !value.endsWith('/');
+  }, 'issuers must be https URLs without credentials, query, fragment or trailing slash');
+const httpsOrigin = z.string().refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:' && new URL(value).origin === value, 'origins must be https origins');
+const providerEndpointAllowlist = jsonVariable(
+  z.record(
+    z.string().regex(/^[a-z][a-z0-9_]{1,39}$/),
+    z.object({ issuers: z.array(httpsIssuer).default([]), origins: z.array(httpsOrigin).default([]) }).strict(),
+  ),
+  { expected: 'a JSON object of provider ids to {issuers, origins}', invalid: 'entries' },
+);
+
 // CALLER_POLICY: a JSON array of rules (see shared/auth/caller-policy.ts); unset means nobody may call.
-const callerPolicyVariable = z.string().transform((value, context) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    context.addIssue({ code: 'custom', message: 'must be a JSON array of rules' });
-    return z.NEVER;
-  }
-  const checked = callerPolicySchema.safeParse(parsed);
-  if (!checked.success) {
-    const where = checked.error.issues.map((issue) => issue.path.join('.')).join(', ');
-    context.addIssue({ code: 'custom', message: `has invalid rules (at ${where})` });
-    return z.NEVER;
-  }
-  return checked.data;
-});
+const callerPolicyVariable = jsonVariable(callerPolicySchema, { expected: 'a JSON array of rules', invalid: 'rules' });
 
 // RETURN_URL_ALLOWLIST: exact URLs (query and fragment excluded) a connect flow may end on.
 const returnUrlAllowlist = commaSeparatedList.refine(
@@ -94,22 +118,7 @@ const returnUrlAllowlist = commaSeparatedList.refine(
 );
 
 // OIDC_PROVIDERS: a JSON array of standards-compliant OpenID providers, each {id, displayName, issuer, scopes?}.
-const oidcProvidersVariable = z.string().transform((value, context) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    context.addIssue({ code: 'custom', message: 'must be a JSON array of providers' });
-    return z.NEVER;
-  }
-  const checked = oidcProvidersSchema.safeParse(parsed);
-  if (!checked.success) {
-    const where = checked.error.issues.map((issue) => issue.path.join('.') || '(list)').join(', ');
-    context.addIssue({ code: 'custom', message: `has invalid providers (at ${where})` });
-    return z.NEVER;
-  }
-  return checked.data;
-});
+const oidcProvidersVariable = jsonVariable(oidcProvidersSchema, { expected: 'a JSON array of providers', invalid: 'providers' });
 
 // ADMIN_ALLOWLIST: the operators' emails (as IAP or their ID token states them); unset means nobody is an operator.
 const adminAllowlist = commaSeparatedList.refine(
@@ -191,6 +200,7 @@ const sectionVariables = {
     // Upper bound of one provider call (connect to last byte); a provider that hangs past it counts as unavailable.
     PROVIDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
     OIDC_PROVIDERS: oidcProvidersVariable.optional(),
+    PROVIDER_ENDPOINT_ALLOWLIST: providerEndpointAllowlist.optional(),
   }),
   callerPolicy: z.object({
     CALLER_POLICY: callerPolicyVariable.optional(),
@@ -348,6 +358,8 @@ export interface Config {
     readonly oidcProviders: readonly OidcProviderSettings[];
     /** Timeout of one outbound provider call. */
     readonly timeoutMs: number;
+    /** Per client registration, the servers a connection may name and the origins their endpoints may use. */
+    readonly endpointAllowlist: Readonly<Record<string, { readonly issuers: readonly string[]; readonly origins: readonly string[] }>>;
   };
   /**
    * Registered OAuth clients by provider id, from PROVIDER_<ID>_CLIENT_ID / PROVIDER_<ID>_CLIENT_SECRET; without the
@@ -549,6 +561,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
       originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(),
       oidcProviders: e.OIDC_PROVIDERS ?? [],
       timeoutMs: e.PROVIDER_TIMEOUT_SECONDS * 1000,
+      endpointAllowlist: e.PROVIDER_ENDPOINT_ALLOWLIST ?? {},
     },
     providerClients: providerClients(present),
     callerPolicy: e.CALLER_POLICY ?? [],

@@ -2,6 +2,7 @@
 import { processDiscoveryResponse } from 'oauth4webapi';
 import { z } from 'zod';
 import { BrokerError } from '../errors/broker-error.js';
+import type { EndpointBoundary } from '../providers/endpoint-boundary.js';
 import type { Clock } from '../time/clock.js';
 import { type ProviderHttp, sendProviderRequest } from './provider-http.js';
 import { malformedFailure, unavailableFailure, statedFailure } from './provider-failure.js';
@@ -79,10 +80,11 @@ export async function discoverServerMetadata(
   deps: DiscoveryDependencies,
   kind: DiscoveryKind,
   issuer: string,
-  provider: string,
+  boundary: EndpointBoundary,
 ): Promise<ServerMetadata> {
+  const provider = boundary.provider;
   const failure = { operation: 'discovery', provider, deadGrantErrors: [] } as const;
-  const reply = await sendProviderRequest(deps.http, {
+  const reply = await sendProviderRequest(deps.http, boundary, {
     method: 'GET',
     url: discoveryUrl(kind, issuer),
     headers: { accept: 'application/json' },

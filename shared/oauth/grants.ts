@@ -6,6 +6,7 @@ import { fetchIdentity } from './identity.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import { resolveEndpoints } from './resolved-endpoints.js';
 import { requestedScopes } from './scopes.js';
+import { expandEndpoint } from '../providers/endpoint-boundary.js';
 import { expandTemplate } from '../providers/url-template.js';
 import { malformedFailure } from './provider-failure.js';
 import { checkedMetadata, processTokenEndpointReply, runTokenHook, tokenEndpointRequest } from './token-endpoint.js';
@@ -149,7 +150,8 @@ export async function clientCredentialsGrant(
   }
   const scopes = section.scopes === undefined ? [] : requestedScopes(provider, input.scopes, section.scopes);
   const resolved = await resolveEndpoints(runtime, provider, connectionConfig);
-  const endpoints = section.tokenUrl === undefined ? resolved : { ...resolved, token: expandTemplate(section.tokenUrl, connectionConfig) };
+  const endpoints =
+    section.tokenUrl === undefined ? resolved : { ...resolved, token: expandEndpoint(provider.endpointBoundary, section.tokenUrl, connectionConfig) };
   const params: Record<string, string> = {};
   for (const [name, template] of Object.entries(section.params)) params[name] = expandTemplate(template, connectionConfig);
   if (scopes.length > 0) params.scope = scopes.join(provider.scopes.separator ?? ' ');

@@ -73,7 +73,7 @@ export async function fetchIdentity(runtime: OAuthRuntime, provider: ProviderDef
       url: endpoints.userinfo,
       headers: { accept: 'application/json', authorization: `Bearer ${input.accessToken}` },
     };
-    const body = processIdentityReply(runtime, provider, await sendProviderRequest(runtime.http, request));
+    const body = processIdentityReply(runtime, provider, await sendProviderRequest(runtime.http, provider.endpointBoundary, request));
     const parsed = userinfoSchema.safeParse(body);
     if (!parsed.success) throw malformedFailure({ operation: 'identity', provider: provider.id, deadGrantErrors: [] });
     const displayName = parsed.data.email ?? parsed.data.name;
@@ -81,7 +81,8 @@ export async function fetchIdentity(runtime: OAuthRuntime, provider: ProviderDef
   }
   const bodies: Record<string, unknown> = {};
   for (const { name, request } of provider.identity.requests) {
-    const reply = await sendProviderRequest(runtime.http, materializeRequest(request, values));
+    const boundary = provider.endpointBoundary;
+    const reply = await sendProviderRequest(runtime.http, boundary, materializeRequest(boundary, request, values));
     bodies[name] = processIdentityReply(runtime, provider, reply);
   }
   const parseIdentity = provider.hooks.parseIdentity;

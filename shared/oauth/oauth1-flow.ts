@@ -40,7 +40,7 @@ async function signedPost(
     consumerSecret: consumerSecret(client),
     ...(tokenSecret === undefined ? {} : { tokenSecret }),
   });
-  const reply = await sendProviderRequest(runtime.http, { method: 'POST', url, headers: { authorization } });
+  const reply = await sendProviderRequest(runtime.http, provider.endpointBoundary, { method: 'POST', url, headers: { authorization } });
   const failure: FailureContext = { operation: 'oauth1', provider: provider.id, deadGrantErrors: [] };
   if (reply.status === 429 || reply.status >= 500) throw unavailableFailure(reply.status, reply.headers, runtime.clock, failure);
   if (reply.status < 200 || reply.status >= 300) throw statedFailure(reply.status, undefined, failure);

@@ -61,3 +61,10 @@ export function malformedFailure(context: FailureContext, cause?: unknown): Brok
     details: { provider: context.provider, operation: context.operation, reason: 'malformed_response' },
   });
 }
+
+/** A reply larger than the broker reads: whatever it was meant to say, it is not a reply this broker can use. */
+export function replyTooLargeFailure(where: { readonly provider: string; readonly origin: string }, limitBytes: number): BrokerError {
+  return new BrokerError('provider_error', `The provider's reply is larger than the ${limitBytes} bytes the broker reads`, {
+    details: { ...where, reason: 'response_too_large', limitBytes },
+  });
+}

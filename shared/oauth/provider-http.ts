@@ -1,6 +1,9 @@
-// Every outbound provider call: routed through the overrides, bounded by a timeout, failures mapped to BrokerErrors.
+// Every outbound provider call: kept inside the provider's boundary, routed through the overrides, bounded by a
+// timeout and a reply size, failures mapped to BrokerErrors.
 import { BrokerError } from '../errors/broker-error.js';
+import { type EndpointBoundary, requireAllowedEndpoint } from '../providers/endpoint-boundary.js';
 import { type OriginOverrides, routeProviderUrl } from './origin-overrides.js';
+import { replyTooLargeFailure } from './provider-failure.js';
 
 export interface ProviderHttp {
   readonly overrides: OriginOverrides;
@@ -10,6 +13,12 @@ export interface ProviderHttp {
 }
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
+
+/**
+ * The most of a reply body the broker reads, after any content decoding. Token, discovery, identity, revocation and
+ * OAuth 1.0a replies are a few kilobytes; a hostile or broken endpoint must not stream a process out of memory.
+ */
+export const MAX_PROVIDER_REPLY_BYTES = 1024 * 1024;
 
 export function createProviderHttp(options: Partial<ProviderHttp> & { overrides: OriginOverrides }): ProviderHttp {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
@@ -32,27 +41,58 @@ export interface ProviderReply {
   readonly body: string;
 }
 
-/** Sends one request; network failures and timeouts become `provider_unavailable` (no URL query or body in errors). */
-export async function sendProviderRequest(http: ProviderHttp, request: OutboundRequest): Promise<ProviderReply> {
+/**
+ * Sends one request, only to a production URL inside the provider's boundary (checked before the overrides reroute
+ * it), and reads at most MAX_PROVIDER_REPLY_BYTES of the reply (`provider_error`, reason `response_too_large`);
+ * network failures and timeouts become `provider_unavailable` (no URL query or body in errors).
+ */
+export async function sendProviderRequest(http: ProviderHttp, boundary: EndpointBoundary, request: OutboundRequest): Promise<ProviderReply> {
+  requireAllowedEndpoint(boundary, request.url);
   const url = routeProviderUrl(request.url, http.overrides);
-  const signal = AbortSignal.timeout(http.timeoutMs);
-  const where = { origin: new URL(request.url).origin, path: new URL(request.url).pathname };
+  const timeout = AbortSignal.timeout(http.timeoutMs);
+  // Aborted by us once a reply outgrows the cap: the connection is dropped, not drained.
+  const tooLarge = new AbortController();
+  const { origin, pathname: path } = new URL(request.url);
   try {
     const response = await http.fetch(url, {
       method: request.method,
       headers: request.headers,
       body: request.body,
       redirect: 'manual',
-      signal,
+      signal: AbortSignal.any([timeout, tooLarge.signal]),
     });
-    const body = await response.text();
+    const body = await readCappedBody(response, () => {
+      tooLarge.abort();
+      return replyTooLargeFailure({ provider: boundary.provider, origin }, MAX_PROVIDER_REPLY_BYTES);
+    });
     return { status: response.status, headers: response.headers, body };
   } catch (error) {
-    const timedOut = signal.aborted;
+    if (error instanceof BrokerError) throw error;
+    const timedOut = timeout.aborted;
     throw new BrokerError(
       'provider_unavailable',
       timedOut ? 'The provider did not answer in time' : 'The provider could not be reached',
-      { cause: error, details: { ...where, reason: timedOut ? 'timeout' : 'network' } },
+      { cause: error, details: { origin, path, reason: timedOut ? 'timeout' : 'network' } },
     );
   }
+}
+
+/** Reads the body chunk by chunk, and gives up (through `refuse`) the moment it passes the cap, or says it will. */
+async function readCappedBody(response: Response, refuse: () => BrokerError): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_PROVIDER_REPLY_BYTES) throw refuse();
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    total += chunk.value.byteLength;
+    if (total > MAX_PROVIDER_REPLY_BYTES) {
+      const failure = refuse();
+      await reader.cancel().catch(() => undefined);
+      throw failure;
+    }
+    chunks.push(chunk.value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }

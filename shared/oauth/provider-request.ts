@@ -1,6 +1,7 @@
 // Turns a declared provider request (identity or revocation call) into a concrete outbound request.
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderRequest } from '../providers/definition-schema.js';
+import { type EndpointBoundary, expandEndpoint } from '../providers/endpoint-boundary.js';
 import { expandTemplate } from '../providers/url-template.js';
 import { basicAuthorization, encodeBody } from './client-authentication.js';
 import type { OutboundRequest } from './provider-http.js';
@@ -13,14 +14,10 @@ export interface ProviderRequestValues {
   readonly token: string;
 }
 
-export function materializeRequest(request: ProviderRequest, values: ProviderRequestValues): OutboundRequest {
-  const variables = {
-    ...values.connectionConfig,
-    token: values.token,
-    ...(values.client ? { clientId: values.client.clientId } : {}),
-  };
-  // The token may sit in a URL path (Trello) or query; encode it like any other path segment.
-  const urlVariables = { ...variables, token: encodeURIComponent(values.token) };
+export function materializeRequest(boundary: EndpointBoundary, request: ProviderRequest, values: ProviderRequestValues): OutboundRequest {
+  // Not the caller's to choose: the token this call is about and our own client id.
+  const trusted = { token: values.token, ...(values.client ? { clientId: values.client.clientId } : {}) };
+  const variables = { ...values.connectionConfig, ...trusted };
   const headers: Record<string, string> = {};
   for (const [name, template] of Object.entries(request.headers ?? {})) headers[name] = expandTemplate(template, variables);
   if (request.bearer === 'access_token') headers.authorization = `Bearer ${values.token}`;
@@ -38,7 +35,8 @@ export function materializeRequest(request: ProviderRequest, values: ProviderReq
   }
   return {
     method: request.method,
-    url: expandTemplate(request.url, urlVariables),
+    // The token may sit in a URL path (Trello) or query; encode it like any other path segment.
+    url: expandEndpoint(boundary, request.url, values.connectionConfig, { ...trusted, token: encodeURIComponent(values.token) }),
     headers: { accept: 'application/json', ...headers },
     ...(body === undefined ? {} : { body }),
   };

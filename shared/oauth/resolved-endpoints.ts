@@ -1,7 +1,9 @@
-// A provider's concrete endpoints for one connection: templates filled, or read from its discovery document.
+// A provider's concrete endpoints for one connection: templates filled, or read from its discovery document; either
+// way inside the provider's endpoint boundary, so client credentials only ever go where they were registered.
 import { BrokerError } from '../errors/broker-error.js';
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderDefinition } from '../providers/definition-schema.js';
+import { expandEndpoint, requireAllowedEndpoint } from '../providers/endpoint-boundary.js';
 import { expandTemplate } from '../providers/url-template.js';
 import { discoverServerMetadata } from './discovery.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
@@ -23,13 +25,14 @@ export async function resolveEndpoints(
   provider: ProviderDefinition,
   config: ConnectionConfig,
 ): Promise<ResolvedEndpoints> {
+  const boundary = provider.endpointBoundary;
   if (provider.endpoints) {
     return {
-      authorization: expandTemplate(provider.endpoints.authorization, config),
-      token: expandTemplate(provider.endpoints.token, config),
-      ...(provider.endpoints.requestToken ? { requestToken: expandTemplate(provider.endpoints.requestToken, config) } : {}),
+      authorization: expandEndpoint(boundary, provider.endpoints.authorization, config),
+      token: expandEndpoint(boundary, provider.endpoints.token, config),
+      ...(provider.endpoints.requestToken ? { requestToken: expandEndpoint(boundary, provider.endpoints.requestToken, config) } : {}),
       ...(provider.revocation.kind === 'rfc7009' && provider.revocation.url !== 'discovered'
-        ? { revocation: expandTemplate(provider.revocation.url, config) }
+        ? { revocation: expandEndpoint(boundary, provider.revocation.url, config) }
         : {}),
       ...(provider.issuer ? { issuer: expandTemplate(provider.issuer.expected, config) } : {}),
       issAlwaysSent: provider.issuer?.authorizationResponseIss === 'always',
@@ -37,10 +40,14 @@ export async function resolveEndpoints(
   }
   const discovery = provider.discovery;
   if (!discovery) throw new TypeError(`provider ${provider.id} has neither endpoints nor discovery`);
-  const issuer = expandTemplate(discovery.issuer, config);
+  const issuer = expandEndpoint(boundary, discovery.issuer, config);
   const metadata = await runtime.discovery.get(discovery.kind, issuer, () =>
-    discoverServerMetadata(runtime, discovery.kind, issuer, provider.id),
+    discoverServerMetadata(runtime, discovery.kind, issuer, boundary),
   );
+  // A document may name endpoints anywhere; only those on the registration's origins are used, or the secret (and
+  // the user's browser) would follow whoever wrote it.
+  const discovered = [metadata.authorization_endpoint, metadata.token_endpoint, metadata.revocation_endpoint, metadata.userinfo_endpoint];
+  for (const endpoint of discovered) if (endpoint !== undefined) requireAllowedEndpoint(boundary, endpoint);
   if (provider.pkce.method === 'S256' && provider.pkce.required && !metadata.code_challenge_methods_supported?.includes('S256')) {
     throw new BrokerError('provider_error', 'The server does not offer PKCE S256, which this provider requires', {
       details: { provider: provider.id, reason: 'pkce_s256_not_supported' },

@@ -40,7 +40,7 @@ export async function revocationRequest(
   if (revocation.kind === 'none') return undefined;
   const { token, hint } = chooseToken(revocation.token, input);
   if (revocation.kind === 'provider-call') {
-    return materializeRequest(revocation.request, { connectionConfig: input.connectionConfig, client: input.client, token });
+    return materializeRequest(provider.endpointBoundary, revocation.request, { connectionConfig: input.connectionConfig, client: input.client, token });
   }
   const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
   if (endpoints.revocation === undefined) return undefined;
@@ -89,5 +89,5 @@ export async function revokeGrant(
   if (provider.revocation.kind === 'none') return { outcome: 'not_supported', reason: provider.revocation.reason };
   const request = await revocationRequest(runtime, provider, input);
   if (request === undefined) return { outcome: 'not_supported', reason: 'the provider\'s metadata names no revocation endpoint' };
-  return processRevocationReply(runtime, provider, await sendProviderRequest(runtime.http, request));
+  return processRevocationReply(runtime, provider, await sendProviderRequest(runtime.http, provider.endpointBoundary, request));
 }

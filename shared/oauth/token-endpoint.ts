@@ -41,7 +41,7 @@ export function tokenEndpointRequest(
     ...input.params,
     ...auth.fields,
   });
-  return sendProviderRequest(runtime.http, {
+  return sendProviderRequest(runtime.http, provider.endpointBoundary, {
     method: 'POST',
     url: input.endpoints.token,
     headers: {

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { BrokerError } from '../errors/broker-error.js';
 import type { ProviderDefinition } from './definition-schema.js';
+import { requireConfigInsideBoundary } from './endpoint-boundary.js';
 
 export type ConnectionConfig = Readonly<Record<string, string>>;
 
@@ -17,10 +18,12 @@ function parseWith(provider: ProviderDefinition, schema: z.ZodObject, raw: unkno
   for (const [key, value] of Object.entries(parsed.data)) {
     if (typeof value === 'string') values[key] = value;
   }
+  // A well-formed value may still lead elsewhere (a FHIR server nobody registered): refused here, before any request.
+  requireConfigInsideBoundary(provider.endpointBoundary, values);
   return Object.freeze(values);
 }
 
-/** Parses caller-supplied config; the error names the bad fields, never their values. */
+/** Parses caller-supplied config and keeps it inside the provider's endpoint boundary; errors name fields, never values. */
 export function parseConnectionConfig(provider: ProviderDefinition, raw: unknown): ConnectionConfig {
   return parseWith(provider, provider.connectionConfigSchema, raw, 'connection');
 }

@@ -1,6 +1,7 @@
 // The one schema every provider definition must pass at load time, and the typed quirk hooks it may carry.
 import { z } from 'zod';
-import { isHttpsUrlTemplate, templateVariables } from './url-template.js';
+import { createEndpointBoundary, type EndpointBoundary, isVariableHostPattern } from './endpoint-boundary.js';
+import { isHttpsUrlTemplate, templateVariablePositions, templateVariables } from './url-template.js';
 
 const urlTemplate = z.string().refine(isHttpsUrlTemplate, 'must be an absolute https URL (template variables allowed)');
 
@@ -223,6 +224,11 @@ export const providerDefinitionSchema = z
     connectionConfigSchema: connectionConfigObject,
     endpoints: endpointsSchema.optional(),
     discovery: discoverySchema.optional(),
+    /**
+     * Hosts a connection may choose where an endpoint template has a variable host (`https://{loginHost}/...`):
+     * exact hosts or `*.domain`. Every request is checked against them, whatever the config schema let through.
+     */
+    variableHosts: z.array(z.string().refine(isVariableHostPattern, 'must be a lower-case host or *.domain')).default([]),
     scopes: z
       .object({
         /** `null`: the provider takes no scope parameter (Notion, GitHub Apps). */
@@ -296,6 +302,11 @@ export const providerDefinitionSchema = z
         if (!definition.metadataKeys.includes(key)) context.addIssue({ code: 'custom', message: `clientCredentials.metadata key ${key} is not in metadataKeys` });
       }
     }
+    // A caller-chosen host needs the set of hosts it may name, or it could point client credentials anywhere.
+    const hostVariables = urlTemplates(definition).some((template) => [...templateVariablePositions(template).values()].includes('host'));
+    if (hostVariables && definition.variableHosts.length === 0) {
+      context.addIssue({ code: 'custom', message: 'an endpoint template with a variable host needs variableHosts' });
+    }
     // Every template variable must be a declared connection config field, checked here, not at the first call.
     checkTemplateVariables(allTemplates(definition), definition.connectionConfigSchema, context);
     if (cc !== undefined) checkTemplateVariables(clientCredentialsTemplates(definition), cc.connectionConfigSchema ?? definition.connectionConfigSchema, context);
@@ -315,12 +326,11 @@ function checkTemplateVariables(templates: readonly string[], schema: z.ZodObjec
 
 export type ProviderDefinitionInput = Omit<z.input<typeof providerDefinitionSchema>, 'hooks'> & { hooks?: ProviderHooks };
 type ParsedDefinition = z.output<typeof providerDefinitionSchema>;
-/** A validated definition; hooks keep their precise types. */
-export type ProviderDefinition = Omit<ParsedDefinition, 'hooks'> & { readonly hooks: ProviderHooks };
-
-function requestTemplates(request: z.output<typeof providerRequestSchema>): string[] {
-  return [request.url, ...Object.values(request.headers), ...Object.values(request.body?.fields ?? {})];
-}
+/**
+ * A validated definition; hooks keep their precise types. `endpointBoundary` is where its requests may go: derived
+ * from the definition, widened only by the catalog with what the operator registered (registry.ts).
+ */
+export type ProviderDefinition = Omit<ParsedDefinition, 'hooks'> & { readonly hooks: ProviderHooks; readonly endpointBoundary: EndpointBoundary };
 
 function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
   const cc = definition.clientCredentials;
@@ -333,19 +343,34 @@ function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
   ].filter((template) => template !== '');
 }
 
-function allTemplates(definition: ParsedDefinition): string[] {
-  const templates: string[] = [...Object.values(definition.authorizationParams)];
+/** The URLs of user connections the broker fills from a connection config, then calls or sends a browser to. */
+function connectionUrlTemplates(definition: ParsedDefinition): string[] {
+  const templates: string[] = [];
   if (definition.endpoints) templates.push(...Object.values(definition.endpoints).filter((v): v is string => v !== undefined));
   if (definition.discovery) templates.push(definition.discovery.issuer);
-  if (definition.issuer) templates.push(definition.issuer.expected);
-  if (definition.revocation.kind === 'rfc7009' && definition.revocation.url !== 'discovered') {
-    templates.push(definition.revocation.url);
-  }
-  if (definition.revocation.kind === 'provider-call') templates.push(...requestTemplates(definition.revocation.request));
-  if (definition.identity.kind === 'requests') {
-    for (const { request } of definition.identity.requests) templates.push(...requestTemplates(request));
-  }
+  if (definition.revocation.kind === 'rfc7009' && definition.revocation.url !== 'discovered') templates.push(definition.revocation.url);
+  if (definition.revocation.kind === 'provider-call') templates.push(definition.revocation.request.url);
+  if (definition.identity.kind === 'requests') templates.push(...definition.identity.requests.map(({ request }) => request.url));
   return templates;
+}
+
+/** Every URL the broker fills from a connection config and then calls or sends a browser to, app-only ones included. */
+function urlTemplates(definition: ParsedDefinition): string[] {
+  const tokenUrl = definition.clientCredentials?.tokenUrl;
+  return [...connectionUrlTemplates(definition), ...(tokenUrl === undefined ? [] : [tokenUrl])];
+}
+
+function allTemplates(definition: ParsedDefinition): string[] {
+  const requests = [
+    ...(definition.revocation.kind === 'provider-call' ? [definition.revocation.request] : []),
+    ...(definition.identity.kind === 'requests' ? definition.identity.requests.map(({ request }) => request) : []),
+  ];
+  return [
+    ...Object.values(definition.authorizationParams),
+    ...connectionUrlTemplates(definition),
+    ...(definition.issuer ? [definition.issuer.expected] : []),
+    ...requests.flatMap((request) => [...Object.values(request.headers), ...Object.values(request.body?.fields ?? {})]),
+  ];
 }
 
 /** Validates a definition; throws a TypeError naming every problem (a bad definition is a programming error). */
@@ -355,5 +380,6 @@ export function defineProvider(input: ProviderDefinitionInput): ProviderDefiniti
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
     throw new TypeError(`provider definition ${String((input as { id?: unknown }).id)} is invalid: ${problems.join('; ')}`);
   }
-  return Object.freeze({ ...parsed.data, hooks: Object.freeze({ ...(input.hooks ?? {}) }) }) as ProviderDefinition;
+  const endpointBoundary = createEndpointBoundary({ provider: parsed.data.id, urlTemplates: urlTemplates(parsed.data), variableHosts: parsed.data.variableHosts });
+  return Object.freeze({ ...parsed.data, hooks: Object.freeze({ ...(input.hooks ?? {}) }), endpointBoundary }) as ProviderDefinition;
 }

@@ -1,6 +1,7 @@
 // The provider catalog: every built-in definition (validated when its module loads) plus operator-defined OIDC providers.
 import { BrokerError } from '../errors/broker-error.js';
 import type { ProviderDefinition } from './definition-schema.js';
+import { createEndpointBoundary, type EndpointRegistration, takesBaseUrl } from './endpoint-boundary.js';
 import { asana } from './definitions/asana.js';
 import { atlassian } from './definitions/atlassian.js';
 import { dropbox } from './definitions/dropbox.js';
@@ -40,16 +41,43 @@ export interface ProviderCatalog {
   resolve(id: string): ProviderDefinition;
 }
 
-/** Builds the catalog; a duplicate id is a configuration error caught at start-up. */
-export function createProviderCatalog(oidcProviders: readonly OidcProviderSettings[] = []): ProviderCatalog {
-  const providers = [...builtInProviders, ...oidcProviders.map(defineOidcProvider)];
+/** What PROVIDER_ENDPOINT_ALLOWLIST registers, by provider id. */
+export type EndpointAllowlist = Readonly<Record<string, EndpointRegistration>>;
+
+/**
+ * The definition with its boundary widened by the operator's registration. Only what can apply is accepted, so a
+ * mistyped entry fails at start-up instead of silently allowing nothing (or more than meant).
+ */
+function registered(provider: ProviderDefinition, registration: EndpointRegistration | undefined): ProviderDefinition {
+  if (registration === undefined) return provider;
+  const misplaced = [
+    ...(registration.issuers.length > 0 && !takesBaseUrl(provider.endpointBoundary) ? ['issuers'] : []),
+    ...(registration.origins.length > 0 && provider.discovery === undefined ? ['origins'] : []),
+  ];
+  if (misplaced.length > 0) {
+    throw new BrokerError('misconfigured', `PROVIDER_ENDPOINT_ALLOWLIST lists ${misplaced.join(' and ')} for ${provider.displayName}, whose endpoints take none`, {
+      details: { provider: provider.id, variables: ['PROVIDER_ENDPOINT_ALLOWLIST'] },
+    });
+  }
+  return Object.freeze({ ...provider, endpointBoundary: createEndpointBoundary(provider.endpointBoundary, registration) });
+}
+
+/** Builds the catalog; a duplicate id, or an allowlist entry for no provider, is a configuration error caught at start-up. */
+export function createProviderCatalog(oidcProviders: readonly OidcProviderSettings[] = [], endpointAllowlist: EndpointAllowlist = {}): ProviderCatalog {
   const byId = new Map<string, ProviderDefinition>();
-  for (const provider of providers) {
+  for (const provider of [...builtInProviders, ...oidcProviders.map(defineOidcProvider)]) {
     if (byId.has(provider.id)) {
       throw new BrokerError('misconfigured', 'Two providers share one id', { details: { provider: provider.id } });
     }
-    byId.set(provider.id, provider);
+    byId.set(provider.id, registered(provider, endpointAllowlist[provider.id]));
   }
+  const unknown = Object.keys(endpointAllowlist).filter((id) => !byId.has(id));
+  if (unknown.length > 0) {
+    throw new BrokerError('misconfigured', 'PROVIDER_ENDPOINT_ALLOWLIST names providers this broker does not have', {
+      details: { providers: unknown, variables: ['PROVIDER_ENDPOINT_ALLOWLIST'] },
+    });
+  }
+  const providers = [...byId.values()];
   return Object.freeze({
     providers: Object.freeze(providers),
     resolve(id: string): ProviderDefinition {

@@ -31,3 +31,22 @@ export function isHttpsUrlTemplate(template: string): boolean {
   const url = new URL(sample);
   return url.protocol === 'https:' && url.username === '' && url.password === '' && url.hash === '';
 }
+
+/** Where a variable sits in a URL template, which decides what a value may look like there. */
+export type TemplatePosition = 'base_url' | 'host' | 'component';
+
+/**
+ * Each variable of a URL template with its position: `base_url` when the template opens with it (SMART's
+ * `{fhirBaseUrl}/metadata`), `host` inside the authority (`https://{loginHost}/...`), else `component` (a path
+ * segment or query value such as Microsoft's `{tenant}`). A variable used in two positions keeps the strictest.
+ */
+export function templateVariablePositions(template: string): ReadonlyMap<string, TemplatePosition> {
+  const positions = new Map<string, TemplatePosition>();
+  const opening = /^\{([A-Za-z][A-Za-z0-9]*)\}/.exec(template)?.[1];
+  if (opening !== undefined) positions.set(opening, 'base_url');
+  const rest = opening === undefined ? template : template.slice(opening.length + 2);
+  const authority = opening === undefined ? (/^https:\/\/([^/?#]*)/.exec(rest)?.[1] ?? '') : '';
+  for (const name of templateVariables(authority)) if (!positions.has(name)) positions.set(name, 'host');
+  for (const name of templateVariables(rest)) if (!positions.has(name)) positions.set(name, 'component');
+  return positions;
+}

@@ -52,7 +52,7 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
   const logger = overrides.logger ?? createLogger({ projectId: config.projectId, minSeverity: config.log.minSeverity });
   // Built on first use, like the clients: a function that never resolves a provider or checks a caller (the public
   // callback has no callers) need not declare those config sections.
-  const catalog = once(() => createProviderCatalog(config.providers.oidcProviders));
+  const catalog = once(() => createProviderCatalog(config.providers.oidcProviders, config.providers.endpointAllowlist));
   const callerPolicy = once(() => createCallerPolicy(config.callerPolicy));
   return {
     config,

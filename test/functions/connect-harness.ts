@@ -90,6 +90,7 @@ export async function startConnectHarness(label: string, extraEnv: Record<string
     ID_TOKEN_AUDIENCES: functionNames.map((name) => `${origin}/${name}`).join(','),
     METADATA_SERVER_DETECTION: 'none',
     PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
+    PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify(sandbox.endpointAllowlist),
     CALLER_POLICY: JSON.stringify([
       { serviceAccount: TEST_CALLER, tenants: [TEST_TENANT], providers: '*', actions: ['connect', 'manage_connections'] },
       { serviceAccount: OTHER_CALLER, tenants: [TEST_TENANT], providers: ['slack'], actions: ['connect', 'manage_connections'] },

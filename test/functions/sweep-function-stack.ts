@@ -80,6 +80,7 @@ export async function startSweepFunctionStack(options: SweepFunctionStackOptions
     ID_TOKEN_AUDIENCES: Object.values(audiences).join(','),
     SCHEDULER_SERVICE_ACCOUNT: SCHEDULER,
     PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
+    PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify(sandbox.endpointAllowlist),
     METADATA_SERVER_DETECTION: 'none',
     SWEEP_JITTER_MS: '0',
     LOG_LEVEL: 'ERROR',

@@ -57,6 +57,7 @@ export async function startTokenFunctionStack(options: TokenFunctionStackOptions
     ID_TOKEN_CERTS_URL: issuer.certsUrl,
     CALLER_POLICY: JSON.stringify(options.callerPolicy),
     PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
+    PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify(sandbox.endpointAllowlist),
     METADATA_SERVER_DETECTION: 'none',
     LOG_LEVEL: 'ERROR',
     ...clientEnv,

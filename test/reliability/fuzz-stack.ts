@@ -104,6 +104,7 @@ export async function startFuzzStack(options: FuzzStackOptions): Promise<FuzzSta
       ID_TOKEN_AUDIENCES: functionNames.map((name) => server.urlOf(name)).join(','),
       METADATA_SERVER_DETECTION: 'none',
       PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
+      PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify(sandbox.endpointAllowlist),
       CALLER_POLICY: JSON.stringify([
         {
           serviceAccount: fuzzIdentities.caller,

@@ -18,6 +18,7 @@ import {
 } from '../../shared/store/connection-document.js';
 import { openCredentials, sealCredentials } from '../../shared/store/connection-credentials.js';
 import { connectionRef, readConnection, type StoredConnection } from '../../shared/store/connection-reads.js';
+import { SANDBOX_ENDPOINT_ALLOWLIST } from '../../local/provider-sandbox/profiles.js';
 import type { ProviderSandbox } from '../../local/provider-sandbox/provider-sandbox.js';
 
 export const FIXTURE_REDIRECT_URI = 'https://broker.example.test/callback';
@@ -91,7 +92,7 @@ export interface SandboxConnectionInput {
 /** Runs the real authorization-code flow against the sandbox and stores the grant it yields. */
 export async function connectAtSandbox(input: SandboxConnectionInput): Promise<{ connectionId: string; grant: ConnectedGrant }> {
   const runtime = createOAuthRuntime({ overrides: new Map(Object.entries(input.sandbox.originOverrides)), timeoutMs: 5_000 });
-  const provider = createProviderCatalog().resolve(input.provider);
+  const provider = createProviderCatalog([], SANDBOX_ENDPOINT_ALLOWLIST).resolve(input.provider);
   const connectionConfig = parseConnectionConfig(provider, input.connectionConfig ?? {});
   const state = runtime.ids.secretToken(24);
   const request = await buildAuthorizationRequest(runtime, provider, {

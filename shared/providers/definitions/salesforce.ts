@@ -30,6 +30,8 @@ export const salesforce = defineProvider({
     authorization: 'https://{loginHost}/services/oauth2/authorize',
     token: 'https://{loginHost}/services/oauth2/token',
   },
+  // The loginHost schemas above, as the hosts every request is checked against (a second line behind the schema).
+  variableHosts: ['login.salesforce.com', 'test.salesforce.com', '*.my.salesforce.com'],
   scopes: {
     separator: ' ',
     defaults: ['api', 'refresh_token', 'openid', 'id'],

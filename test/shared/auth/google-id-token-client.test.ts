@@ -36,7 +36,7 @@ beforeAll(async () => {
 
   // A stand-in for a broker function: it authenticates every request the way the functions do.
   service = createServer((request, response) => {
-    authenticateCaller(request.headers, verifier()).then(
+    authenticateCaller(request, verifier()).then(
       (caller) => {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ email: caller.email }));

@@ -254,7 +254,9 @@ describe('createIdTokenVerifier', () => {
 });
 
 describe('authenticateCaller', () => {
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  /** Headers as a Node request receives them: a flat list of names and values, every repeat kept. */
+  const received = (...pairs: [string, string][]) => ({ rawHeaders: pairs.flat() });
+  const bearer = (token: string) => received(['Authorization', `Bearer ${token}`]);
 
   it('returns the verified caller from Authorization, in Node or Fetch header form', async () => {
     const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
@@ -266,19 +268,31 @@ describe('authenticateCaller', () => {
 
   it('refuses a request without Authorization, even when X-Serverless-Authorization carries a token', async () => {
     const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
-    const error = await caught(() => authenticateCaller({ 'x-serverless-authorization': `Bearer ${token}` }, verifier));
+    const error = await caught(() => authenticateCaller(received(['X-Serverless-Authorization', `Bearer ${token}`]), verifier));
     expectRefusedWithoutLeak(error, 'missing_authorization', token);
-    expectRefusedWithoutLeak(await caught(() => authenticateCaller({ authorization: '' }, verifier)), 'missing_authorization', token);
+    expectRefusedWithoutLeak(await caught(() => authenticateCaller(received(['Authorization', '']), verifier)), 'missing_authorization', token);
   });
 
   it('refuses a malformed Authorization header without echoing it', async () => {
     const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
     for (const value of [`Basic ${token}`, 'Bearer', `Bearer ${token} ${token}`, `Token ${token}`, token]) {
-      const error = await caught(() => authenticateCaller({ authorization: value }, verifier));
+      const error = await caught(() => authenticateCaller(received(['authorization', value]), verifier));
       expectRefusedWithoutLeak(error, 'malformed_authorization', token);
     }
-    const twice = await caught(() => authenticateCaller({ authorization: [`Bearer ${token}`, `Bearer ${token}`] }, verifier));
-    expectRefusedWithoutLeak(twice, 'malformed_authorization', token);
+  });
+
+  it('refuses a credential header sent twice, whichever copy is valid, in either order', async () => {
+    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const intruder = issuer.mint({ email: 'intruder@elsewhere.iam.gserviceaccount.com', audience: AUDIENCE });
+    for (const [first, second] of [[token, intruder], [intruder, token], [token, token]] as const) {
+      const twice = received(['Authorization', `Bearer ${first}`], ['authorization', `Bearer ${second}`]);
+      expectRefusedWithoutLeak(await caught(() => authenticateCaller(twice, verifier)), 'malformed_authorization', token);
+      const serverlessTwice = received(['X-Serverless-Authorization', `Bearer ${first}`], ['Authorization', `Bearer ${token}`], ['x-serverless-authorization', `Bearer ${second}`]);
+      expectRefusedWithoutLeak(await caught(() => authenticateCaller(serverlessTwice, verifier)), 'malformed_authorization', token);
+    }
+    // One of each is the documented convention, and is accepted.
+    const convention = received(['X-Serverless-Authorization', `Bearer ${token}`], ['Authorization', `Bearer ${token}`]);
+    await expect(authenticateCaller(convention, verifier)).resolves.toMatchObject({ email: CALLER });
     const combined = new Headers([
       ['authorization', `Bearer ${token}`],
       ['authorization', `Bearer ${token}`],

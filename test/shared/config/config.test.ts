@@ -43,3 +43,27 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...minimal, FIRESTORE_EMULATOR_HOST: '' }).firestore.emulatorHost).toBeUndefined();
   });
 });
+
+describe('PROVIDER_ENDPOINT_ALLOWLIST', () => {
+  it('parses exact https servers and origins per provider, and none when unset', () => {
+    const value = JSON.stringify({ smart_on_fhir: { issuers: ['https://fhir.hospital.example/r4'], origins: ['https://auth.hospital.example'] } });
+    expect(loadConfig({ ...minimal, PROVIDER_ENDPOINT_ALLOWLIST: value }).providers.endpointAllowlist).toEqual({
+      smart_on_fhir: { issuers: ['https://fhir.hospital.example/r4'], origins: ['https://auth.hospital.example'] },
+    });
+    expect(loadConfig(minimal).providers.endpointAllowlist).toEqual({});
+  });
+
+  it('refuses plain http, a trailing slash, a query, an origin with a path and a key that is no provider id', () => {
+    for (const entry of [
+      { smart_on_fhir: { issuers: ['http://fhir.hospital.example/r4'] } },
+      { smart_on_fhir: { issuers: ['https://fhir.hospital.example/r4/'] } },
+      { smart_on_fhir: { issuers: ['https://fhir.hospital.example/r4?x=1'] } },
+      { smart_on_fhir: { origins: ['https://auth.hospital.example/oauth2'] } },
+      { 'SMART on FHIR': { issuers: ['https://fhir.hospital.example/r4'] } },
+      { smart_on_fhir: { issuers: ['https://fhir.hospital.example/r4'], extra: [] } },
+    ]) {
+      expect(() => loadConfig({ ...minimal, PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify(entry) })).toThrow(/PROVIDER_ENDPOINT_ALLOWLIST/);
+    }
+    expect(() => loadConfig({ ...minimal, PROVIDER_ENDPOINT_ALLOWLIST: '{not json' })).toThrow(/PROVIDER_ENDPOINT_ALLOWLIST/);
+  });
+});

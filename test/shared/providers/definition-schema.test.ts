@@ -29,7 +29,14 @@ describe('provider definition schema', () => {
 
   it('rejects a template variable the connection config does not declare', () => {
     expect(() => defineProvider({ ...minimal, endpoints: { authorization: 'https://{tenant}.example.com/a', token: 'https://example.com/t' } })).toThrow(/\{tenant\} is not in the connection config schema/);
-    expect(() => defineProvider({ ...minimal, connectionConfigSchema: z.object({ tenant: z.string() }).strict(), endpoints: { authorization: 'https://{tenant}.example.com/a', token: 'https://example.com/t' } })).not.toThrow();
+    expect(() => defineProvider({ ...minimal, connectionConfigSchema: z.object({ tenant: z.string() }).strict(), variableHosts: ['*.example.com'], endpoints: { authorization: 'https://{tenant}.example.com/a', token: 'https://example.com/t' } })).not.toThrow();
+  });
+
+  it('rejects a caller-chosen host without the hosts it may name', () => {
+    const tenantHost = { ...minimal, connectionConfigSchema: z.object({ tenant: z.string() }).strict(), endpoints: { authorization: 'https://{tenant}.example.com/a', token: 'https://example.com/t' } };
+    expect(() => defineProvider(tenantHost)).toThrow(/variable host needs variableHosts/);
+    expect(() => defineProvider({ ...tenantHost, variableHosts: ['*.'] })).toThrow(/variableHosts/);
+    expect(() => defineProvider({ ...tenantHost, variableHosts: ['Example.COM'] })).toThrow(/variableHosts/);
   });
 
   it('rejects PKCE none without a reason, plain-http endpoints, and identity calls without a parser', () => {

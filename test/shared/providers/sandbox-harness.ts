@@ -9,6 +9,7 @@ import type { ClientCredentials, ConnectedGrant } from '../../../shared/oauth/to
 import { parseConnectionConfig, type ConnectionConfig } from '../../../shared/providers/connection-config.js';
 import type { ProviderDefinition } from '../../../shared/providers/definition-schema.js';
 import { createProviderCatalog, type ProviderCatalog } from '../../../shared/providers/registry.js';
+import { SANDBOX_ENDPOINT_ALLOWLIST } from '../../../local/provider-sandbox/profiles.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../local/provider-sandbox/provider-sandbox.js';
 
 export const REDIRECT_URI = 'https://broker.example.test/callback';
@@ -44,7 +45,7 @@ export function useProviderSandbox(): SandboxHarness {
   let sandbox: ProviderSandbox | undefined;
   const overrides = () => new Map(Object.entries(harness.sandbox.originOverrides));
   const harness: SandboxHarness = {
-    catalog: createProviderCatalog(),
+    catalog: createProviderCatalog([], SANDBOX_ENDPOINT_ALLOWLIST),
     get sandbox(): ProviderSandbox {
       if (!sandbox) throw new Error('the sandbox starts in beforeAll');
       return sandbox;

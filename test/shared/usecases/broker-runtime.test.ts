@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../shared/config/config.js';
 import { sendProviderRequest } from '../../../shared/oauth/provider-http.js';
+import { createEndpointBoundary } from '../../../shared/providers/endpoint-boundary.js';
 import { createBrokerRuntime } from '../../../shared/usecases/broker-runtime.js';
 
 let hanging: Server;
@@ -21,13 +22,14 @@ afterAll(async () => {
   await new Promise<void>((resolve) => hanging.close(() => resolve()));
 });
 
+const boundary = createEndpointBoundary({ provider: 'example', urlTemplates: ['https://provider.example/token'], variableHosts: [] });
 const env = () => ({ GOOGLE_CLOUD_PROJECT: 'runtime-test', PROVIDER_ORIGIN_OVERRIDES: JSON.stringify({ 'https://provider.example': origin }) });
 
 describe('broker runtime provider timeout', () => {
   it('gives up on a hanging provider after PROVIDER_TIMEOUT_SECONDS, as provider_unavailable', async () => {
     const runtime = createBrokerRuntime(loadConfig({ ...env(), PROVIDER_TIMEOUT_SECONDS: '1' }));
     const started = Date.now();
-    await expect(sendProviderRequest(runtime.oauth().http, { method: 'GET', url: 'https://provider.example/token' })).rejects.toMatchObject({
+    await expect(sendProviderRequest(runtime.oauth().http, boundary, { method: 'GET', url: 'https://provider.example/token' })).rejects.toMatchObject({
       code: 'provider_unavailable',
       details: { reason: 'timeout' },
     });

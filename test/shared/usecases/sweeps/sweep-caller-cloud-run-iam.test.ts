@@ -84,7 +84,7 @@ function strippedToken(options: { email?: string; audience?: string; issuedAt?: 
   return `${token.split('.').slice(0, 2).join('.')}.SIGNATURE_REMOVED_BY_GOOGLE`;
 }
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const bearer = (token: string) => ({ rawHeaders: ['Authorization', `Bearer ${token}`] });
 
 function rejectionReason(error: unknown): string | undefined {
   return error instanceof BrokerError && error.cause instanceof CallerRejection ? error.cause.code : undefined;
@@ -147,7 +147,7 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
   });
 
   it('refuse a stripped Authorization token beside X-Serverless-Authorization: IAM checked the other header, not this one', async () => {
-    const headers = { ...bearer(strippedToken()), 'x-serverless-authorization': `Bearer ${strippedToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' })}` };
+    const headers = { rawHeaders: [...bearer(strippedToken()).rawHeaders, 'X-Serverless-Authorization', `Bearer ${strippedToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' })}`] };
     expect(rejectionReason(await caught(() => authenticateSchedulerCaller(runtime(), headers)))).toBe('signature_removed');
   });
 
