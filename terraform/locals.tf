@@ -26,6 +26,8 @@ locals {
     # proving that IAM guards them (sweep_self_check.tf grants the read). The manifest gives it to the sweeps only.
     CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler"
     CLOUD_RUN_REGION               = var.region
+    # Whose connect grants wait for the product to confirm its user; "none" for an empty list (unset means every tenant).
+    CONNECT_CONFIRMATION_TENANTS = length(var.connect_confirmation_tenants) == 0 ? "none" : join(",", var.connect_confirmation_tenants)
   }
 
   # Each function's environment: its manifest's names with their values, and the client ids where it reads them.

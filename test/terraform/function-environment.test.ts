@@ -33,6 +33,7 @@ const applyTimeValues: Readonly<Record<string, string>> = {
   'var.iap_audience': '/projects/123456789012/global/backendServices/4567890123456789',
   'local.scheduler_job_names["refresh"]': 'projects/my-broker-project/locations/europe-west1/jobs/oauth-broker-refresh',
   'var.region': 'europe-west1',
+  'length(var.connect_confirmation_tenants) == 0 ? "none" : join(",", var.connect_confirmation_tenants)': '*',
 };
 
 const functionUrl = (name: string) => `https://europe-west1-my-broker-project.cloudfunctions.net/oauth-broker-${name}`;
