@@ -10,14 +10,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIdTokenSigner } from '../../local/id-token-issuer.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { SMART_BASE } from '../../local/provider-sandbox/profiles.js';
+import { builtInProviders } from '../../shared/providers/registry.js';
 import { collectionNames } from '../../shared/store/collections.js';
 import { createFirestore } from '../../shared/store/firestore-client.js';
 import { testProjectId } from '../support/firestore-test-project.js';
 import { authorize, type AuthorizeBody, type ConnectDriver, connectThroughBrowser } from './connect-flow-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-/** Short, so the expiry case waits seconds rather than the default five minutes. */
-const WINDOW_SECONDS = 15;
+/** Short, so the expiry case waits seconds rather than the default five minutes; long enough for a warm confirmation. */
+const WINDOW_SECONDS = 20;
 const OTHER_CALLER = 'some-other-backend@oauth-broker-local.iam.gserviceaccount.com';
 
 interface RunningStack {
@@ -103,6 +105,9 @@ describe('with confirmation required (the default of a new deployment)', () => {
 
   beforeAll(async () => {
     running = await runStack('connect-confirm', { CONNECT_CONFIRMATION_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    // Cold starts (a function process loading its clients) happen here, not inside a confirmation window.
+    await listConnections(running, 'nobody');
+    await running.stack.sweeps.runNow();
   });
   afterAll(async () => {
     await running?.stop();
@@ -150,6 +155,26 @@ describe('with confirmation required (the default of a new deployment)', () => {
     expect(running.stack.sandbox.revokedGrants('slack')).not.toContain('alice');
   });
 
+  it('parks and confirms the grant of every catalog provider (OAuth 1.0a, per-connection config and all)', async () => {
+    const ids = builtInProviders.map((provider) => provider.id);
+    for (const provider of ids) {
+      const userId = `every-${provider.replaceAll('_', '-')}`;
+      const body: AuthorizeBody = {
+        tenantId: running.tenantId,
+        userId,
+        provider,
+        returnUrl: running.driver.returnUrl,
+        ...(provider === 'smart_on_fhir' ? { connectionConfig: { fhirBaseUrl: SMART_BASE } } : {}),
+      };
+      const end = await connectThroughBrowser(running.driver, body);
+      const flowId = end.location?.searchParams.get('flow_id');
+      expect({ provider, outcome: end.location?.searchParams.get('outcome') }).toEqual({ provider, outcome: 'pending_confirmation' });
+      const { status, json } = await confirm(flowId as string, userId);
+      expect({ provider, status, code: json.code }).toEqual({ provider, status: 200, code: undefined });
+      expect((await listConnections(running, userId)).map((connection) => connection.provider)).toEqual([provider]);
+    }
+  });
+
   it('stores nothing when the link was opened by someone else, and revokes their grant at the provider (session swap)', async () => {
     // Mallory starts a flow for herself and forwards the link; the victim approves with their own workspace.
     const { location } = await connectAs(running, 'mallory', 'victimcorp');
@@ -170,6 +195,22 @@ describe('with confirmation required (the default of a new deployment)', () => {
     const late = await confirm(flowId, 'mallory');
     expect(late).toMatchObject({ status: 400, json: { code: 'flow_already_used' } });
     expect(await storedConnectionsOf(running, 'mallory')).toBe(0);
+  });
+
+  it('hands the revocation of a refused grant to the refresh sweep when the provider is down', async () => {
+    const { location } = await connectAs(running, 'erin', 'erincorp');
+    const flowId = location.searchParams.get('flow_id') as string;
+    running.stack.sandbox.failNext('slack', 'revoke', { kind: 'status', status: 503 }, 3);
+    expect((await confirm(flowId, 'someone-else')).json).toMatchObject({ code: 'flow_user_mismatch' });
+    expect(running.stack.sandbox.revokedGrants('slack')).not.toContain('erincorp');
+    // The token waits sealed in a pending revocation (no connection: the grant never became one); nothing else is kept.
+    const pending = await running.firestore.collection(collectionNames.pendingRevocations).where('userId', '==', 'erin').get();
+    expect(pending.docs.map((doc) => doc.data())).toEqual([
+      expect.objectContaining({ connectionId: null, provider: 'slack', lastErrorCode: 'provider_unavailable', token: expect.objectContaining({ ciphertext: expect.anything() }) }),
+    ]);
+    const parked = await running.firestore.collection(collectionNames.parkedGrants).where('userId', '==', 'erin').get();
+    expect(parked.docs.map((doc) => doc.data())).toEqual([expect.objectContaining({ state: 'discarded', discardReason: 'user_mismatch', grant: null })]);
+    expect(await storedConnectionsOf(running, 'erin')).toBe(0);
   });
 
   it('lets only a caller the policy allows for the tenant confirm, and knows no flow of another tenant', async () => {

@@ -15,7 +15,7 @@ import type { BrokerRuntime } from '../broker-runtime.js';
 import { storeConnectedGrant } from '../connections/store-connected-grant.js';
 import { clearFlowCookie, flowCookieName, readCookie } from './flow-cookie.js';
 import { checkSealingAvailable, type FlowSecrets, openFlowSecrets } from './flow-secrets.js';
-import { parkConnectedGrant } from './park-connected-grant.js';
+import { type GrantToPark, parkConnectedGrant } from './park-connected-grant.js';
 import { providerClient } from './provider-client.js';
 import { isAllowedReturnUrl, returnUrlWithOutcome } from './return-url.js';
 
@@ -139,14 +139,14 @@ export async function completeConnectFlow(
     // KMS first, as a refresh does: the grant the exchange yields must be sealed, so fail before the code is spent.
     await checkSealingAvailable(vault, { flowId, tenantId: flow.tenantId });
     const grant = await exchangeGrant(runtime, provider, flow, secrets, input.params, state);
-    const toStore = {
+    const toStore: GrantToPark = {
       tenantId: flow.tenantId,
       userId: flow.userId,
       provider: provider.id,
-      kind: provider.protocol === 'oauth1a' ? ('oauth1' as const) : ('oauth2' as const),
+      kind: provider.protocol === 'oauth1a' ? 'oauth1' : 'oauth2',
       grant,
       connectionConfig: flow.connectionConfig,
-      actor: { type: 'user_browser' as const, id: null },
+      actor: { type: 'user_browser', id: null },
     };
     if (flow.confirmUser === true) {
       // Whoever opened the link consented; only the product knows whether that was the user the flow is for.
