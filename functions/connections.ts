@@ -1,8 +1,10 @@
-// connections: a product backend lists and disconnects its users' connections, and creates app-only and API-key ones.
+// connections: a product backend lists and disconnects its users' connections, creates app-only and API-key ones, and
+// confirms its user where a connect flow waits for that.
 //   GET  /?tenantId=&userId=[&provider=]   list (no userId: the tenant-level connections)
 //   POST /disconnect          {tenantId, connectionId}
 //   POST /client-credentials  {tenantId, provider, scopes?, connectionConfig?}
 //   POST /api-key             {tenantId, userId?, provider, apiKey, connectionConfig?}
+//   POST /confirm             {tenantId, flowId, userId}   the signed-in user a pending_confirmation flow came back to
 import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
@@ -11,6 +13,7 @@ import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js
 import { httpFunction } from '../shared/http/http-function.js';
 import { queryParameters } from '../shared/http/query-string.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
+import { confirmConnect } from '../shared/usecases/connections/confirm-connect.js';
 import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
 import { disconnectConnection } from '../shared/usecases/connections/disconnect-connection.js';
 import { listConnections } from '../shared/usecases/connections/list-connections.js';
@@ -25,6 +28,7 @@ const postRoutes = {
   '/disconnect': disconnectConnection,
   '/client-credentials': createClientCredentialsConnection,
   '/api-key': createApiKeyConnection,
+  '/confirm': confirmConnect,
 } as const;
 
 functions.http(

@@ -226,6 +226,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The connect flow: the callback is the redirect URI registered above; only the demo page may be returned to.
       BROKER_CALLBACK_URL: callbackUrl,
       RETURN_URL_ALLOWLIST: demoReturnUrl,
+      // As a new deployment: every tenant's grants wait for the product (the demo page) to confirm its user.
+      CONNECT_CONFIRMATION_TENANTS: options.env?.CONNECT_CONFIRMATION_TENANTS || '*',
       CALLER_POLICY: JSON.stringify([
         {
           serviceAccount: localIdentities.demoCaller,

@@ -36,7 +36,8 @@ resource "google_firestore_index" "composite" {
   }
 }
 
-# Field overrides: TTL policies (flow records, audit entries, event outbox, sweep stats snapshots) and single-field index exemptions.
+# Field overrides: TTL policies (flow records, audit entries, event outbox, sweep stats snapshots, pending revocations,
+# parked grants) and single-field index exemptions.
 resource "google_firestore_field" "override" {
   for_each = local.firestore_field_overrides
 

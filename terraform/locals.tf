@@ -28,6 +28,8 @@ locals {
     CLOUD_RUN_REGION               = var.region
     # Where caller-chosen endpoints may lead (SMART FHIR servers): client secrets go to the servers listed here only.
     PROVIDER_ENDPOINT_ALLOWLIST = jsonencode(var.provider_endpoint_allowlist)
+    # Whose connect grants wait for the product to confirm its user; "none" for an empty list (unset means every tenant).
+    CONNECT_CONFIRMATION_TENANTS = length(var.connect_confirmation_tenants) == 0 ? "none" : join(",", var.connect_confirmation_tenants)
   }
 
   # Each function's environment: its manifest's names with their values, and the client ids where it reads them.

@@ -213,6 +213,20 @@ variable "return_url_allowlist" {
   }
 }
 
+variable "connect_confirmation_tenants" {
+  description = "Tenants whose connect flows park the grant until the product backend confirms its signed-in user (POST /confirm on the connections function): [\"*\"] for every tenant, [] for none. The defence against session swap and phishing by link; see docs/connect-confirmation.md before turning it off."
+  type        = list(string)
+  default     = ["*"]
+
+  validation {
+    condition = alltrue([
+      for tenant in var.connect_confirmation_tenants :
+      tenant == "*" ? length(var.connect_confirmation_tenants) == 1 : can(regex("^[^*,\\s]+$", tenant)) && tenant != "none"
+    ])
+    error_message = "connect_confirmation_tenants must be [\"*\"], [], or a list of tenant ids (no \"*\", \"none\", commas or spaces in an id)."
+  }
+}
+
 variable "token_caller_service_accounts" {
   description = "Emails of existing service accounts allowed to call token. The caller policy in Firestore still decides what each may read."
   type        = list(string)

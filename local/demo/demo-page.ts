@@ -1,6 +1,7 @@
 // The local demo product (served by `npm start` at /demo, never deployed): pick a sandbox provider, connect,
 // land back, see the connection. It plays a product backend: it calls authorize and connections server-side
-// with an ID token minted by the local issuer for the demo caller, exactly as a real backend would.
+// with an ID token minted by the local issuer for the demo caller, exactly as a real backend would — including
+// confirming its signed-in user when a flow comes back `pending_confirmation` (docs/connect-confirmation.md).
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { admitOwnHost, ownHosts } from '../own-host.js';
@@ -157,6 +158,19 @@ export function createDemoPage(options: DemoPageOptions): RequestListener {
       return;
     }
     if (req.method === 'GET' && url.pathname === '/connected') {
+      const flowId = url.searchParams.get('flow_id');
+      if (url.searchParams.get('outcome') === 'pending_confirmation' && flowId !== null) {
+        // The return page of a real product does this server-side with its session's user: the broker stores the
+        // connection only when that is the user the flow was started for. The flow id then leaves the address bar.
+        const { status, json } = await call('connections', '/confirm', {
+          method: 'POST',
+          body: { tenantId: options.tenantId, flowId, userId: options.userId },
+        });
+        const outcome: Record<string, string> =
+          status === 200 ? { outcome: 'connected', connection_id: String(json.connectionId) } : { outcome: 'failed', error: String(json.code) };
+        res.writeHead(303, { location: `/demo/connected?${new URLSearchParams(outcome)}`, 'cache-control': 'no-store' }).end();
+        return;
+      }
       send(res, 200, await home(url.searchParams));
       return;
     }

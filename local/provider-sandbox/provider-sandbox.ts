@@ -49,6 +49,8 @@ export interface ProviderSandbox {
   callCounts(): Readonly<Record<string, number>>;
   /** Zeroes the counters only, so a test can count the calls of one step. */
   resetCalls(): void;
+  /** The accounts whose grant a revocation call ended, oldest first, since the last reset (GET /__admin/revocations). */
+  revokedGrants(provider: string): readonly string[];
   issuedSecrets(): readonly string[];
   reset(): void;
   close(): Promise<void>;
@@ -367,6 +369,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     const refresh = state.refreshTokens.get(tokenValue);
     const target = access ?? refresh;
     if (!target) return false;
+    state.revokedGrants.push({ provider: target.provider, account: target.account });
     // Revoking either token ends the whole grant, as Google, Salesforce and Dropbox document.
     for (const [key, grant] of state.accessTokens) if (grant.account === target.account && grant.provider === target.provider) state.accessTokens.delete(key);
     for (const [key, grant] of state.refreshTokens) if (grant.account === target.account && grant.provider === target.provider) state.refreshTokens.delete(key);
@@ -530,6 +533,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       return send(res, { status: 200, body: { ok: true } });
     }
     if (action === 'calls' && provider === undefined && method === 'GET') return send(res, { status: 200, body: api.callCounts() });
+    if (action === 'revocations' && provider === undefined && method === 'GET') return send(res, { status: 200, body: state.revokedGrants });
     if (action === 'providers' && provider && extra === 'api-keys' && method === 'POST') {
       const input = z.object({ account: z.string().regex(/^[a-z0-9_-]{1,40}$/).optional() }).strict().safeParse(safeJson(body));
       if (!input.success) return send(res, { status: 400, body: { error: 'invalid admin body' } });
@@ -646,6 +650,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     calls: (provider, endpoint) => state.calls.get(`${provider}.${endpoint}`) ?? 0,
     callCounts: () => Object.fromEntries(state.calls),
     resetCalls: () => state.calls.clear(),
+    revokedGrants: (provider) => state.revokedGrants.filter((grant) => grant.provider === provider).map((grant) => grant.account),
     issuedSecrets: () => [...state.secrets],
     reset: () => state.reset(),
     close: () =>

@@ -117,6 +117,8 @@ export class SandboxState {
   readonly requestTokens = new Map<string, { clientId: string; secret: string; callback: string; verifier?: string; account?: string }>();
   readonly calls = new Map<string, number>();
   readonly secrets: string[] = [];
+  /** Every grant a revocation call ended, in order: which provider account lost it. */
+  readonly revokedGrants: { readonly provider: string; readonly account: string }[] = [];
 
   behaviour(provider: string, defaults: BehaviourDefaults): ProviderBehaviour {
     let behaviour = this.behaviours.get(provider);
@@ -175,5 +177,6 @@ export class SandboxState {
     this.requestTokens.clear();
     this.calls.clear();
     this.secrets.length = 0;
+    this.revokedGrants.length = 0;
   }
 }

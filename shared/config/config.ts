@@ -117,6 +117,20 @@ const returnUrlAllowlist = commaSeparatedList.refine(
   'must list https URLs (http only on loopback) without query, fragment or credentials',
 );
 
+// CONNECT_CONFIRMATION_TENANTS: whose connect flows park the grant until the product confirms its signed-in user
+// (docs/connect-confirmation.md): "*" for every tenant, "none", or tenant ids, comma-separated.
+const connectConfirmationTenants = z.string().transform((value, context): '*' | readonly string[] => {
+  const trimmed = value.trim();
+  if (trimmed === '*') return '*';
+  if (trimmed === 'none') return [];
+  const listed = commaSeparatedList.safeParse(value);
+  if (!listed.success || listed.data.some((tenant) => tenant === '*' || tenant === 'none')) {
+    context.addIssue({ code: 'custom', message: 'must be "*", "none", or a comma-separated list of tenant ids' });
+    return z.NEVER;
+  }
+  return listed.data;
+});
+
 // OIDC_PROVIDERS: a JSON array of standards-compliant OpenID providers, each {id, displayName, issuer, scopes?}.
 const oidcProvidersVariable = jsonVariable(oidcProvidersSchema, { expected: 'a JSON array of providers', invalid: 'providers' });
 
@@ -210,6 +224,10 @@ const sectionVariables = {
     BROKER_CALLBACK_URL: httpsOrLoopbackUrl.optional(),
     RETURN_URL_ALLOWLIST: returnUrlAllowlist.optional(),
     CONNECT_FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    // Confirmation is the default: a connect link is a bearer link, and only the product knows who is signed in.
+    CONNECT_CONFIRMATION_TENANTS: connectConfirmationTenants.default('*'),
+    // How long a parked grant waits for the product's confirmation before it is discarded and revoked at the provider.
+    CONNECT_CONFIRMATION_WINDOW_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   }),
   refresh: z.object({
     // Token reads refresh a token that expires within this many seconds, unless the caller asks otherwise.
@@ -374,6 +392,9 @@ export interface Config {
     /** Exact-match return URLs; empty means no flow can be started. */
     readonly returnUrlAllowlist: readonly string[];
     readonly flowTtlMs: number;
+    /** The tenants whose grants wait for the product to confirm its user: "*" for all; empty for none. */
+    readonly confirmationTenants: '*' | readonly string[];
+    readonly confirmationWindowMs: number;
   };
   readonly refresh: {
     /** Default `minValiditySeconds` of a token read. */
@@ -569,6 +590,8 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
       callbackUrl: e.BROKER_CALLBACK_URL,
       returnUrlAllowlist: e.RETURN_URL_ALLOWLIST ?? [],
       flowTtlMs: e.CONNECT_FLOW_TTL_SECONDS * 1000,
+      confirmationTenants: e.CONNECT_CONFIRMATION_TENANTS,
+      confirmationWindowMs: e.CONNECT_CONFIRMATION_WINDOW_SECONDS * 1000,
     },
     refresh: {
       defaultMinValidityMs: e.TOKEN_MIN_VALIDITY_SECONDS * 1000,

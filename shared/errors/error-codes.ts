@@ -24,6 +24,7 @@ export const errorCodes = [
   'flow_not_found',
   'flow_already_used',
   'flow_browser_mismatch',
+  'flow_user_mismatch',
   'issuer_mismatch',
   'access_denied',
   // Concurrency
@@ -75,6 +76,7 @@ export const errorCodeTable = {
   flow_not_found: { status: 400, title: 'The authorization flow is unknown', retryable: false },
   flow_already_used: { status: 400, title: 'The authorization flow was already used', retryable: false },
   flow_browser_mismatch: { status: 400, title: 'The authorization flow belongs to another browser', retryable: false },
+  flow_user_mismatch: { status: 403, title: 'The connect flow was started for another user; its grant was discarded', retryable: false },
   issuer_mismatch: { status: 400, title: 'The authorization response came from an unexpected issuer', retryable: false },
   access_denied: { status: 400, title: 'The user declined the authorization', retryable: false },
   conflict: { status: 409, title: 'The resource changed concurrently; retry', retryable: true },

@@ -39,6 +39,7 @@ export const loggableFields = [
   'revocationsCompleted',
   'revocationsRescheduled',
   'revocationsAbandoned',
+  'unconfirmedDiscarded',
   'unconfirmed',
   'oldestWaitingMs',
   'eventIds',

@@ -18,6 +18,13 @@ export const auditActions = [
   'connection.provider_revocation_abandoned',
   'flow.started',
   'flow.failed',
+  /** The grant is parked until the product confirms its user (docs/connect-confirmation.md). */
+  'flow.awaiting_confirmation',
+  'flow.confirmed',
+  /** The product named another user: the grant was discarded and revoked at the provider. */
+  'flow.confirmation_refused',
+  /** Nobody confirmed in time: the grant was discarded and revoked at the provider. */
+  'flow.confirmation_expired',
   'token.read',
   'token.denied',
   'admin.action',

@@ -12,6 +12,7 @@ import { BrokerError } from '../errors/broker-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { collectionNames, ttlFields } from './collections.js';
 import { firestoreFailure } from './firestore-failure.js';
+import { parseStoredDocument } from './stored-document.js';
 
 /** The sealed field of a flow document (part of its seal's associated data). */
 export const FLOW_SECRETS_FIELD = 'secrets';
@@ -30,6 +31,11 @@ export const authFlowSchema = z
     /** Checked against the allowlist when the flow was created, and again when it ends. */
     returnUrl: z.string().min(1),
     callerEmail: z.string().min(1),
+    /**
+     * Whether the grant waits for the product to confirm its user before it becomes a connection, decided when the flow
+     * was created (CONNECT_CONFIRMATION_TENANTS). Absent on flows created before confirmation existed: not required.
+     */
+    confirmUser: z.boolean().optional(),
     startTokenHash: hashField,
     /** SHA-256 of the browser-binding cookie value, set by the start step. */
     browserBindingHash: hashField.nullable(),
@@ -74,13 +80,7 @@ function flowsCollection(firestore: Firestore) {
 }
 
 function parseFlow(flowId: string, data: unknown): AuthFlow {
-  const parsed = authFlowSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new BrokerError('internal', 'A stored authorization flow does not match its schema', {
-      cause: new Error(`flow ${flowId.slice(0, 12)}: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`),
-    });
-  }
-  return parsed.data;
+  return parseStoredDocument(authFlowSchema, 'authorization flow', `flow ${flowId.slice(0, 12)}`, data);
 }
 
 export async function createAuthFlow(firestore: Firestore, flowId: string, flow: AuthFlow): Promise<void> {

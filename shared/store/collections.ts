@@ -14,6 +14,8 @@ export const firestoreCollections = [
   'statsSnapshots',
   /** Provider revocations that failed transiently at disconnect, each with its sealed token, retried by the refresh sweep. */
   'pendingRevocations',
+  /** Grants a connect flow obtained, sealed, waiting for the product to confirm its user (docs/connect-confirmation.md). */
+  'parkedGrants',
 ] as const;
 export type FirestoreCollection = (typeof firestoreCollections)[number];
 
@@ -27,6 +29,7 @@ export const collectionNames = {
   rewrapJobs: 'rewrapJobs',
   statsSnapshots: 'statsSnapshots',
   pendingRevocations: 'pendingRevocations',
+  parkedGrants: 'parkedGrants',
 } as const satisfies Readonly<Record<string, FirestoreCollection>>;
 
 // Every listed collection has a role, and (by `satisfies` above) every role names a listed one: they cannot drift.
@@ -43,4 +46,5 @@ export const ttlFields = {
   connectionEvents: 'expireAt',
   statsSnapshots: 'expireAt',
   pendingRevocations: 'expireAt',
+  parkedGrants: 'expireAt',
 } as const satisfies Readonly<Partial<Record<FirestoreCollection, string>>>;

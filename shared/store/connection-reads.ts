@@ -1,8 +1,8 @@
 // Reads of connection documents, each validated by the one schema.
 import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
-import { BrokerError } from '../errors/broker-error.js';
 import { collectionNames } from './collections.js';
 import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
+import { parseStoredDocument } from './stored-document.js';
 
 export interface StoredConnection {
   readonly id: string;
@@ -12,13 +12,7 @@ export interface StoredConnection {
 /** Parses a snapshot; a document that fails the schema is corrupt data, reported without its contents. */
 export function parseConnectionSnapshot(snapshot: DocumentSnapshot): StoredConnection | undefined {
   if (!snapshot.exists) return undefined;
-  const parsed = connectionDocumentSchema.safeParse(snapshot.data());
-  if (!parsed.success) {
-    throw new BrokerError('internal', 'A stored connection does not match its schema', {
-      cause: new Error(`connection ${snapshot.id}: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`),
-    });
-  }
-  return { id: snapshot.id, document: parsed.data };
+  return { id: snapshot.id, document: parseStoredDocument(connectionDocumentSchema, 'connection', `connection ${snapshot.id}`, snapshot.data()) };
 }
 
 export function connectionRef(firestore: Firestore, connectionId: string) {

@@ -1,6 +1,6 @@
 // Connection writes that change status: connect (create or upsert) and revoke, each with its audit entry and
 // outbox event in the same transaction, so no change commits without its record.
-import type { Firestore } from '@google-cloud/firestore';
+import type { Firestore, Transaction } from '@google-cloud/firestore';
 import type { SealedBlob } from '../crypto/vault.js';
 import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
@@ -52,6 +52,12 @@ function sameScopes(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
+ * Work that must commit with the connection or not at all (a parked grant consumed by its confirmation). It runs after
+ * the connection is read and before anything is written, so it may read; throwing aborts the whole write.
+ */
+export type SameTransactionWork = (transaction: Transaction, connectionId: string) => Promise<void>;
+
+/**
  * Creates the connection, or updates the one this provider account already has (reconnect, more scopes).
  * A reconnect bumps the lease's fencing version, so a refresh that was in flight with the old grant cannot
  * overwrite the new credentials afterwards.
@@ -60,10 +66,12 @@ export async function upsertConnectedGrant(
   firestore: Firestore,
   record: ConnectedGrantRecord,
   dependencies: WriteDependencies,
+  inSameTransaction?: SameTransactionWork,
 ): Promise<UpsertResult> {
   const ref = connectionRef(firestore, record.connectionId);
   return firestore.runTransaction(async (transaction) => {
     const existing = parseConnectionSnapshot(await transaction.get(ref));
+    await inSameTransaction?.(transaction, record.connectionId);
     const nowMs = dependencies.clock.nowMs();
     const previous = existing?.document;
     const live = previous !== undefined && previous.status !== 'revoked';

@@ -2,8 +2,8 @@
 import { type DocumentReference, type Firestore, Timestamp, type Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { sealedBlobSchema } from '../crypto/sealed-blob.js';
+import { openSealedJson, sealJson } from '../crypto/sealed-json.js';
 import type { SealContext, SealedBlob, Vault } from '../crypto/vault.js';
-import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
 import type { IdSource } from '../time/ids.js';
 import { type AuditEntry, appendAuditInTransaction } from './audit-log.js';
@@ -26,7 +26,8 @@ export const pendingRevocationSchema = z
     tenantId: z.string().min(1),
     userId: z.string().nullable(),
     provider: z.string().min(1),
-    connectionId: z.string().min(1),
+    /** Null for a grant discarded before it became a connection (a connect its product did not confirm). */
+    connectionId: z.string().min(1).nullable(),
     [PENDING_TOKEN_FIELD]: sealedBlobSchema,
     /** Not secret (the connection document keeps it in the clear too); the revocation URL may need it. */
     connectionConfig: z.record(z.string(), z.string()),
@@ -55,23 +56,12 @@ export function pendingRevocationSealContext(id: string, tenantId: string): Seal
 }
 
 export async function sealRevocationToken(vault: Vault, token: RevocationToken, where: { id: string; tenantId: string }): Promise<SealedBlob> {
-  return vault.seal(JSON.stringify(revocationTokenSchema.parse(token)), pendingRevocationSealContext(where.id, where.tenantId));
+  return sealJson(vault, revocationTokenSchema, token, pendingRevocationSealContext(where.id, where.tenantId));
 }
 
 export async function openRevocationToken(vault: Vault, pending: StoredPendingRevocation): Promise<RevocationToken> {
-  const plaintext = await vault.open(pending.document.token, pendingRevocationSealContext(pending.id, pending.document.tenantId));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(plaintext.toString('utf8'));
-  } catch {
-    // No cause: a JSON.parse message quotes the input, which here is a secret.
-    throw new BrokerError('crypto_integrity', 'A sealed revocation token opened to something that is not JSON');
-  } finally {
-    plaintext.fill(0);
-  }
-  const checked = revocationTokenSchema.safeParse(parsed);
-  if (!checked.success) throw new BrokerError('crypto_integrity', 'A sealed revocation token does not have the expected shape');
-  return checked.data;
+  const context = pendingRevocationSealContext(pending.id, pending.document.tenantId);
+  return openSealedJson(vault, pending.document.token, revocationTokenSchema, context, 'revocation token');
 }
 
 function pendingRef(firestore: Firestore, id: string): DocumentReference {

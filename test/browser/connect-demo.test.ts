@@ -1,4 +1,5 @@
-// The newcomer's first five minutes in a real browser: the demo page → sandbox consent → back, and the new connection is listed.
+// The newcomer's first five minutes in a real browser: the demo page → sandbox consent → back (the demo confirming its
+// signed-in user, as a product does), and the new connection is listed.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,9 +41,11 @@ describe.skipIf(!hasChromium)('the connect demo in headless Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const external: string[] = [];
+    const returns: URL[] = [];
     page.on('request', (request) => {
-      const { hostname } = new URL(request.url());
-      if (hostname !== '127.0.0.1') external.push(request.url());
+      const url = new URL(request.url());
+      if (url.hostname !== '127.0.0.1') external.push(request.url());
+      if (url.pathname === '/demo/connected') returns.push(url);
     });
     await page.goto(`${stack.description.functionsOrigin}/demo/`);
     await page.selectOption('#provider', 'slack');
@@ -55,6 +58,11 @@ describe.skipIf(!hasChromium)('the connect demo in headless Chromium', () => {
 
     const landed = new URL(page.url());
     expect(landed.searchParams.get('outcome')).toBe('connected');
+    // The callback parked the grant and came back pending; the demo's return page confirmed its signed-in user
+    // server-side and moved on to an address without the one-time flow id.
+    expect(returns.map((url) => url.searchParams.get('outcome'))).toEqual(['pending_confirmation', 'connected']);
+    expect(returns[0]?.searchParams.get('flow_id')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(landed.searchParams.get('flow_id')).toBeNull();
     const connectionId = landed.searchParams.get('connection_id') as string;
     await expect(page.locator('#outcome').getAttribute('data-outcome')).resolves.toBe('connected');
     const row = page.locator(`tr[data-connection-id="${connectionId}"]`);

@@ -1,7 +1,11 @@
-// Drives the connect flow over HTTP the way a product backend and a user's browser do, for the function tests.
+// Drives the connect flow over HTTP the way a product backend and a user's browser do, for the function tests: against
+// the in-process functions (connect-harness.ts) or the local stack, whichever a test describes as a ConnectDriver.
 import { expect } from 'vitest';
 import { routeProviderUrl } from '../../shared/oauth/origin-overrides.js';
 import { type ConnectHarness, CookieJar } from './connect-harness.js';
+
+/** What driving a flow needs: where the functions answer, the sandbox behind them, and ID tokens for the product backend. */
+export type ConnectDriver = Pick<ConnectHarness, 'origin' | 'returnUrl' | 'callbackUrl' | 'sandbox' | 'idToken'>;
 
 export interface AuthorizeBody {
   tenantId?: string;
@@ -12,7 +16,7 @@ export interface AuthorizeBody {
   connectionConfig?: Record<string, string>;
 }
 
-export async function authorize(harness: ConnectHarness, body: AuthorizeBody, token = harness.idToken()): Promise<Response> {
+export async function authorize(harness: ConnectDriver, body: AuthorizeBody, token = harness.idToken()): Promise<Response> {
   return fetch(`${harness.origin}/authorize`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -20,7 +24,7 @@ export async function authorize(harness: ConnectHarness, body: AuthorizeBody, to
   });
 }
 
-export async function connectUrlFor(harness: ConnectHarness, body: AuthorizeBody): Promise<string> {
+export async function connectUrlFor(harness: ConnectDriver, body: AuthorizeBody): Promise<string> {
   const response = await authorize(harness, body);
   const json = (await response.json()) as { connectUrl?: string };
   expect(response.status, JSON.stringify(json)).toBe(200);
@@ -35,7 +39,7 @@ export async function get(url: string, jar?: CookieJar): Promise<Response> {
 }
 
 /** Opens the start URL: the browser gets its binding cookie and is sent to the provider. */
-export async function openStart(harness: ConnectHarness, connectUrl: string, jar: CookieJar): Promise<URL> {
+export async function openStart(harness: ConnectDriver, connectUrl: string, jar: CookieJar): Promise<URL> {
   const response = await get(connectUrl, jar);
   expect(response.status).toBe(302);
   return new URL(response.headers.get('location') as string);
@@ -43,7 +47,7 @@ export async function openStart(harness: ConnectHarness, connectUrl: string, jar
 
 /** Plays the user at the provider's consent page; returns the redirect back to the broker's callback. */
 export async function consentAtProvider(
-  harness: ConnectHarness,
+  harness: ConnectDriver,
   providerUrl: URL,
   decision: 'approve' | 'deny' = 'approve',
   account = 'alice',
@@ -76,7 +80,7 @@ export async function finishAtCallback(callbackUrl: URL, jar: CookieJar): Promis
 
 /** authorize → start → consent → callback, in one browser. */
 export async function connectThroughBrowser(
-  harness: ConnectHarness,
+  harness: ConnectDriver,
   body: AuthorizeBody,
   options: { decision?: 'approve' | 'deny'; account?: string; jar?: CookieJar } = {},
 ): Promise<FlowEnd & { jar: CookieJar; connectUrl: string }> {

@@ -97,6 +97,9 @@ export async function startConnectHarness(label: string, extraEnv: Record<string
     ]),
     BROKER_CALLBACK_URL: callbackUrl,
     RETURN_URL_ALLOWLIST: `${returnUrl},https://app.example.test/other`,
+    // These functions store grants at the callback; parking until the product confirms is covered end to end
+    // against the local stack (test/functions/connect-confirmation.test.ts).
+    CONNECT_CONFIRMATION_TENANTS: 'none',
     LOG_LEVEL: 'ERROR',
     ...clientEnv,
     ...extraEnv,

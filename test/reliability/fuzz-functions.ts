@@ -137,7 +137,16 @@ function connectionsRequests(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
     shapedObject({ tenantId: tenant, userId: fc.oneof(userId, fc.constant(null)), provider: fc.oneof(fc.constantFrom('trello', 'asana', 'hubspot'), providerId(targets)), apiKey: markedSecret, connectionConfig }),
     auth,
   );
-  return fc.oneof({ weight: 3, arbitrary: list }, { weight: 1, arbitrary: disconnect }, { weight: 2, arbitrary: clientCredentials }, { weight: 2, arbitrary: apiKey });
+  // Flow ids of the right shape that name no parked grant, and anything else: both must be refused with a stable code.
+  const flowId = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), nastyString);
+  const confirm = jsonPost('connections', ['/confirm'], shapedObject({ tenantId: tenant, flowId, userId }), auth);
+  return fc.oneof(
+    { weight: 3, arbitrary: list },
+    { weight: 1, arbitrary: disconnect },
+    { weight: 2, arbitrary: clientCredentials },
+    { weight: 2, arbitrary: apiKey },
+    { weight: 1, arbitrary: confirm },
+  );
 }
 
 /** Parameters a provider (or an attacker) may put on the redirect URI. */

@@ -115,6 +115,8 @@ export async function startFuzzStack(options: FuzzStackOptions): Promise<FuzzSta
       ]),
       BROKER_CALLBACK_URL: callbackUrl,
       RETURN_URL_ALLOWLIST: returnUrls.join(','),
+      // The oracle expects a finished callback to have stored its connection, as without user confirmation.
+      CONNECT_CONFIRMATION_TENANTS: 'none',
       SCHEDULER_SERVICE_ACCOUNT: fuzzIdentities.scheduler,
       SWEEP_JITTER_MS: '0',
       ADMIN_ALLOWLIST: fuzzIdentities.operator,

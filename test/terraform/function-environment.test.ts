@@ -34,6 +34,7 @@ const applyTimeValues: Readonly<Record<string, string>> = {
   'local.scheduler_job_names["refresh"]': 'projects/my-broker-project/locations/europe-west1/jobs/oauth-broker-refresh',
   'var.region': 'europe-west1',
   'jsonencode(var.provider_endpoint_allowlist)': JSON.stringify({ smart_on_fhir: { issuers: ['https://fhir.hospital.example/api/FHIR/R4'], origins: ['https://auth.hospital.example'] } }),
+  'length(var.connect_confirmation_tenants) == 0 ? "none" : join(",", var.connect_confirmation_tenants)': '*',
 };
 
 const functionUrl = (name: string) => `https://europe-west1-my-broker-project.cloudfunctions.net/oauth-broker-${name}`;

@@ -1,5 +1,6 @@
-// callback: consumes the flow bound to this browser, exchanges the grant, seals and upserts the connection,
-// and says where the browser goes next: the product's return URL with the outcome, or an error page.
+// callback: consumes the flow bound to this browser, exchanges the grant, seals and upserts the connection (or parks
+// the grant until the product confirms its user), and says where the browser goes next: the product's return URL with
+// the outcome, or an error page.
 import { BrokerError, isBrokerError } from '../../errors/broker-error.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
 import type { Logger } from '../../log/logger.js';
@@ -14,6 +15,7 @@ import type { BrokerRuntime } from '../broker-runtime.js';
 import { storeConnectedGrant } from '../connections/store-connected-grant.js';
 import { clearFlowCookie, flowCookieName, readCookie } from './flow-cookie.js';
 import { checkSealingAvailable, type FlowSecrets, openFlowSecrets } from './flow-secrets.js';
+import { type GrantToPark, parkConnectedGrant } from './park-connected-grant.js';
 import { providerClient } from './provider-client.js';
 import { isAllowedReturnUrl, returnUrlWithOutcome } from './return-url.js';
 
@@ -137,7 +139,7 @@ export async function completeConnectFlow(
     // KMS first, as a refresh does: the grant the exchange yields must be sealed, so fail before the code is spent.
     await checkSealingAvailable(vault, { flowId, tenantId: flow.tenantId });
     const grant = await exchangeGrant(runtime, provider, flow, secrets, input.params, state);
-    const { connectionId } = await storeConnectedGrant(runtime, {
+    const toStore: GrantToPark = {
       tenantId: flow.tenantId,
       userId: flow.userId,
       provider: provider.id,
@@ -145,7 +147,14 @@ export async function completeConnectFlow(
       grant,
       connectionConfig: flow.connectionConfig,
       actor: { type: 'user_browser', id: null },
-    });
+    };
+    if (flow.confirmUser === true) {
+      // Whoever opened the link consented; only the product knows whether that was the user the flow is for.
+      const flowId = await parkConnectedGrant(runtime, toStore);
+      logger.info('callback.awaiting_confirmation', 'grant parked until the product confirms its user', { ...fields, outcome: 'pending_confirmation' });
+      return endWith({ outcome: 'pending_confirmation', flowId });
+    }
+    const { connectionId } = await storeConnectedGrant(runtime, toStore);
     logger.info('callback.connected', 'connection stored', { ...fields, connectionId, outcome: 'connected' });
     return endWith({ outcome: 'connected', connectionId });
   } catch (error) {

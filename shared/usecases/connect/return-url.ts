@@ -1,8 +1,11 @@
 // Return URLs: exact match against the configured allowlist, and the outcome parameters a flow ends with.
 import { BrokerError } from '../../errors/broker-error.js';
 
-/** How a connect flow ended, as the product's return URL learns it (`outcome`, plus `error` unless connected). */
-export const connectOutcomes = ['connected', 'denied', 'failed'] as const;
+/**
+ * How a connect flow ended, as the product's return URL learns it (`outcome`, plus `error` unless connected or
+ * pending). `pending_confirmation` comes with `flow_id`: the product confirms its signed-in user with it.
+ */
+export const connectOutcomes = ['connected', 'pending_confirmation', 'denied', 'failed'] as const;
 export type ConnectOutcome = (typeof connectOutcomes)[number];
 
 export function isAllowedReturnUrl(allowlist: readonly string[], returnUrl: string): boolean {
@@ -20,6 +23,8 @@ export function requireAllowedReturnUrl(allowlist: readonly string[], returnUrl:
 export interface OutcomeParameters {
   readonly outcome: ConnectOutcome;
   readonly connectionId?: string;
+  /** The one-time id the product confirms with; a secret of this flow, so it travels nowhere else. */
+  readonly flowId?: string;
   /** A stable error code (see shared/errors/error-codes.ts); never provider text. */
   readonly error?: string;
 }
@@ -28,6 +33,7 @@ export function returnUrlWithOutcome(returnUrl: string, parameters: OutcomeParam
   const url = new URL(returnUrl);
   url.searchParams.set('outcome', parameters.outcome);
   if (parameters.connectionId !== undefined) url.searchParams.set('connection_id', parameters.connectionId);
+  if (parameters.flowId !== undefined) url.searchParams.set('flow_id', parameters.flowId);
   if (parameters.error !== undefined) url.searchParams.set('error', parameters.error);
   return url.href;
 }

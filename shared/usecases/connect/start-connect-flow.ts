@@ -35,6 +35,16 @@ export interface ConnectStart {
   /** Open this in the user's browser, once, before `expiresAt`. */
   readonly connectUrl: string;
   readonly expiresAt: string;
+  /**
+   * `required`: the browser comes back with `outcome=pending_confirmation` and a `flow_id`, and nothing is stored until
+   * the product confirms its signed-in user with the connections function (docs/connect-confirmation.md).
+   */
+  readonly userConfirmation: 'required' | 'not_required';
+}
+
+/** Whether this tenant's grants wait for the product to confirm its user (CONNECT_CONFIRMATION_TENANTS). */
+export function requiresUserConfirmation(confirmationTenants: '*' | readonly string[], tenantId: string): boolean {
+  return confirmationTenants === '*' || confirmationTenants.includes(tenantId);
 }
 
 /** Secret-strength randomness for the state and the start token (256 bits each). */
@@ -135,6 +145,7 @@ export async function startConnectFlow(
 
   const nowMs = runtime.clock.nowMs();
   const expiresAtMs = nowMs + runtime.config.connect.flowTtlMs;
+  const confirmUser = requiresUserConfirmation(runtime.config.connect.confirmationTenants, request.tenantId);
   const sealed = await sealFlowSecrets(runtime.vault(), secrets, { flowId, tenantId: request.tenantId });
   await createAuthFlow(runtime.firestore(), flowId, {
     tenantId: request.tenantId,
@@ -145,6 +156,7 @@ export async function startConnectFlow(
     connectionConfig: { ...connectionConfig },
     returnUrl,
     callerEmail,
+    confirmUser,
     startTokenHash: sha256Hex(startToken),
     browserBindingHash: null,
     startedAtMs: null,
@@ -169,5 +181,9 @@ export async function startConnectFlow(
   );
   const connectUrl = connectStartUrl(callbackUrl);
   connectUrl.searchParams.set('flow', startToken);
-  return { connectUrl: connectUrl.href, expiresAt: new Date(expiresAtMs).toISOString() };
+  return {
+    connectUrl: connectUrl.href,
+    expiresAt: new Date(expiresAtMs).toISOString(),
+    userConfirmation: confirmUser ? 'required' : 'not_required',
+  };
 }

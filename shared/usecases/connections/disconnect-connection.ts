@@ -1,12 +1,14 @@
 // Disconnect: revoke the grant at the provider, then destroy the sealed credentials whatever the provider said (a transient failure is retried later).
 import { z } from 'zod';
 import { BrokerError, isBrokerError } from '../../errors/broker-error.js';
+import type { ProviderDefinition } from '../../providers/definition-schema.js';
 import { openCredentials } from '../../store/connection-credentials.js';
+import type { Credentials } from '../../store/connection-document.js';
 import { readConnection, type StoredConnection } from '../../store/connection-reads.js';
 import { type Actor, type ProviderRevocationResult, revokeConnection } from '../../store/connection-writes.js';
-import { type RevocationToken, sealRevocationToken, type StoredPendingRevocation } from '../../store/pending-revocations.js';
+import type { StoredPendingRevocation } from '../../store/pending-revocations.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
-import { revocationRetryDelayMs, revokeWithToken, tokenToRevoke } from './provider-revocation-call.js';
+import { attemptProviderRevocation, type ProviderAttempt, pendingRevocationFor } from './revocation-attempt.js';
 
 export const disconnectRequestSchema = z
   .object({ tenantId: z.string().min(1).max(256), connectionId: z.string().regex(/^conn_[0-9a-f]{30}$/) })
@@ -20,12 +22,6 @@ export interface DisconnectResult {
   readonly providerRevocation: ProviderRevocationResult;
 }
 
-/** What the provider said, and for a transient failure the token to revoke again later. */
-interface ProviderAttempt {
-  readonly result: ProviderRevocationResult;
-  readonly retry?: { readonly token: RevocationToken; readonly retryAfterSeconds: number | undefined };
-}
-
 async function revokeAtProvider(runtime: BrokerRuntime, connection: StoredConnection): Promise<ProviderAttempt> {
   const { document } = connection;
   // A pasted API key belongs to the customer's provider account (only its owner revokes it there); an
@@ -33,67 +29,15 @@ async function revokeAtProvider(runtime: BrokerRuntime, connection: StoredConnec
   if (document.kind === 'api_key') return { result: { outcome: 'not_supported', reason: 'api_key_revoked_by_owner' } };
   if (document.kind === 'client_credentials') return { result: { outcome: 'not_supported', reason: 'app_token_expires' } };
   if (document.credentials === null) return { result: { outcome: 'failed', reason: 'no_credentials' } };
-  let token: RevocationToken | undefined;
+  let provider: ProviderDefinition;
+  let credentials: Credentials;
   try {
-    const provider = runtime.catalog.resolve(document.provider);
-    const credentials = await openCredentials(runtime.vault(), document.credentials, { connectionId: connection.id, tenantId: document.tenantId });
-    token = tokenToRevoke(provider, credentials);
-    const outcome = await withRevocationRetries(() => revokeWithToken(runtime, provider, document.connectionConfig, credentials));
-    return { result: outcome.outcome === 'not_supported' ? { outcome: 'not_supported', reason: 'provider_has_no_revocation' } : outcome };
+    provider = runtime.catalog.resolve(document.provider);
+    credentials = await openCredentials(runtime.vault(), document.credentials, { connectionId: connection.id, tenantId: document.tenantId });
   } catch (error) {
-    const reason = isBrokerError(error) ? error.code : 'internal';
-    // Only a provider that was down may answer later; one that refused the request will refuse it again.
-    if (token !== undefined && isBrokerError(error, 'provider_unavailable')) {
-      return { result: { outcome: 'retry_scheduled', reason }, retry: { token, retryAfterSeconds: error.retryAfterSeconds } };
-    }
-    return { result: { outcome: 'failed', reason } };
+    return { result: { outcome: 'failed', reason: isBrokerError(error) ? error.code : 'internal' } };
   }
-}
-
-// A transient provider failure is first retried here, briefly, so most disconnects finish at once; what still
-// fails is handed to the refresh sweep with the token sealed in a pending revocation.
-const REVOCATION_ATTEMPTS = 3;
-const REVOCATION_MAX_WAIT_MS = 2_000;
-
-async function withRevocationRetries<T>(revoke: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await revoke();
-    } catch (error) {
-      if (!isBrokerError(error, 'provider_unavailable') || attempt >= REVOCATION_ATTEMPTS) throw error;
-      const askedMs = (error.retryAfterSeconds ?? 0) * 1000;
-      const backoffMs = 250 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(REVOCATION_MAX_WAIT_MS, Math.max(askedMs, backoffMs))));
-    }
-  }
-}
-
-/** Seals the token for a later retry under a fresh pending-revocation id; undefined when nothing is to be retried. */
-async function pendingRevocationFor(
-  runtime: BrokerRuntime,
-  connection: StoredConnection,
-  attempt: ProviderAttempt,
-): Promise<StoredPendingRevocation | undefined> {
-  if (attempt.retry === undefined) return undefined;
-  const { document } = connection;
-  const id = runtime.ids.newId();
-  const nowMs = runtime.clock.nowMs();
-  const token = await sealRevocationToken(runtime.vault(), attempt.retry.token, { id, tenantId: document.tenantId });
-  return {
-    id,
-    document: {
-      tenantId: document.tenantId,
-      userId: document.userId,
-      provider: document.provider,
-      connectionId: connection.id,
-      token,
-      connectionConfig: { ...document.connectionConfig },
-      attempts: REVOCATION_ATTEMPTS,
-      nextAttemptAtMs: nowMs + revocationRetryDelayMs(1, attempt.retry.retryAfterSeconds, Math.random),
-      lastErrorCode: attempt.result.outcome === 'retry_scheduled' ? attempt.result.reason : null,
-      createdAtMs: nowMs,
-    },
-  };
+  return attemptProviderRevocation(runtime, provider, document.connectionConfig, credentials);
 }
 
 export async function disconnectConnection(runtime: BrokerRuntime, callerEmail: string, body: unknown): Promise<DisconnectResult> {
@@ -121,7 +65,8 @@ export async function disconnectStoredConnection(runtime: BrokerRuntime, connect
   let providerRevocation = attempt.result;
   let pending: StoredPendingRevocation | undefined;
   try {
-    pending = await pendingRevocationFor(runtime, connection, attempt);
+    const { document } = connection;
+    pending = await pendingRevocationFor(runtime, { ...document, connectionId: connection.id }, attempt);
   } catch (error) {
     // Without a sealed token nothing can be retried: the credentials are destroyed all the same, and the answer says so.
     providerRevocation = { outcome: 'failed', reason: isBrokerError(error) ? error.code : 'internal' };

@@ -2,7 +2,7 @@
 import type { ConnectedGrant } from '../../oauth/token-set.js';
 import { sealCredentials } from '../../store/connection-credentials.js';
 import { type ConnectionKind, connectionIdFor } from '../../store/connection-document.js';
-import { type Actor, upsertConnectedGrant, type UpsertResult } from '../../store/connection-writes.js';
+import { type Actor, type SameTransactionWork, upsertConnectedGrant, type UpsertResult } from '../../store/connection-writes.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 
 /** Refresh this long before expiry, so a token read rarely waits for the provider. */
@@ -28,7 +28,8 @@ export interface GrantToStore {
   readonly actor: Actor;
 }
 
-export async function storeConnectedGrant(runtime: BrokerRuntime, input: GrantToStore): Promise<UpsertResult> {
+/** `inSameTransaction` commits with the connection or aborts it (see SameTransactionWork). */
+export async function storeConnectedGrant(runtime: BrokerRuntime, input: GrantToStore, inSameTransaction?: SameTransactionWork): Promise<UpsertResult> {
   const { grant } = input;
   const connectionId = connectionIdFor({
     tenantId: input.tenantId,
@@ -46,26 +47,34 @@ export async function storeConnectedGrant(runtime: BrokerRuntime, input: GrantTo
     },
     { connectionId, tenantId: input.tenantId },
   );
-  const result = await upsertConnectedGrant(
-    runtime.firestore(),
-    {
-      connectionId,
-      tenantId: input.tenantId,
-      userId: input.userId,
-      provider: input.provider,
-      kind: input.kind,
-      providerAccountId: grant.providerAccountId,
-      displayName: grant.displayName ?? null,
-      scopes: grant.scopes,
-      credentials,
-      expiresAtMs: grant.expiresAtMs ?? null,
-      nextRefreshAtMs: nextRefreshAtMs(input.kind, grant, runtime.clock.nowMs()),
-      metadata: grant.metadata,
-      connectionConfig: input.connectionConfig,
-      actor: input.actor,
-    },
-    runtime,
-  );
+  let result: UpsertResult;
+  try {
+    result = await upsertConnectedGrant(
+      runtime.firestore(),
+      {
+        connectionId,
+        tenantId: input.tenantId,
+        userId: input.userId,
+        provider: input.provider,
+        kind: input.kind,
+        providerAccountId: grant.providerAccountId,
+        displayName: grant.displayName ?? null,
+        scopes: grant.scopes,
+        credentials,
+        expiresAtMs: grant.expiresAtMs ?? null,
+        nextRefreshAtMs: nextRefreshAtMs(input.kind, grant, runtime.clock.nowMs()),
+        metadata: grant.metadata,
+        connectionConfig: input.connectionConfig,
+        actor: input.actor,
+      },
+      runtime,
+      inSameTransaction,
+    );
+  } catch (error) {
+    // Nothing was written: the credentials just sealed exist nowhere, and neither may their data key.
+    vault.forget(credentials);
+    throw error;
+  }
   // The replaced grant's data key must not outlive its ciphertext in this process's cache.
   if (result.replacedCredentials !== null) vault.forget(result.replacedCredentials);
   return result;

@@ -7,6 +7,7 @@
 import { isBrokerError } from '../../errors/broker-error.js';
 import { recordSweepSnapshot } from '../admin/sweep-history.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
+import { discardUnconfirmedGrants, type UnconfirmedGrantsReport } from '../connections/discard-parked-grant.js';
 import { type PendingRevocationsReport, retryPendingRevocations } from '../connections/retry-pending-revocations.js';
 import { drainAfterChange } from '../events/drain-after-change.js';
 import type { SweepSkipReason } from '../refresh/refresh-engine.js';
@@ -32,6 +33,8 @@ export interface RefreshSweepReport {
   readonly eventsPublished: number | null;
   /** Provider revocations retried after a disconnect could not finish them; null when listing them failed. */
   readonly providerRevocations: PendingRevocationsReport | null;
+  /** Parked connect grants nobody confirmed in time, discarded and revoked at the provider; null when listing them failed. */
+  readonly unconfirmedGrants: UnconfirmedGrantsReport | null;
 }
 
 function increment<K extends string>(counts: Partial<Record<K, number>>, key: K): void {
@@ -102,8 +105,17 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
       error: pool.fetchError,
     });
   }
-  // After the refreshes, within the same budget: a refresh keeps a live grant working, a pending revocation can wait a run.
-  const providerRevocations = await retryPendingRevocations(runtime, { actor, logger, deadlineMs: startedAtMs + settings.timeBudgetMs }).catch(
+  // After the refreshes, within the same budget: a refresh keeps a live grant working; an unconfirmed grant and a pending
+  // revocation can wait a run. Unconfirmed grants first: discarding one may hand its revocation to the pending ones.
+  const deadlineMs = startedAtMs + settings.timeBudgetMs;
+  const unconfirmedGrants = await discardUnconfirmedGrants(runtime, { actor, logger, deadlineMs }).catch((error: unknown) => {
+    logger.error('connect.discard_failed', 'Discarding unconfirmed connect grants failed; the next run continues', {
+      errorCode: isBrokerError(error) ? error.code : 'internal',
+      error,
+    });
+    return null;
+  });
+  const providerRevocations = await retryPendingRevocations(runtime, { actor, logger, deadlineMs }).catch(
     (error: unknown) => {
       logger.error('revocation.pending_failed', 'Retrying pending provider revocations failed; the next run continues', {
         errorCode: isBrokerError(error) ? error.code : 'internal',
@@ -125,6 +137,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
     durationMs: clock.nowMs() - startedAtMs,
     eventsPublished: drained?.published ?? null,
     providerRevocations,
+    unconfirmedGrants,
   };
   const fields = {
     refreshed,
@@ -138,6 +151,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
     revocationsCompleted: providerRevocations?.completed ?? null,
     revocationsRescheduled: providerRevocations?.rescheduled ?? null,
     revocationsAbandoned: providerRevocations?.abandoned ?? null,
+    unconfirmedDiscarded: unconfirmedGrants?.discarded ?? null,
     outcome: pool.fetchError !== undefined ? 'query_failed' : pool.stoppedByDeadline ? 'budget_exhausted' : 'complete',
   };
   if (failedTotal > 0 || pool.fetchError !== undefined) logger.warn('refresh.sweep', 'Refresh sweep finished with failures', fields);

@@ -124,6 +124,26 @@ describe('provider sandbox', () => {
     expect(sandbox.callCounts()).toEqual({});
   });
 
+  it('records which account lost its grant to a revocation, typed and over HTTP, until reset', async () => {
+    sandbox.reset();
+    const consent = await fetch(
+      `${sandbox.origin}/accounts.google.com/o/oauth2/v2/auth?client_id=g&redirect_uri=https://b.example/cb&response_type=code&state=s&access_type=offline&prompt=consent&sandbox_decision=approve&sandbox_account=victimcorp`,
+      { redirect: 'manual' },
+    );
+    const code = new URL(consent.headers.get('location') as string).searchParams.get('code') as string;
+    const exchange = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: 'https://b.example/cb', client_id: 'g', client_secret: 'g-secret-0123456789' });
+    const tokens = (await (await fetch(`${sandbox.origin}/oauth2.googleapis.com/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: exchange })).json()) as { refresh_token: string };
+    // An unknown token ends no grant and is not recorded.
+    await fetch(`${sandbox.origin}/oauth2.googleapis.com/revoke`, { method: 'POST', body: new URLSearchParams({ token: 'unknown' }) });
+    expect(sandbox.revokedGrants('google')).toEqual([]);
+    await fetch(`${sandbox.origin}/oauth2.googleapis.com/revoke`, { method: 'POST', body: new URLSearchParams({ token: tokens.refresh_token }) });
+    expect(sandbox.revokedGrants('google')).toEqual(['victimcorp']);
+    expect(sandbox.revokedGrants('slack')).toEqual([]);
+    expect(await (await fetch(`${sandbox.origin}/__admin/revocations`)).json()).toEqual([{ provider: 'google', account: 'victimcorp' }]);
+    sandbox.reset();
+    expect(sandbox.revokedGrants('google')).toEqual([]);
+  });
+
   it('maps every production origin it plays to itself', () => {
     expect(sandbox.originOverrides['https://slack.com']).toBe(`${sandbox.origin}/slack.com`);
     expect(sandbox.originOverrides['https://fhir.sandbox.test']).toBe(`${sandbox.origin}/fhir.sandbox.test`);

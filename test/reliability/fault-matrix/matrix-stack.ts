@@ -95,6 +95,8 @@ export async function startMatrixStack(options: MatrixStackOptions): Promise<Mat
       ]),
       BROKER_CALLBACK_URL: callbackUrl,
       RETURN_URL_ALLOWLIST: MATRIX_RETURN_URL,
+      // The callback row's invariants hold for the grant stored at the callback, as without user confirmation.
+      CONNECT_CONFIRMATION_TENANTS: 'none',
       SCHEDULER_SERVICE_ACCOUNT: matrixIdentities.scheduler,
       SWEEP_JITTER_MS: '0',
       // Every health sweep checks every active connection: each cell has exactly one.

@@ -7,19 +7,40 @@ import { isAllowedReturnUrl, requireAllowedReturnUrl, returnUrlWithOutcome } fro
 const base = { GOOGLE_CLOUD_PROJECT: 'p' };
 
 describe('connect configuration', () => {
-  it('reads the callback URL, the return-URL allowlist and the flow lifetime', () => {
+  it('reads the callback URL, the return-URL allowlist, the flow lifetime and who confirms, within how long', () => {
     const config = loadConfig({
       ...base,
       BROKER_CALLBACK_URL: 'https://broker.example.com/callback',
       RETURN_URL_ALLOWLIST: 'https://app.example.com/done, http://127.0.0.1:8080/demo/connected',
       CONNECT_FLOW_TTL_SECONDS: '600',
+      CONNECT_CONFIRMATION_TENANTS: 'tenant-a, tenant-b',
+      CONNECT_CONFIRMATION_WINDOW_SECONDS: '120',
     });
     expect(config.connect).toEqual({
       callbackUrl: 'https://broker.example.com/callback',
       returnUrlAllowlist: ['https://app.example.com/done', 'http://127.0.0.1:8080/demo/connected'],
       flowTtlMs: 600_000,
+      confirmationTenants: ['tenant-a', 'tenant-b'],
+      confirmationWindowMs: 120_000,
     });
-    expect(loadConfig(base).connect).toEqual({ callbackUrl: undefined, returnUrlAllowlist: [], flowTtlMs: 900_000 });
+    // Unset, every tenant's grants wait for the product's confirmation: the safe setting is the default.
+    expect(loadConfig(base).connect).toEqual({
+      callbackUrl: undefined,
+      returnUrlAllowlist: [],
+      flowTtlMs: 900_000,
+      confirmationTenants: '*',
+      confirmationWindowMs: 300_000,
+    });
+    expect(loadConfig({ ...base, CONNECT_CONFIRMATION_TENANTS: 'none' }).connect.confirmationTenants).toEqual([]);
+  });
+
+  it.each(['*, tenant-a', 'tenant-a, none', 'tenant-a,,tenant-b'])('refuses CONNECT_CONFIRMATION_TENANTS=%j', (value) => {
+    expect(() => loadConfig({ ...base, CONNECT_CONFIRMATION_TENANTS: value })).toThrow(/CONNECT_CONFIRMATION_TENANTS/);
+  });
+
+  it('refuses a confirmation window under 10 seconds or over an hour', () => {
+    expect(() => loadConfig({ ...base, CONNECT_CONFIRMATION_WINDOW_SECONDS: '5' })).toThrow(/CONNECT_CONFIRMATION_WINDOW_SECONDS/);
+    expect(() => loadConfig({ ...base, CONNECT_CONFIRMATION_WINDOW_SECONDS: '7200' })).toThrow(/CONNECT_CONFIRMATION_WINDOW_SECONDS/);
   });
 
   it.each([
