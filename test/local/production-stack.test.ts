@@ -1,6 +1,6 @@
 // The whole product over HTTP only, against the production-shaped stack (each function its own process from dist/,
-// with exactly what functions/manifest.json gives it): connect through the browser steps for an OAuth 2.0, an OAuth
-// 1.0a and a client-credentials provider, read tokens, force a refresh, run both sweeps as the scheduler, read the
+// with exactly what functions/manifest.json gives it): connect through the browser steps (and the product's
+// confirmation of its user) for an OAuth 2.0, an OAuth 1.0a and a client-credentials provider, read tokens, force a refresh, run both sweeps as the scheduler, read the
 // admin stats as the operator, and disconnect with revocation at the provider.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,16 @@ describe('the production-shaped stack, end to end over HTTP', () => {
     return new URL(finished.headers.get('location') as string);
   }
 
+  /** The product's side of a connect (confirmation is on for every tenant by default): it confirms its signed-in user. */
+  async function confirmAsProduct(end: URL, userId: string): Promise<string> {
+    expect(end.searchParams.get('outcome')).toBe('pending_confirmation');
+    const confirmed = await call('connections', '/confirm', { tenantId, flowId: end.searchParams.get('flow_id'), userId });
+    expect(confirmed.status).toBe(200);
+    const body = (await confirmed.json()) as { connectionId: string; outcome: string };
+    expect(body.outcome).toBe('connected');
+    return body.connectionId;
+  }
+
   async function readToken(request: Record<string, unknown>): Promise<{ accessToken: string; connectionId: string; expiresAt: string | null }> {
     const response = await call('token', '', { tenantId, ...request });
     expect(response.status).toBe(200);
@@ -87,9 +97,9 @@ describe('the production-shaped stack, end to end over HTTP', () => {
     for (const provider of ['slack', 'trello']) {
       const end = await connectInBrowser(provider, 'alice', provider === 'trello' ? trelloSteps : {});
       expect(`${end.origin}${end.pathname}`).toBe(stack.description.returnUrl);
-      expect({ provider, outcome: end.searchParams.get('outcome') }).toEqual({ provider, outcome: 'connected' });
+      const connectionId = await confirmAsProduct(end, 'alice');
       const token = await readToken({ userId: 'alice', provider });
-      expect(token.connectionId).toBe(end.searchParams.get('connection_id'));
+      expect(token.connectionId).toBe(connectionId);
     }
     expect(requestTokenCalls).toEqual({ afterAuthorize: 0, afterStart: 1 });
     const created = await call('connections', '/client-credentials', { tenantId, provider: 'microsoft', connectionConfig: { tenant: MICROSOFT_TENANT } });
