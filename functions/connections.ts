@@ -7,8 +7,8 @@ import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { queryParameters } from '../shared/http/query-string.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
@@ -19,8 +19,6 @@ import { drainAfterChange } from '../shared/usecases/events/drain-after-change.j
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('connections')));
 
-installFrameworkErrorHandler(() => broker().logger);
-
 const postRoutes = {
   '/disconnect': disconnectConnection,
   '/client-credentials': createClientCredentialsConnection,
@@ -29,7 +27,7 @@ const postRoutes = {
 
 functions.http(
   'connections',
-  httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => broker().logger }, async (req, res, { logger }) => {
     const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
     if (req.method === 'GET') {
       if (req.path !== '/') throw new BrokerError('not_found', 'No such route');

@@ -3,6 +3,7 @@ export const errorCodes = [
   // Caller input (4xx)
   'invalid_request',
   'unsupported_media_type',
+  'unsupported_content_encoding',
   'payload_too_large',
   'method_not_allowed',
   'not_found',
@@ -57,6 +58,7 @@ export interface ErrorCodeInfo {
 export const errorCodeTable = {
   invalid_request: { status: 400, title: 'The request is malformed or fails validation', retryable: false },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json', retryable: false },
+  unsupported_content_encoding: { status: 415, title: 'The request body must not be compressed', retryable: false },
   payload_too_large: { status: 413, title: 'The request body is too large', retryable: false },
   method_not_allowed: { status: 405, title: 'This method is not allowed here', retryable: false },
   not_found: { status: 404, title: 'No such resource', retryable: false },
