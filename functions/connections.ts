@@ -10,6 +10,7 @@ import { BrokerError } from '../shared/errors/broker-error.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { queryParameters } from '../shared/http/query-string.js';
+import { tenantIdOf } from '../shared/quotas/request-quotas.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
 import { disconnectConnection } from '../shared/usecases/connections/disconnect-connection.js';
@@ -29,9 +30,10 @@ functions.http(
   'connections',
   httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => broker().logger }, async (req, res, { logger }) => {
     const caller = await authenticateCaller(req.headers, broker().idTokenVerifier());
+    const query = Object.fromEntries(queryParameters(req.url));
+    broker().requestQuotas().admit({ functionName: 'connections', callerEmail: caller.email, tenantId: tenantIdOf(req.method === 'GET' ? query : req.body) });
     if (req.method === 'GET') {
       if (req.path !== '/') throw new BrokerError('not_found', 'No such route');
-      const query = Object.fromEntries(queryParameters(req.url));
       res.status(200).json({ connections: await listConnections(broker(), caller.email, query) });
       return;
     }

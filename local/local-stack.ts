@@ -225,14 +225,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The connect flow: the callback is the redirect URI registered above; only the demo page may be returned to.
       BROKER_CALLBACK_URL: callbackUrl,
       RETURN_URL_ALLOWLIST: demoReturnUrl,
-      CALLER_POLICY: JSON.stringify([
-        {
-          serviceAccount: localIdentities.demoCaller,
-          tenants: [localIdentities.demoTenant],
-          providers: '*',
-          actions: ['connect', 'manage_connections', 'read_token'],
-        },
-      ]),
+      // The demo backend on its tenant, unless the caller of the stack (a test) brings its own policy.
+      CALLER_POLICY:
+        options.env?.CALLER_POLICY ||
+        JSON.stringify([
+          {
+            serviceAccount: localIdentities.demoCaller,
+            tenants: [localIdentities.demoTenant],
+            providers: '*',
+            actions: ['connect', 'manage_connections', 'read_token'],
+          },
+        ]),
+      // No quotas unless asked for, as Terraform's default.
+      CALLER_QUOTAS: options.env?.CALLER_QUOTAS || '{}',
       OIDC_PROVIDERS: options.env?.OIDC_PROVIDERS || '[]',
       // The admin function: the local operator, signed in through the local IAP stand-in (or with an ID token).
       ADMIN_ALLOWLIST: localIdentities.adminUser,

@@ -21,6 +21,11 @@ caller_policy = [
   { serviceAccount = "mail-sync@my-product-project.iam.gserviceaccount.com", tenants = "*", providers = ["google"], actions = ["read_token"] },
 ]
 
+# Request quotas on authorize, token and connections, per caller and per tenant (docs/deployment.md, "Quotas").
+caller_quotas = {
+  token = { perCaller = { requests = 600, perSeconds = 60 } }
+}
+
 product_backend_service_accounts = ["product-backend@my-product-project.iam.gserviceaccount.com"]
 token_caller_service_accounts    = ["mail-sync@my-product-project.iam.gserviceaccount.com"]
 example_caller_account_ids       = ["broker-caller-demo"]

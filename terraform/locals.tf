@@ -15,6 +15,7 @@ locals {
     BROKER_CALLBACK_URL       = local.redirect_uri
     RETURN_URL_ALLOWLIST      = join(",", var.return_url_allowlist)
     CALLER_POLICY             = jsonencode(var.caller_policy)
+    CALLER_QUOTAS             = jsonencode(var.caller_quotas)
     OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
     ADMIN_ALLOWLIST           = join(",", local.admin_allowlist)
     SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email

@@ -129,6 +129,23 @@ variable "caller_policy" {
   }
 }
 
+variable "caller_quotas" {
+  description = <<-EOT
+    Request quotas on authorize, token and connections (CALLER_QUOTAS; see docs/deployment.md, "Quotas"), counted per
+    function instance: per function { perCaller = { requests, perSeconds }, perTenant = { requests, perSeconds } },
+    plus callers = { "<service account email>" = "unlimited" or per-function rates } and tenants = { "<tenant id>" =
+    per-function rates }. Over a quota a request gets 429 with Retry-After. Empty: no quotas.
+  EOT
+  # `any`: a caller is "unlimited" in one entry and an object of rates in another, which no single object type allows.
+  type    = any
+  default = {}
+
+  validation {
+    condition     = can(keys(var.caller_quotas)) && alltrue([for key in keys(var.caller_quotas) : contains(["authorize", "token", "connections", "callers", "tenants"], key)])
+    error_message = "caller_quotas must be an object with any of authorize, token, connections (each { perCaller, perTenant }), callers and tenants."
+  }
+}
+
 variable "oidc_providers" {
   description = <<-EOT
     Standards-compliant OpenID providers added from their issuer alone (OIDC_PROVIDERS, see docs/providers.md):

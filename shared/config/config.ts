@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BrokerError } from '../errors/broker-error.js';
 import { severities } from '../log/logger.js';
 import { type CallerPolicyRule, callerPolicySchema } from './caller-policy-schema.js';
+import { type CallerQuotas, callerQuotasSchema, noCallerQuotas } from './caller-quotas-schema.js';
 import { type OidcProviderSettings, oidcProvidersSchema } from './oidc-provider-settings.js';
 
 const loopbackHostPort = z
@@ -63,23 +64,35 @@ const providerOriginOverrides = z
     return new Map(Object.entries(checked.data));
   });
 
+/**
+ * A variable holding JSON of the given shape: a bad one names where it is wrong (paths, never values), `whole` standing
+ * for the document itself.
+ */
+function jsonVariable<T extends z.ZodType>(shape: T, expected: { notJson: string; invalid: string; whole: string }) {
+  return z.string().transform((value, context): z.output<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      context.addIssue({ code: 'custom', message: expected.notJson });
+      return z.NEVER;
+    }
+    const checked = shape.safeParse(parsed);
+    if (!checked.success) {
+      const where = checked.error.issues.map((issue) => issue.path.join('.') || expected.whole).join(', ');
+      context.addIssue({ code: 'custom', message: `${expected.invalid} (at ${where})` });
+      return z.NEVER;
+    }
+    return checked.data;
+  });
+}
+
 // CALLER_POLICY: a JSON array of rules (see shared/auth/caller-policy.ts); unset means nobody may call.
-const callerPolicyVariable = z.string().transform((value, context) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    context.addIssue({ code: 'custom', message: 'must be a JSON array of rules' });
-    return z.NEVER;
-  }
-  const checked = callerPolicySchema.safeParse(parsed);
-  if (!checked.success) {
-    const where = checked.error.issues.map((issue) => issue.path.join('.')).join(', ');
-    context.addIssue({ code: 'custom', message: `has invalid rules (at ${where})` });
-    return z.NEVER;
-  }
-  return checked.data;
-});
+const callerPolicyVariable = jsonVariable(callerPolicySchema, { notJson: 'must be a JSON array of rules', invalid: 'has invalid rules', whole: '' });
+
+// CALLER_QUOTAS: request quotas per caller and per tenant on authorize, token and connections (see
+// shared/quotas/request-quotas.ts); unset means no quota.
+const callerQuotasVariable = jsonVariable(callerQuotasSchema, { notJson: 'must be a JSON object', invalid: 'has invalid quotas', whole: '(object)' });
 
 // RETURN_URL_ALLOWLIST: exact URLs (query and fragment excluded) a connect flow may end on.
 const returnUrlAllowlist = commaSeparatedList.refine(
@@ -94,22 +107,7 @@ const returnUrlAllowlist = commaSeparatedList.refine(
 );
 
 // OIDC_PROVIDERS: a JSON array of standards-compliant OpenID providers, each {id, displayName, issuer, scopes?}.
-const oidcProvidersVariable = z.string().transform((value, context) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    context.addIssue({ code: 'custom', message: 'must be a JSON array of providers' });
-    return z.NEVER;
-  }
-  const checked = oidcProvidersSchema.safeParse(parsed);
-  if (!checked.success) {
-    const where = checked.error.issues.map((issue) => issue.path.join('.') || '(list)').join(', ');
-    context.addIssue({ code: 'custom', message: `has invalid providers (at ${where})` });
-    return z.NEVER;
-  }
-  return checked.data;
-});
+const oidcProvidersVariable = jsonVariable(oidcProvidersSchema, { notJson: 'must be a JSON array of providers', invalid: 'has invalid providers', whole: '(list)' });
 
 // ADMIN_ALLOWLIST: the operators' emails (as IAP or their ID token states them); unset means nobody is an operator.
 const adminAllowlist = commaSeparatedList.refine(
@@ -195,6 +193,9 @@ const sectionVariables = {
   callerPolicy: z.object({
     CALLER_POLICY: callerPolicyVariable.optional(),
   }),
+  quotas: z.object({
+    CALLER_QUOTAS: callerQuotasVariable.optional(),
+  }),
   connect: z.object({
     // The callback function's public URL: the OAuth redirect URI, with the browser start step at <it>/start.
     BROKER_CALLBACK_URL: httpsOrLoopbackUrl.optional(),
@@ -278,6 +279,7 @@ const environmentSchema = z.object({
   ...sectionVariables.callerIdentity.shape,
   ...sectionVariables.providers.shape,
   ...sectionVariables.callerPolicy.shape,
+  ...sectionVariables.quotas.shape,
   ...sectionVariables.connect.shape,
   ...sectionVariables.refresh.shape,
   ...sectionVariables.events.shape,
@@ -356,6 +358,8 @@ export interface Config {
   readonly providerClients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
   /** Deny by default: an empty list allows nothing. */
   readonly callerPolicy: readonly CallerPolicyRule[];
+  /** How many requests each caller and tenant may make, per function; nothing counted where nothing is set. */
+  readonly quotas: CallerQuotas;
   readonly connect: {
     /** The redirect URI registered at every provider; undefined where this deployment runs no connect flows. */
     readonly callbackUrl: string | undefined;
@@ -435,6 +439,7 @@ export const configSections = [
   'providerClientIds',
   'providerClients',
   'callerPolicy',
+  'quotas',
   'connect',
   'refresh',
   'events',
@@ -552,6 +557,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
     },
     providerClients: providerClients(present),
     callerPolicy: e.CALLER_POLICY ?? [],
+    quotas: e.CALLER_QUOTAS ?? noCallerQuotas,
     connect: {
       callbackUrl: e.BROKER_CALLBACK_URL,
       returnUrlAllowlist: e.RETURN_URL_ALLOWLIST ?? [],

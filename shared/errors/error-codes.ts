@@ -14,6 +14,7 @@ export const errorCodes = [
   // Caller identity and policy
   'unauthenticated',
   'caller_not_allowed',
+  'quota_exceeded',
   // Connection state
   'not_connected',
   'ambiguous_account',
@@ -68,6 +69,7 @@ export const errorCodeTable = {
   invalid_connection_config: { status: 400, title: 'The per-connection configuration is invalid', retryable: false },
   unauthenticated: { status: 401, title: 'The caller could not be authenticated', retryable: false },
   caller_not_allowed: { status: 403, title: 'The caller is not allowed to do this', retryable: false },
+  quota_exceeded: { status: 429, title: 'Too many requests; retry after the time in Retry-After', retryable: true },
   not_connected: { status: 404, title: 'The user has no connection to this provider', retryable: false },
   ambiguous_account: { status: 409, title: 'Several accounts are connected; name one with accountId', retryable: false },
   needs_reauth: { status: 409, title: 'The grant is no longer valid; the user must reconnect', retryable: false },

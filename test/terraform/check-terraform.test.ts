@@ -158,7 +158,7 @@ describe('reported mistakes', () => {
 
   it('reports trust in Cloud Run IAM for stripped tokens outside the sweeps: given to token by the manifest, or to every function', async () => {
     const root = configurationWith([
-      ['../functions/manifest.json', '"environment": ["GOOGLE_CLOUD_PROJECT", "FIRESTORE_DATABASE_ID", "LOG_LEVEL", "KMS_KEY_NAME", "EVENTS_TOPIC", "ID_TOKEN_AUDIENCES", "CALLER_POLICY", "OIDC_PROVIDERS"]\n    },\n    "admin"', '"environment": ["GOOGLE_CLOUD_PROJECT", "FIRESTORE_DATABASE_ID", "LOG_LEVEL", "KMS_KEY_NAME", "EVENTS_TOPIC", "ID_TOKEN_AUDIENCES", "CALLER_POLICY", "OIDC_PROVIDERS", "CLOUD_RUN_IAM_VERIFIED_CALLERS"]\n    },\n    "admin"'],
+      ['../functions/manifest.json', '"environment": ["GOOGLE_CLOUD_PROJECT", "FIRESTORE_DATABASE_ID", "LOG_LEVEL", "KMS_KEY_NAME", "EVENTS_TOPIC", "ID_TOKEN_AUDIENCES", "CALLER_POLICY", "CALLER_QUOTAS", "OIDC_PROVIDERS"]\n    },\n    "admin"', '"environment": ["GOOGLE_CLOUD_PROJECT", "FIRESTORE_DATABASE_ID", "LOG_LEVEL", "KMS_KEY_NAME", "EVENTS_TOPIC", "ID_TOKEN_AUDIENCES", "CALLER_POLICY", "CALLER_QUOTAS", "OIDC_PROVIDERS", "CLOUD_RUN_IAM_VERIFIED_CALLERS"]\n    },\n    "admin"'],
       ['functions.tf', 'environment_variables = local.function_environment[each.key]', 'environment_variables = merge(local.function_environment[each.key], { CLOUD_RUN_IAM_VERIFIED_CALLERS = "scheduler" })'],
     ]);
     const security = only(await findingsFor(root), 'security');
