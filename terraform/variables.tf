@@ -183,6 +183,39 @@ variable "iap_audience" {
   }
 }
 
+variable "edge" {
+  description = <<-EOT
+    An optional edge in front of the public connect pages (the start step and the OAuth callback): an external HTTPS
+    load balancer on `domain` (a Google-managed certificate; point the domain's A record at the edge_ip_address output),
+    whose backend is the callback function through a serverless NEG, with a Cloud Armor policy that limits each client
+    IP to requests_per_minute_per_ip and answers the rest with 429 (throttle), or, with ban_seconds above 0, bans an IP
+    over the limit for that long (rate-based ban; a rule cannot go back from ban to throttle in place). The callback then
+    accepts traffic only through the load balancer, and the redirect URI becomes https://<domain>. null: no edge.
+    See docs/deployment.md, "Rate limits at the edge".
+  EOT
+  type = object({
+    domain                     = string
+    requests_per_minute_per_ip = optional(number, 60)
+    ban_seconds                = optional(number, 0)
+  })
+  default = null
+
+  validation {
+    condition     = var.edge == null ? true : can(regex("^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.edge.domain))
+    error_message = "edge.domain must be a lowercase DNS name such as connect.example.com."
+  }
+
+  validation {
+    condition     = var.edge == null ? true : var.edge.requests_per_minute_per_ip >= 1 && var.edge.requests_per_minute_per_ip <= 10000 && floor(var.edge.requests_per_minute_per_ip) == var.edge.requests_per_minute_per_ip
+    error_message = "edge.requests_per_minute_per_ip must be a whole number between 1 and 10000 (Cloud Armor's limit for a rate-based ban)."
+  }
+
+  validation {
+    condition     = var.edge == null ? true : var.edge.ban_seconds >= 0 && var.edge.ban_seconds <= 86400 && floor(var.edge.ban_seconds) == var.edge.ban_seconds
+    error_message = "edge.ban_seconds must be a whole number of seconds between 0 (throttle, no ban) and 86400."
+  }
+}
+
 variable "product_backend_service_accounts" {
   description = "Emails of the product backends' service accounts allowed to call authorize (start a connect flow) and connections (list, disconnect, app-only and API-key connections)."
   type        = list(string)
