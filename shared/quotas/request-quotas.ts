@@ -77,6 +77,9 @@ function quotaExceeded(draw: Draw, waitMs: number): BrokerError {
 export function createRequestQuotas(dependencies: RequestQuotasDependencies): RequestQuotas {
   const { quotas, callerPolicy, clock } = dependencies;
   const buckets = new Map<string, Bucket>();
+  // Maps, not the parsed objects: a tenant id such as "constructor" must not find a property of Object.prototype.
+  const callerOverrides = new Map(Object.entries(quotas.callers));
+  const tenantOverrides = new Map(Object.entries(quotas.tenants));
 
   /** The bucket for `key`, refilled to now and made the most recently used. */
   const bucketAt = (key: string, rate: QuotaRate, nowMs: number): Bucket => {
@@ -90,16 +93,17 @@ export function createRequestQuotas(dependencies: RequestQuotasDependencies): Re
 
   const drawsFor = ({ functionName, callerEmail, tenantId }: QuotaRequest): Draw[] => {
     const caller = callerEmail.toLowerCase();
-    const own = quotas.callers[caller];
+    const own = callerOverrides.get(caller);
     if (own === 'unlimited') return [];
     const draws: Draw[] = [];
     const callerRate = own?.[functionName] ?? quotas[functionName]?.perCaller;
     if (callerRate !== undefined) draws.push({ scope: 'caller', key: `${functionName} caller ${caller}`, rate: callerRate });
+    if (tenantId === undefined) return draws;
+    const tenantRate = tenantOverrides.get(tenantId)?.[functionName] ?? quotas[functionName]?.perTenant;
     // A caller the policy does not let act for the tenant is refused by the policy anyway: counting its requests
     // against the tenant would let any caller use up another tenant's quota.
-    if (tenantId !== undefined && callerPolicy.actsFor(caller, quotaActions[functionName], tenantId)) {
-      const tenantRate = quotas.tenants[tenantId]?.[functionName] ?? quotas[functionName]?.perTenant;
-      if (tenantRate !== undefined) draws.push({ scope: 'tenant', key: `${functionName} tenant ${tenantId}`, rate: tenantRate });
+    if (tenantRate !== undefined && callerPolicy.actsFor(caller, quotaActions[functionName], tenantId)) {
+      draws.push({ scope: 'tenant', key: `${functionName} tenant ${tenantId}`, rate: tenantRate });
     }
     return draws;
   };
