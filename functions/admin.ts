@@ -3,8 +3,8 @@
 import * as functions from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { queryParameters } from '../shared/http/query-string.js';
 import { adminOpenApiDocument, handleAdminRequest, OPENAPI_PATH } from '../shared/usecases/admin/admin-api.js';
 import { type AdminServices, createAdminServices } from '../shared/usecases/admin/admin-services.js';
@@ -21,11 +21,9 @@ const admin = () => {
   return wiring;
 };
 
-installFrameworkErrorHandler(() => admin().runtime.logger);
-
 functions.http(
   'admin',
-  httpFunction({ functionName: 'admin', methods: ['GET', 'POST'], logger: () => admin().runtime.logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'admin', methods: ['GET', 'POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => admin().runtime.logger }, async (req, res, { logger }) => {
     const { runtime, access, services } = admin();
     const operator = await access.admit(req, req.path === OPENAPI_PATH ? 'getOpenApi' : req.path);
     const query = Object.fromEntries(queryParameters(req.url));

@@ -5,7 +5,6 @@ import type { Response } from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
 import { isBrokerError } from '../shared/errors/broker-error.js';
 import { type ErrorCode, errorCodeTable } from '../shared/errors/error-codes.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { queryParameters } from '../shared/http/query-string.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
@@ -17,15 +16,13 @@ import { drainAfterChange } from '../shared/usecases/events/drain-after-change.j
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('callback')));
 
-installFrameworkErrorHandler(() => broker().logger);
-
 function errorPage(res: Response, code: ErrorCode): void {
   res.status(errorCodeTable[code].status).type('html').send(errorPageHtml(code));
 }
 
 functions.http(
   'callback',
-  httpFunction({ functionName: 'callback', methods: ['GET'], logger: () => broker().logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'callback', methods: ['GET'], maxBodyBytes: 0, logger: () => broker().logger }, async (req, res, { logger }) => {
     res.setHeader('content-security-policy', CALLBACK_CONTENT_SECURITY_POLICY);
     const params = queryParameters(req.url);
     const cookieHeader = typeof req.headers.cookie === 'string' ? req.headers.cookie : undefined;

@@ -6,11 +6,11 @@ import type { FunctionName } from './names.js';
 export const functionConfigReads = {
   // No provider secret: the authorization URL needs only the client id (OAuth 1.0a's signed request-token call is made
   // by the start step, in callback).
-  authorize: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClientIds', 'callerPolicy', 'connect'],
+  authorize: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClientIds', 'callerPolicy', 'quotas', 'connect'],
   // Public: no caller identity or policy; it exchanges codes, so it holds the client secrets.
   callback: ['firestore', 'kms', 'providers', 'providerClients', 'connect', 'refresh', 'events'],
-  connections: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'refresh', 'events', 'sweeps'],
-  token: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'refresh', 'events'],
+  connections: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'events', 'sweeps'],
+  token: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'events'],
   admin: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'admin', 'sweeps'],
   refresh: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'scheduler', 'cloudRun', 'sweeps'],
   health: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'scheduler', 'cloudRun', 'sweeps'],

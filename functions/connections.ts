@@ -9,9 +9,10 @@ import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { queryParameters } from '../shared/http/query-string.js';
+import { tenantIdOf } from '../shared/quotas/request-quotas.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { confirmConnect } from '../shared/usecases/connections/confirm-connect.js';
 import { createApiKeyConnection, createClientCredentialsConnection } from '../shared/usecases/connections/create-app-connection.js';
@@ -22,8 +23,6 @@ import { drainAfterChange } from '../shared/usecases/events/drain-after-change.j
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('connections')));
 
-installFrameworkErrorHandler(() => broker().logger);
-
 const postRoutes = {
   '/disconnect': disconnectConnection,
   '/client-credentials': createClientCredentialsConnection,
@@ -33,11 +32,12 @@ const postRoutes = {
 
 functions.http(
   'connections',
-  httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'connections', methods: ['GET', 'POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => broker().logger }, async (req, res, { logger }) => {
     const caller = await authenticateCaller(req, broker().idTokenVerifier());
+    const query = Object.fromEntries(queryParameters(req.url));
+    broker().requestQuotas().admit({ functionName: 'connections', callerEmail: caller.email, tenantId: tenantIdOf(req.method === 'GET' ? query : req.body) });
     if (req.method === 'GET') {
       if (req.path !== '/') throw new BrokerError('not_found', 'No such route');
-      const query = Object.fromEntries(queryParameters(req.url));
       res.status(200).json({ connections: await listConnections(broker(), caller.email, query) });
       return;
     }

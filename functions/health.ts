@@ -1,8 +1,8 @@
 // health: Cloud Scheduler's sweep that calls each active connection's identity endpoint and moves its health state.
 import * as functions from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runHealthSweep } from '../shared/usecases/sweeps/health-sweep.js';
 import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-caller.js';
@@ -10,11 +10,9 @@ import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-cal
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('health')));
 
-installFrameworkErrorHandler(() => broker().logger);
-
 functions.http(
   'health',
-  httpFunction({ functionName: 'health', methods: ['POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'health', methods: ['POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => broker().logger }, async (req, res, { logger }) => {
     const caller = await authenticateSchedulerCaller(broker(), req);
     // The scheduler's body ({}) carries nothing: how the sweep runs is configuration, not request input.
     const report = await runHealthSweep(broker(), { actor: { type: 'scheduler', id: caller.email }, logger });

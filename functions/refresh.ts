@@ -1,8 +1,8 @@
 // refresh: Cloud Scheduler's sweep that refreshes every connection due within the window, within the function's time budget.
 import * as functions from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-caller.js';
@@ -10,11 +10,9 @@ import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-cal
 let runtime: BrokerRuntime | undefined;
 const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('refresh')));
 
-installFrameworkErrorHandler(() => broker().logger);
-
 functions.http(
   'refresh',
-  httpFunction({ functionName: 'refresh', methods: ['POST'], logger: () => broker().logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'refresh', methods: ['POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => broker().logger }, async (req, res, { logger }) => {
     const caller = await authenticateSchedulerCaller(broker(), req);
     // The scheduler's body ({}) carries nothing: how the sweep runs is configuration, not request input.
     const report = await runRefreshSweep(broker(), { actor: { type: 'scheduler', id: caller.email }, logger });

@@ -3,8 +3,9 @@ import { http } from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
-import { installFrameworkErrorHandler } from '../shared/http/framework-errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
+import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
+import { tenantIdOf } from '../shared/quotas/request-quotas.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 import { tokenRequestSchema } from '../shared/usecases/token/token-request.js';
@@ -15,13 +16,12 @@ const runtime = createBrokerRuntime(functionConfig('token'));
 // drained before the answer. The flag is per instance: whichever request sees it first drains for all.
 let stateChanged = false;
 const tokens = createTokenService(runtime, { onStateChange: () => (stateChanged = true) });
-installFrameworkErrorHandler(() => runtime.logger);
-
 http(
   'token',
-  httpFunction({ functionName: 'token', methods: ['POST'], logger: () => runtime.logger }, async (req, res, { logger }) => {
+  httpFunction({ functionName: 'token', methods: ['POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => runtime.logger }, async (req, res, { logger }) => {
     // Who is asking comes first: nothing about the request is looked at for an unauthenticated caller.
     const caller = await authenticateCaller(req, runtime.idTokenVerifier());
+    runtime.requestQuotas().admit({ functionName: 'token', callerEmail: caller.email, tenantId: tenantIdOf(req.body) });
     if (!req.is('application/json')) throw new BrokerError('unsupported_media_type', 'Send the request as application/json');
     const parsed = tokenRequestSchema.safeParse(req.body);
     if (!parsed.success) {

@@ -37,13 +37,25 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
     headers.push(name, req.rawHeaders[index + 1] as string);
   }
   for (const [name, value] of Object.entries(replace)) headers.push(name, value);
+  let abandoned = false;
   const upstream = request(`${targetOrigin}${path}`, { method: req.method, headers }, (answer) => {
     const answerHeaders = { ...answer.headers };
     for (const name of hopByHop) delete answerHeaders[name];
     res.writeHead(answer.statusCode ?? 502, answerHeaders);
     answer.pipe(res);
+    // A function may answer before it has read the whole body (a refused upload). Forwarding the rest is pointless,
+    // and would stall: Node's client emits no 'drain' once its response has ended. Drop the upstream request and
+    // discard what the client still sends, so its connection stays usable for its next request.
+    answer.once('end', () => {
+      if (req.complete) return;
+      abandoned = true;
+      req.unpipe(upstream);
+      upstream.destroy();
+      req.resume();
+    });
   });
   upstream.on('error', () => {
+    if (abandoned) return;
     if (res.headersSent) {
       res.destroy();
       return;

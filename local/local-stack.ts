@@ -228,14 +228,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       RETURN_URL_ALLOWLIST: demoReturnUrl,
       // As a new deployment: every tenant's grants wait for the product (the demo page) to confirm its user.
       CONNECT_CONFIRMATION_TENANTS: options.env?.CONNECT_CONFIRMATION_TENANTS || '*',
-      CALLER_POLICY: JSON.stringify([
-        {
-          serviceAccount: localIdentities.demoCaller,
-          tenants: [localIdentities.demoTenant],
-          providers: '*',
-          actions: ['connect', 'manage_connections', 'read_token'],
-        },
-      ]),
+      // The demo backend on its tenant, unless the caller of the stack (a test) brings its own policy.
+      CALLER_POLICY:
+        options.env?.CALLER_POLICY ||
+        JSON.stringify([
+          {
+            serviceAccount: localIdentities.demoCaller,
+            tenants: [localIdentities.demoTenant],
+            providers: '*',
+            actions: ['connect', 'manage_connections', 'read_token'],
+          },
+        ]),
+      // No quotas unless asked for, as Terraform's default.
+      CALLER_QUOTAS: options.env?.CALLER_QUOTAS || '{}',
       OIDC_PROVIDERS: options.env?.OIDC_PROVIDERS || '[]',
       // The servers the sandbox plays for SMART, and a user's own registrations (theirs win per provider).
       PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify({ ...sandbox.endpointAllowlist, ...userEndpointAllowlist }),

@@ -4,7 +4,7 @@ export const sharedLayers = [
   { name: 'use cases', folders: ['usecases'] },
   {
     name: 'adapters',
-    folders: ['providers', 'oauth', 'crypto', 'store', 'auth', 'http', 'events'],
+    folders: ['providers', 'oauth', 'crypto', 'store', 'auth', 'http', 'events', 'quotas'],
   },
   { name: 'foundation', folders: ['config', 'log', 'errors', 'time'] },
 ];

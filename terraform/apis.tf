@@ -1,6 +1,6 @@
 # The Google APIs the broker uses, enabled on the project; disabling them on destroy is left to people.
 locals {
-  required_apis = toset([
+  required_apis = toset(concat([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -19,7 +19,10 @@ locals {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
-  ])
+    ],
+    # The optional edge's load balancer and Cloud Armor policy (edge.tf) are Compute Engine resources.
+    local.edge_enabled ? ["compute.googleapis.com"] : [],
+  ))
 }
 
 resource "google_project_service" "required" {

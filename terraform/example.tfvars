@@ -21,6 +21,14 @@ caller_policy = [
   { serviceAccount = "mail-sync@my-product-project.iam.gserviceaccount.com", tenants = "*", providers = ["google"], actions = ["read_token"] },
 ]
 
+# Request quotas on authorize, token and connections, per caller and per tenant (docs/deployment.md, "Quotas").
+caller_quotas = {
+  token = { perCaller = { requests = 600, perSeconds = 60 } }
+}
+# A load balancer with a Cloud Armor per-IP rate limit in front of the public connect pages; it moves the redirect URI
+# to https://<domain> (docs/deployment.md, "Rate limits at the edge").
+# edge = { domain = "connect.example.com" }
+
 product_backend_service_accounts = ["product-backend@my-product-project.iam.gserviceaccount.com"]
 token_caller_service_accounts    = ["mail-sync@my-product-project.iam.gserviceaccount.com"]
 example_caller_account_ids       = ["broker-caller-demo"]

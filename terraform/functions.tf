@@ -33,8 +33,10 @@ resource "google_cloudfunctions2_function" "broker" {
     min_instance_count               = local.min_instances[each.key]
     max_instance_count               = each.value.maxInstances
     max_instance_request_concurrency = each.value.concurrency
-    ingress_settings                 = "ALLOW_ALL"
-    all_traffic_on_latest_revision   = true
+    # Behind the edge (edge.tf) the public callback takes traffic only through the load balancer, so its Cloud Armor
+    # policy cannot be gone around; every other function is reached directly, IAM deciding who may call it.
+    ingress_settings               = each.key == "callback" && local.edge_enabled ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
 
     # Exactly what functions/manifest.json gives this function (test/functions/function-manifest.test.ts compares it
     # with what the code reads).

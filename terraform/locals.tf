@@ -15,6 +15,7 @@ locals {
     BROKER_CALLBACK_URL       = local.redirect_uri
     RETURN_URL_ALLOWLIST      = join(",", var.return_url_allowlist)
     CALLER_POLICY             = jsonencode(var.caller_policy)
+    CALLER_QUOTAS             = jsonencode(var.caller_quotas)
     OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
     ADMIN_ALLOWLIST           = join(",", local.admin_allowlist)
     SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email
@@ -61,9 +62,16 @@ locals {
   # functions exist, so the functions can be told their own addresses without a dependency cycle.
   function_urls = { for name, _ in local.functions : name => "https://${var.region}-${var.project_id}.cloudfunctions.net/${var.name_prefix}-${name}" }
 
+  # Whether the public connect pages sit behind the load balancer and Cloud Armor policy of edge.tf.
+  edge_enabled = var.edge != null
+
+  # Where browsers reach the callback function: the edge's domain when there is one (the function then refuses other
+  # traffic), else the function's own URL.
+  callback_public_url = local.edge_enabled ? "https://${var.edge.domain}" : local.function_urls["callback"]
+
   # The OAuth redirect URI to register at every provider, and the browser start step beside it.
-  redirect_uri   = local.function_urls["callback"]
-  start_base_url = "${local.function_urls["callback"]}/start"
+  redirect_uri   = local.callback_public_url
+  start_base_url = "${local.callback_public_url}/start"
 
   caller_members = concat(
     [for email in var.token_caller_service_accounts : "serviceAccount:${email}"],

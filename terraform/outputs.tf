@@ -29,6 +29,11 @@ output "start_url" {
   value       = local.start_base_url
 }
 
+output "edge_ip_address" {
+  description = "With var.edge: the load balancer's IP address, for the A record of edge.domain (its certificate is issued once the record resolves). Null without an edge."
+  value       = local.edge_enabled ? google_compute_global_address.edge[0].address : null
+}
+
 output "events_topic" {
   description = "Pub/Sub topic carrying connection events; subscribe product backends to it."
   value       = google_pubsub_topic.connection_events.id

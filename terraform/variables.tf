@@ -129,6 +129,23 @@ variable "caller_policy" {
   }
 }
 
+variable "caller_quotas" {
+  description = <<-EOT
+    Request quotas on authorize, token and connections (CALLER_QUOTAS; see docs/deployment.md, "Quotas"), counted per
+    function instance: per function { perCaller = { requests, perSeconds }, perTenant = { requests, perSeconds } },
+    plus callers = { "<service account email>" = "unlimited" or per-function rates } and tenants = { "<tenant id>" =
+    per-function rates }. Over a quota a request gets 429 with Retry-After. Empty: no quotas.
+  EOT
+  # `any`: a caller is "unlimited" in one entry and an object of rates in another, which no single object type allows.
+  type    = any
+  default = {}
+
+  validation {
+    condition     = can(keys(var.caller_quotas)) && alltrue([for key in keys(var.caller_quotas) : contains(["authorize", "token", "connections", "callers", "tenants"], key)])
+    error_message = "caller_quotas must be an object with any of authorize, token, connections (each { perCaller, perTenant }), callers and tenants."
+  }
+}
+
 variable "oidc_providers" {
   description = <<-EOT
     Standards-compliant OpenID providers added from their issuer alone (OIDC_PROVIDERS, see docs/providers.md):
@@ -188,6 +205,39 @@ variable "iap_audience" {
   validation {
     condition     = var.iap_audience == "" || can(regex("^/projects/[0-9]+/(global/backendServices/[0-9]+|apps/[a-z][a-z0-9-]{4,28}[a-z0-9])$", var.iap_audience))
     error_message = "iap_audience must be empty or /projects/PROJECT_NUMBER/global/backendServices/SERVICE_ID (or /projects/PROJECT_NUMBER/apps/PROJECT_ID)."
+  }
+}
+
+variable "edge" {
+  description = <<-EOT
+    An optional edge in front of the public connect pages (the start step and the OAuth callback): an external HTTPS
+    load balancer on `domain` (a Google-managed certificate; point the domain's A record at the edge_ip_address output),
+    whose backend is the callback function through a serverless NEG, with a Cloud Armor policy that limits each client
+    IP to requests_per_minute_per_ip and answers the rest with 429 (throttle), or, with ban_seconds above 0, bans an IP
+    over the limit for that long (rate-based ban; a rule cannot go back from ban to throttle in place). The callback then
+    accepts traffic only through the load balancer, and the redirect URI becomes https://<domain>. null: no edge.
+    See docs/deployment.md, "Rate limits at the edge".
+  EOT
+  type = object({
+    domain                     = string
+    requests_per_minute_per_ip = optional(number, 60)
+    ban_seconds                = optional(number, 0)
+  })
+  default = null
+
+  validation {
+    condition     = var.edge == null ? true : can(regex("^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.edge.domain))
+    error_message = "edge.domain must be a lowercase DNS name such as connect.example.com."
+  }
+
+  validation {
+    condition     = var.edge == null ? true : var.edge.requests_per_minute_per_ip >= 1 && var.edge.requests_per_minute_per_ip <= 10000 && floor(var.edge.requests_per_minute_per_ip) == var.edge.requests_per_minute_per_ip
+    error_message = "edge.requests_per_minute_per_ip must be a whole number between 1 and 10000 (Cloud Armor's limit for a rate-based ban)."
+  }
+
+  validation {
+    condition     = var.edge == null ? true : var.edge.ban_seconds >= 0 && var.edge.ban_seconds <= 86400 && floor(var.edge.ban_seconds) == var.edge.ban_seconds
+    error_message = "edge.ban_seconds must be a whole number of seconds between 0 (throttle, no ban) and 86400."
   }
 }
 

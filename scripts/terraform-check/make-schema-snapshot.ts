@@ -39,6 +39,15 @@ export const keptTypePrefixes = [
   'google_iap_',
   'google_artifact_registry_repository',
   'google_org_policy_policy',
+  // The optional edge in front of the public connect pages (edge.tf): serverless NEG, load balancer, Cloud Armor.
+  'google_compute_region_network_endpoint_group',
+  'google_compute_backend_service',
+  'google_compute_security_policy',
+  'google_compute_url_map',
+  'google_compute_managed_ssl_certificate',
+  'google_compute_target_https_proxy',
+  'google_compute_global_address',
+  'google_compute_global_forwarding_rule',
 ] as const;
 
 interface JsiiTypeReference {

@@ -13,6 +13,8 @@ export interface CallerPolicy {
   /** Throws `caller_not_allowed` unless some rule for this caller covers the whole request. */
   authorize(callerEmail: string, request: CallerRequest): void;
   allows(callerEmail: string, request: CallerRequest): boolean;
+  /** Whether some rule lets this caller do this action for this tenant, for at least one provider. */
+  actsFor(callerEmail: string, action: CallerAction, tenantId: string): boolean;
 }
 
 const covers = (allowed: '*' | readonly string[], value: string) => allowed === '*' || allowed.includes(value);
@@ -32,8 +34,11 @@ export function createCallerPolicy(rules: readonly CallerPolicyRule[]): CallerPo
         // A request about no single provider needs a rule for every provider; lists filter per provider instead.
         (request.provider === undefined ? rule.providers === '*' : covers(rule.providers, request.provider)),
     );
+  const actsFor = (callerEmail: string, action: CallerAction, tenantId: string): boolean =>
+    (byCaller.get(callerEmail.toLowerCase()) ?? []).some((rule) => rule.actions.includes(action) && covers(rule.tenants, tenantId));
   return Object.freeze({
     allows,
+    actsFor,
     authorize(callerEmail: string, request: CallerRequest) {
       if (!allows(callerEmail, request)) {
         // Says what was refused, not which rules exist: a caller learns nothing about other tenants.

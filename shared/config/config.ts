@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BrokerError } from '../errors/broker-error.js';
 import { severities } from '../log/logger.js';
 import { type CallerPolicyRule, callerPolicySchema } from './caller-policy-schema.js';
+import { type CallerQuotas, callerQuotasSchema, noCallerQuotas } from './caller-quotas-schema.js';
 import { type OidcProviderSettings, oidcProvidersSchema } from './oidc-provider-settings.js';
 
 const loopbackHostPort = z
@@ -104,6 +105,10 @@ const providerEndpointAllowlist = jsonVariable(
 
 // CALLER_POLICY: a JSON array of rules (see shared/auth/caller-policy.ts); unset means nobody may call.
 const callerPolicyVariable = jsonVariable(callerPolicySchema, { expected: 'a JSON array of rules', invalid: 'rules' });
+
+// CALLER_QUOTAS: request quotas per caller and per tenant on authorize, token and connections (see
+// shared/quotas/request-quotas.ts); unset means no quota.
+const callerQuotasVariable = jsonVariable(callerQuotasSchema, { expected: 'a JSON object', invalid: 'quotas' });
 
 // RETURN_URL_ALLOWLIST: exact URLs (query and fragment excluded) a connect flow may end on.
 const returnUrlAllowlist = commaSeparatedList.refine(
@@ -219,6 +224,9 @@ const sectionVariables = {
   callerPolicy: z.object({
     CALLER_POLICY: callerPolicyVariable.optional(),
   }),
+  quotas: z.object({
+    CALLER_QUOTAS: callerQuotasVariable.optional(),
+  }),
   connect: z.object({
     // The callback function's public URL: the OAuth redirect URI, with the browser start step at <it>/start.
     BROKER_CALLBACK_URL: httpsOrLoopbackUrl.optional(),
@@ -306,6 +314,7 @@ const environmentSchema = z.object({
   ...sectionVariables.callerIdentity.shape,
   ...sectionVariables.providers.shape,
   ...sectionVariables.callerPolicy.shape,
+  ...sectionVariables.quotas.shape,
   ...sectionVariables.connect.shape,
   ...sectionVariables.refresh.shape,
   ...sectionVariables.events.shape,
@@ -386,6 +395,8 @@ export interface Config {
   readonly providerClients: Readonly<Record<string, { readonly clientId: string; readonly clientSecret?: string }>>;
   /** Deny by default: an empty list allows nothing. */
   readonly callerPolicy: readonly CallerPolicyRule[];
+  /** How many requests each caller and tenant may make, per function; nothing counted where nothing is set. */
+  readonly quotas: CallerQuotas;
   readonly connect: {
     /** The redirect URI registered at every provider; undefined where this deployment runs no connect flows. */
     readonly callbackUrl: string | undefined;
@@ -468,6 +479,7 @@ export const configSections = [
   'providerClientIds',
   'providerClients',
   'callerPolicy',
+  'quotas',
   'connect',
   'refresh',
   'events',
@@ -586,6 +598,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
     },
     providerClients: providerClients(present),
     callerPolicy: e.CALLER_POLICY ?? [],
+    quotas: e.CALLER_QUOTAS ?? noCallerQuotas,
     connect: {
       callbackUrl: e.BROKER_CALLBACK_URL,
       returnUrlAllowlist: e.RETURN_URL_ALLOWLIST ?? [],

@@ -3,6 +3,7 @@ export const errorCodes = [
   // Caller input (4xx)
   'invalid_request',
   'unsupported_media_type',
+  'unsupported_content_encoding',
   'payload_too_large',
   'method_not_allowed',
   'not_found',
@@ -13,6 +14,7 @@ export const errorCodes = [
   // Caller identity and policy
   'unauthenticated',
   'caller_not_allowed',
+  'quota_exceeded',
   // Connection state
   'not_connected',
   'ambiguous_account',
@@ -58,6 +60,7 @@ export interface ErrorCodeInfo {
 export const errorCodeTable = {
   invalid_request: { status: 400, title: 'The request is malformed or fails validation', retryable: false },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json', retryable: false },
+  unsupported_content_encoding: { status: 415, title: 'The request body must not be compressed', retryable: false },
   payload_too_large: { status: 413, title: 'The request body is too large', retryable: false },
   method_not_allowed: { status: 405, title: 'This method is not allowed here', retryable: false },
   not_found: { status: 404, title: 'No such resource', retryable: false },
@@ -67,6 +70,7 @@ export const errorCodeTable = {
   invalid_connection_config: { status: 400, title: 'The per-connection configuration is invalid', retryable: false },
   unauthenticated: { status: 401, title: 'The caller could not be authenticated', retryable: false },
   caller_not_allowed: { status: 403, title: 'The caller is not allowed to do this', retryable: false },
+  quota_exceeded: { status: 429, title: 'Too many requests; retry after the time in Retry-After', retryable: true },
   not_connected: { status: 404, title: 'The user has no connection to this provider', retryable: false },
   ambiguous_account: { status: 409, title: 'Several accounts are connected; name one with accountId', retryable: false },
   needs_reauth: { status: 409, title: 'The grant is no longer valid; the user must reconnect', retryable: false },

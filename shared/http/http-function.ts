@@ -1,9 +1,12 @@
-// Wraps a function's request handler: method check, security headers, trace-correlated logging, errors → problem+json.
+// Wraps a function's request handler: body limit and method checks, security headers, trace-correlated logging,
+// errors → problem+json.
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { BrokerError } from '../errors/broker-error.js';
 import type { Logger } from '../log/logger.js';
 import { traceFromHeaders } from '../log/trace.js';
+import { installFrameworkGate } from './framework-gate.js';
 import { toProblem } from './problem.js';
+import { bodyLimitFor, bodyTooLarge, declareBodyLimit } from './request-body-limits.js';
 
 export interface RequestContext {
   /** A logger carrying this request's trace and the function's labels. */
@@ -15,6 +18,11 @@ export type RequestHandler = (req: Request, res: Response, context: RequestConte
 export interface HttpFunctionOptions {
   readonly functionName: string;
   readonly methods: readonly string[];
+  /**
+   * The largest request body the function takes on POST (other methods take none): JSON_REQUEST_BODY_LIMIT_BYTES for
+   * the JSON functions, 0 for one that reads no body. Larger bodies are refused (413) before anything reads them.
+   */
+  readonly maxBodyBytes: number;
   /** Created lazily by the caller's wiring; receives labels and trace per request. */
   readonly logger: () => Logger;
 }
@@ -47,12 +55,18 @@ export function sendProblem(res: Response, error: unknown, logger: Logger): void
 
 export function httpFunction(options: HttpFunctionOptions, handle: RequestHandler) {
   if (options.methods.length === 0) throw new TypeError('httpFunction needs at least one allowed method');
+  declareBodyLimit(options.maxBodyBytes);
+  installFrameworkGate(options.logger);
   const allowed = new Set(options.methods.map((method) => method.toUpperCase()));
   return async (req: Request, res: Response): Promise<void> => {
     const trace = traceFromHeaders(req.headers);
     const logger = options.logger().child({ labels: { function: options.functionName }, ...(trace ? { trace } : {}) });
     applySecurityHeaders(res);
     try {
+      // The gate in front of the framework admitted up to the largest limit of this process's functions; in a process
+      // serving several (test harnesses), this one's own limit still holds.
+      const limitBytes = bodyLimitFor(options.maxBodyBytes, req.method);
+      if ((req.rawBody?.length ?? 0) > limitBytes) throw bodyTooLarge(limitBytes);
       if (!allowed.has(req.method.toUpperCase())) {
         res.setHeader('allow', [...allowed].join(', '));
         throw new BrokerError('method_not_allowed', `Use ${[...allowed].join(' or ')}`);

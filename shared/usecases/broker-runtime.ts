@@ -9,6 +9,7 @@ import { BrokerError } from '../errors/broker-error.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createOAuthRuntime, type OAuthRuntime } from '../oauth/oauth-runtime.js';
 import { createProviderCatalog, type ProviderCatalog } from '../providers/registry.js';
+import { createRequestQuotas, type RequestQuotas } from '../quotas/request-quotas.js';
 import { createFirestore } from '../store/firestore-client.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { cryptoIdSource, type IdSource } from '../time/ids.js';
@@ -25,6 +26,8 @@ export interface BrokerRuntime {
   oauth(): OAuthRuntime;
   /** Verifies callers' ID tokens; refuses to exist without configured audiences (deny by default). */
   idTokenVerifier(): IdTokenVerifier;
+  /** This instance's request quotas (CALLER_QUOTAS), for the functions callers call. */
+  requestQuotas(): RequestQuotas;
 }
 
 export interface BrokerRuntimeOverrides {
@@ -76,6 +79,7 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
         ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
       }),
     ),
+    requestQuotas: once(() => createRequestQuotas({ quotas: config.quotas, callerPolicy: callerPolicy(), clock })),
     idTokenVerifier: once(() => {
       if (config.callerIdentity.audiences.length === 0) {
         throw new BrokerError('misconfigured', 'ID_TOKEN_AUDIENCES is not set: no caller can be verified', {

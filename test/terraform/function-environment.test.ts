@@ -27,6 +27,10 @@ const applyTimeValues: Readonly<Record<string, string>> = {
   'jsonencode(var.caller_policy)': JSON.stringify([
     { serviceAccount: 'mail-sync@my-product-project.iam.gserviceaccount.com', tenants: '*', providers: ['google'], actions: ['read_token'] },
   ]),
+  'jsonencode(var.caller_quotas)': JSON.stringify({
+    token: { perCaller: { requests: 600, perSeconds: 60 }, perTenant: { requests: 300, perSeconds: 60 } },
+    callers: { 'batch-export@my-product-project.iam.gserviceaccount.com': 'unlimited' },
+  }),
   'jsonencode(var.oidc_providers)': JSON.stringify([{ id: 'okta_acme', displayName: 'Acme Okta', issuer: 'https://acme.okta.com' }]),
   'join(",", local.admin_allowlist)': 'oauth-broker-operator@my-broker-project.iam.gserviceaccount.com,ops@example.com',
   'google_service_account.scheduler.email': 'oauth-broker-scheduler@my-broker-project.iam.gserviceaccount.com',

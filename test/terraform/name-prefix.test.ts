@@ -30,6 +30,19 @@ const namingRules: Readonly<Record<string, { readonly pattern: RegExp; readonly 
   'google_logging_metric.name': { pattern: /^[A-Za-z0-9_\-.,+!*'()%/]{1,100}$/, rule: 'log-based metric name, at most 100 characters' },
   'google_project_iam_custom_role.role_id': { pattern: /^[A-Za-z0-9_.]{3,64}$/, rule: 'custom role id, 3-64 characters' },
   'provider.google.default_labels': { pattern: /^[a-z0-9_-]{0,63}$/, rule: 'label value, at most 63 characters' },
+  // The optional edge (edge.tf): Compute Engine resources, named by RFC 1035 like every Compute Engine resource.
+  ...Object.fromEntries(
+    [
+      'google_compute_region_network_endpoint_group',
+      'google_compute_security_policy',
+      'google_compute_backend_service',
+      'google_compute_url_map',
+      'google_compute_managed_ssl_certificate',
+      'google_compute_target_https_proxy',
+      'google_compute_global_address',
+      'google_compute_global_forwarding_rule',
+    ].map((type) => [`${type}.name`, { pattern: /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/, rule: 'Compute Engine resource name (RFC 1035), at most 63 characters' }]),
+  ),
 };
 
 /** Arguments holding prose, not names: they may mention the prefix freely. */

@@ -17,6 +17,15 @@ describe('caller policy', () => {
     expect(policy.allows(support, { action: 'connect', tenantId: 'globex', provider: 'slack' })).toBe(true);
   });
 
+  it('says whether a caller acts for a tenant in some action, whatever the provider', () => {
+    expect(policy.actsFor(billing, 'read_token', 'acme')).toBe(true);
+    expect(policy.actsFor(billing.toUpperCase(), 'read_token', 'acme')).toBe(true);
+    expect(policy.actsFor(billing, 'read_token', 'globex')).toBe(false);
+    expect(policy.actsFor(billing, 'connect', 'acme')).toBe(false);
+    expect(policy.actsFor(support, 'manage_connections', 'any-tenant')).toBe(true);
+    expect(policy.actsFor('stranger@evil.iam.gserviceaccount.com', 'read_token', 'acme')).toBe(false);
+  });
+
   it('denies other tenants, providers and actions, and unknown callers', () => {
     const denied = [
       [billing, { action: 'read_token', tenantId: 'globex', provider: 'salesforce' }],

@@ -3,17 +3,17 @@ import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BrokerError } from '../../../shared/errors/broker-error.js';
-import { installFrameworkErrorHandler } from '../../../shared/http/framework-errors.js';
+import { installFrameworkGate } from '../../../shared/http/framework-gate.js';
 import { httpFunction } from '../../../shared/http/http-function.js';
 import { createLogger } from '../../../shared/log/logger.js';
 
 const lines: string[] = [];
 const logger = createLogger({ sink: (line) => lines.push(line) });
-installFrameworkErrorHandler(() => logger);
+installFrameworkGate(() => logger);
 
 functions.http(
   'probe',
-  httpFunction({ functionName: 'probe', methods: ['POST'], logger: () => logger }, async (req, res) => {
+  httpFunction({ functionName: 'probe', methods: ['POST'], maxBodyBytes: 1024, logger: () => logger }, async (req, res) => {
     const body = req.body as { fail?: string };
     if (body.fail === 'broker') throw new BrokerError('not_connected', 'No Slack connection for this user');
     if (body.fail === 'unknown') throw new Error('socket hang up at 10.0.0.7 with token ya29.a0AfH6SMBx');
@@ -91,13 +91,13 @@ describe('framework errors', () => {
     consoleError.mockRestore();
   });
 
-  it('answers an unsupported body encoding with 415 problem+json', async () => {
+  it('answers a compressed body with 415 problem+json', async () => {
     const res = await fetch(origin, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'content-encoding': 'compress' },
       body: '{}',
     });
     expect(res.status).toBe(415);
-    expect(await res.json()).toMatchObject({ code: 'unsupported_media_type' });
+    expect(await res.json()).toMatchObject({ code: 'unsupported_content_encoding' });
   });
 });
