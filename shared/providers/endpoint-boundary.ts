@@ -120,11 +120,11 @@ function endpointRefused(boundary: EndpointBoundary, fields: readonly string[]):
 }
 
 // Values that only fill the shape of a template when judging a config alone; never sent anywhere.
-const placeholderTrusted = { token: 'token', clientId: 'client' } as const;
+const templateShapeValues = { token: 'token', clientId: 'client' } as const;
 
 /** Refuses (400 `invalid_connection_config`, naming the fields) a config that would point any endpoint outside the boundary. */
 export function requireConfigInsideBoundary(boundary: EndpointBoundary, connectionConfig: Readonly<Record<string, string>>): void {
-  const fields = boundary.urlTemplates.flatMap((template) => refusedFields(boundary, template, connectionConfig, placeholderTrusted));
+  const fields = boundary.urlTemplates.flatMap((template) => refusedFields(boundary, template, connectionConfig, templateShapeValues));
   if (fields.length > 0) throw endpointRefused(boundary, fields);
 }
 

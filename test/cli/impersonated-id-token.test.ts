@@ -12,8 +12,8 @@ import { runCliInProcess } from './cli-runner.js';
 /** As Terraform names them: the operator account is on ADMIN_ALLOWLIST, operator_members may impersonate it. */
 const OPERATOR_ACCOUNT = 'oauth-broker-operator@admin-test.iam.gserviceaccount.com';
 const OTHER_ACCOUNT = 'oauth-broker-build@admin-test.iam.gserviceaccount.com';
-const ALICE = { principal: 'user:alice@example.com', accessToken: 'ya29.alice-local-access-token' };
-const MALLORY = { principal: 'user:mallory@example.com', accessToken: 'ya29.mallory-local-access-token' };
+const ALICE = { principal: 'user:alice@example.com', accessToken: 'fake-access-token-of-alice' };
+const MALLORY = { principal: 'user:mallory@example.com', accessToken: 'fake-access-token-of-mallory' };
 
 let h: AdminHarness;
 let iam: IamCredentialsStandin;
