@@ -4,6 +4,7 @@ import { BrokerError } from '../errors/broker-error.js';
 import { severities } from '../log/logger.js';
 import { type CallerPolicyRule, callerPolicySchema } from './caller-policy-schema.js';
 import { type CallerQuotas, callerQuotasSchema, noCallerQuotas } from './caller-quotas-schema.js';
+import { isHttpsOrLoopbackHttp, isLoopbackHostname } from './loopback-url.js';
 import { type OidcProviderSettings, oidcProvidersSchema } from './oidc-provider-settings.js';
 
 const loopbackHostPort = z
@@ -22,14 +23,8 @@ const kmsCryptoKeyName = z
 // Terraform passes google_pubsub_topic.id, the topic's full resource name.
 const pubsubTopicName = z.string().regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must be projects/P/topics/T');
 
-const loopbackHostname = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
-
 // Fetched without further checks by google-auth-library, so plain http is allowed only on loopback.
-const httpsOrLoopbackUrl = z.string().refine((value) => {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHostname.test(url.hostname));
-}, 'must be an https URL, or an http URL on loopback');
+const httpsOrLoopbackUrl = z.string().refine((value) => URL.canParse(value) && isHttpsOrLoopbackHttp(new URL(value)), 'must be an https URL, or an http URL on loopback');
 
 const commaSeparatedList = z
   .string()
@@ -74,7 +69,7 @@ const providerOriginOverrides = z
     }
     const shape = z.record(
       z.string().refine((key) => URL.canParse(key) && new URL(key).protocol === 'https:' && new URL(key).origin === key, 'keys must be https origins'),
-      z.string().refine((target) => URL.canParse(target) && loopbackHostname.test(new URL(target).hostname), 'targets must be loopback URLs'),
+      z.string().refine((target) => URL.canParse(target) && isLoopbackHostname(new URL(target).hostname), 'targets must be loopback URLs'),
     );
     const checked = shape.safeParse(parsed);
     if (!checked.success) {
@@ -116,8 +111,7 @@ const returnUrlAllowlist = commaSeparatedList.refine(
     urls.every((value) => {
       if (!URL.canParse(value)) return false;
       const url = new URL(value);
-      const secure = url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHostname.test(url.hostname));
-      return secure && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+      return isHttpsOrLoopbackHttp(url) && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
     }),
   'must list https URLs (http only on loopback) without query, fragment or credentials',
 );

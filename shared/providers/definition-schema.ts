@@ -1,9 +1,9 @@
 // The one schema every provider definition must pass at load time, and the typed quirk hooks it may carry.
 import { z } from 'zod';
 import { createEndpointBoundary, type EndpointBoundary, isVariableHostPattern } from './endpoint-boundary.js';
-import { isHttpsUrlTemplate, templateVariablePositions, templateVariables } from './url-template.js';
+import { isSecureUrlTemplate, templateVariablePositions, templateVariables } from './url-template.js';
 
-const urlTemplate = z.string().refine(isHttpsUrlTemplate, 'must be an absolute https URL (template variables allowed)');
+const urlTemplate = z.string().refine(isSecureUrlTemplate, 'must be an absolute https URL (http only on a loopback host; template variables allowed)');
 
 export const clientAuthenticationMethods = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 export type ClientAuthenticationMethod = (typeof clientAuthenticationMethods)[number];
@@ -251,6 +251,22 @@ export const providerDefinitionSchema = z
       .strict(),
     /** Fixed extra authorization parameters; values may use connection config variables. */
     authorizationParams: z.record(z.string(), z.string()).default({}),
+    /**
+     * How a grant asks for a refresh token, so one that asked and came without is reported at once
+     * (`connected_without_refresh`) instead of dying at its first refresh.
+     */
+    offlineAccess: z
+      .object({
+        /** The scope that asks for it (`offline_access`); absent: every authorization code grant should bring one. */
+        scope: z.string().min(1).optional(),
+        /**
+         * OpenID Connect Core §11: a provider may ignore `offline_access` unless the request has `prompt=consent`.
+         * True sends it with that scope, unless authorizationParams already choose a prompt.
+         */
+        promptConsent: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
     /** RFC 9207: the issuer the authorization response's `iss` must equal, and whether it is always sent. */
     issuer: z
       .object({ expected: urlTemplate, authorizationResponseIss: z.enum(['always', 'never']) })
