@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findFreePort } from '../../local/free-port.js';
 import { type FunctionProcess, startFunctionProcess } from '../../local/function-process.js';
 import { type LocalStack, localIdentities, startLocalStack } from '../../local/local-stack.js';
+import { loadConfig } from '../../shared/config/config.js';
+import { collectionNames } from '../../shared/store/collections.js';
+import { createFirestore } from '../../shared/store/firestore-client.js';
 import { type OidcPeer, startOidcPeer } from '../support/oidc-peer.js';
 import { createStackHttp, type ProviderConsent, type StackHttp } from '../support/stack-http.js';
 
@@ -183,6 +186,14 @@ describe('oidc-provider as a strict OpenID peer, added by configuration and used
     expect(confirmed.outcome).toBe('connected_without_refresh');
     const [listed] = await listConnections('erin');
     expect(listed).toMatchObject({ connectionId: confirmed.connectionId, status: 'active', statusReason: 'connected_without_refresh' });
+    // Products hear of it at once, in the connection's events (the outbox the publisher drains to Pub/Sub).
+    const firestore = createFirestore(loadConfig(stack.functionEnv));
+    try {
+      const events = await firestore.collection(collectionNames.connectionEvents).where('connectionId', '==', confirmed.connectionId).get();
+      expect(events.docs.map((doc) => doc.get('type') as string).sort()).toEqual(['connection.connected_without_refresh', 'connection.created']);
+    } finally {
+      await firestore.terminate();
+    }
     // It works until its access token expires, and cannot be refreshed.
     const token = await http.readToken({ userId: 'erin', provider: 'peer_login' });
     expect(await peer.introspect(token.accessToken)).toMatchObject({ active: true });
