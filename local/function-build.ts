@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** What the build reads: the package's source folders and the files that configure the compiler. */
+/** What the build reads: the package's source folders (TypeScript, and JSON such as the provider catalog) and the compiler's settings. */
 const sourceFolders = ['functions', 'shared', 'client', 'cli'];
 const sourceFiles = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 /** Beside the output: the hash of the sources it was built from. */
@@ -17,7 +17,7 @@ const STAMP = 'dist/.source-hash';
 function filesUnder(folder: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .filter((entry) => entry.isFile() && (entry.name.endsWith('.ts') || entry.name.endsWith('.json')))
     .map((entry) => join(entry.parentPath, entry.name));
 }
 

@@ -2,7 +2,7 @@
 // server, Cloud Run Admin API stand-in, provider sandbox, and each function as its own process from dist/ with exactly
 // what functions/manifest.json gives it — and describes it in .local/stack.json. Used by `npm start` and by tests.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type FirestoreEmulator, startFirestoreEmulator } from './firestore-emulator.js';
 import { type FrontProxy, startFrontProxy } from './front-proxy.js';
 import { type FunctionProcess, startFunctionProcess } from './function-process.js';
@@ -18,8 +18,8 @@ import { type PubsubEmulator, startPubsubEmulator } from './pubsub-emulator.js';
 import { localDrainIntervalMs, startLocalEvents } from './local-events.js';
 import { type LocalSweeps, localSweepIntervalMs, startLocalSweeps } from './local-sweeps.js';
 import { randomBytes } from 'node:crypto';
-import { isConfigVariableName, isDeploymentVariable, platformVariables, standInVariables } from '../shared/config/config.js';
-import { builtInProviders } from '../shared/providers/registry.js';
+import { isConfigVariableName, isDeploymentVariable, loadConfig, platformVariables, standInVariables } from '../shared/config/config.js';
+import { builtInProviders, catalogProviders } from '../shared/providers/registry.js';
 import { type FunctionName, functionNames } from '../functions/names.js';
 import { createDemoPage } from './demo/demo-page.js';
 import { type IapIssuer, startIapIssuer } from './iap-issuer.js';
@@ -176,11 +176,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const callbackUrl = functionUrl('callback');
     const demoReturnUrl = `${front.origin}/demo/connected`;
 
-    const sandbox = await startProviderSandbox();
+    // The user's own providers, checked now as the functions will check them: a bad setting stops here, named.
+    const userProviders = loadConfig({
+      GOOGLE_CLOUD_PROJECT: projectId,
+      OIDC_PROVIDERS: options.env?.OIDC_PROVIDERS,
+      OAUTH2_PROVIDERS: options.env?.OAUTH2_PROVIDERS,
+      OAUTH2_PROVIDERS_FILE: options.env?.OAUTH2_PROVIDERS_FILE,
+    }).providers;
+    const hasUserClient = (id: string) => Boolean(options.env?.[`PROVIDER_${id.toUpperCase()}_CLIENT_ID`]);
+    // A data-defined provider the user gave no client for is played by the sandbox from its definition; one with the
+    // user's own client is the real provider.
+    const sandboxPlayed = userProviders.oauth2Providers.filter((provider) => !hasUserClient(provider.id));
+    const sandbox = await startProviderSandbox({ dataProviders: sandboxPlayed });
     stoppers.push(() => sandbox.close());
     // Fresh client secrets each run: the sandbox and the functions learn them here and nowhere else.
     const providerClientEnv: Record<string, string> = {};
-    const providerIds = builtInProviders.map((provider) => provider.id);
+    const providerIds = [...builtInProviders, ...catalogProviders, ...sandboxPlayed].map((provider) => provider.id);
+    const configuredProviderIds = [...userProviders.oidcProviders, ...userProviders.oauth2Providers]
+      .map((provider) => provider.id)
+      .filter((id) => !providerIds.includes(id));
     for (const id of providerIds) {
       const client = { clientId: `local-${id.replaceAll('_', '-')}`, clientSecret: randomBytes(24).toString('base64url') };
       sandbox.registerClient(id, { ...client, redirectUris: [callbackUrl] });
@@ -242,6 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // No quotas unless asked for, as Terraform's default.
       CALLER_QUOTAS: options.env?.CALLER_QUOTAS || '{}',
       OIDC_PROVIDERS: options.env?.OIDC_PROVIDERS || '[]',
+      OAUTH2_PROVIDERS: options.env?.OAUTH2_PROVIDERS || '[]',
       // The servers the sandbox plays for SMART, and a user's own registrations (theirs win per provider).
       PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify({ ...sandbox.endpointAllowlist, ...userEndpointAllowlist }),
       // The admin function: the local operator, signed in through the local IAP stand-in (or with an ID token).
@@ -270,6 +285,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Settings a developer tunes locally (sweep pace, health recheck, ...) reach every function that reads them.
     const tuning = Object.fromEntries(Object.entries(options.env ?? {}).filter(([name, value]) => value !== undefined && value !== '' && isLocalTuning(name))) as Record<string, string>;
     tuning.HEALTH_RECHECK_SECONDS ??= '60';
+    // Each function runs in the repository; a relative path means where npm start was run.
+    if (tuning.OAUTH2_PROVIDERS_FILE !== undefined) tuning.OAUTH2_PROVIDERS_FILE = resolve(tuning.OAUTH2_PROVIDERS_FILE);
 
     const manifest = readFunctionManifest();
     const mismatches = manifestMismatches(manifest);
@@ -330,7 +347,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         functionsOrigin: front.origin,
         tenantId: localIdentities.demoTenant,
         userId: localIdentities.demoUser,
-        providers: providerIds,
+        providers: [...providerIds, ...configuredProviderIds],
         mintIdToken: (audience) => issuer.mint({ email: localIdentities.demoCaller, audience }),
       }),
     );

@@ -17,6 +17,7 @@ locals {
     CALLER_POLICY             = jsonencode(var.caller_policy)
     CALLER_QUOTAS             = jsonencode(var.caller_quotas)
     OIDC_PROVIDERS            = jsonencode(var.oidc_providers)
+    OAUTH2_PROVIDERS          = jsonencode(var.oauth2_providers)
     ADMIN_ALLOWLIST           = join(",", local.admin_allowlist)
     SCHEDULER_SERVICE_ACCOUNT = google_service_account.scheduler.email
     # Unset ("") unless IAP fronts the admin function; then its signed header is verified against this audience.

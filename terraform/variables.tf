@@ -156,6 +156,17 @@ variable "oidc_providers" {
   default     = []
 }
 
+variable "oauth2_providers" {
+  description = <<-EOT
+    Plain OAuth 2.0 providers defined entirely as data (OAUTH2_PROVIDERS, see docs/providers.md, "Plain OAuth 2.0
+    providers as data"): a list of { id, displayName, authorizationUrl, tokenUrl, scopes, pkce, clientAuthentication,
+    tokenRequest, authorizationParams, refresh, whenNoExpiresIn, revocation, identity }, validated by the functions at
+    start. Enable each one in providers_enabled and give its client id in provider_client_ids like any other provider.
+  EOT
+  type        = any
+  default     = []
+}
+
 variable "provider_endpoint_allowlist" {
   description = <<-EOT
     Per client registration, where connections may point the broker (PROVIDER_ENDPOINT_ALLOWLIST): a map of provider

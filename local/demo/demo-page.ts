@@ -53,6 +53,7 @@ interface ListedConnection {
   displayName: string | null;
   scopes: string[];
   status: string;
+  statusReason?: string | null;
   health: { status: string };
 }
 
@@ -117,7 +118,7 @@ export function createDemoPage(options: DemoPageOptions): RequestListener {
             (c) =>
               `<tr data-connection-id="${escapeHtml(c.connectionId)}"${c.connectionId === highlight ? ' class="new"' : ''}>` +
               `<td>${escapeHtml(c.provider)}</td><td>${escapeHtml(c.displayName ?? c.accountId)}</td>` +
-              `<td>${escapeHtml(c.scopes.join(' '))}</td><td>${escapeHtml(c.status)}</td><td>${escapeHtml(c.health.status)}</td>` +
+              `<td>${escapeHtml(c.scopes.join(' '))}</td><td>${escapeHtml(c.status)}${c.statusReason ? ` (${escapeHtml(c.statusReason)})` : ''}</td><td>${escapeHtml(c.health.status)}</td>` +
               `<td><form method="post" action="/demo/disconnect"><input type="hidden" name="connectionId" value="${escapeHtml(c.connectionId)}">` +
               '<button type="submit">Disconnect</button></form></td></tr>',
           )
@@ -140,7 +141,7 @@ export function createDemoPage(options: DemoPageOptions): RequestListener {
       'oauth-broker demo',
       '<h1>oauth-broker demo product</h1>' +
         `<p>Signed in as <code>${escapeHtml(options.userId)}</code> of tenant <code>${escapeHtml(options.tenantId)}</code>. ` +
-        'Every provider below is played by the local sandbox; no real account is involved.</p>' +
+        'The built-in providers are played by the local sandbox (no real account is involved); providers you configured (OIDC_PROVIDERS) are listed too.</p>' +
         banner +
         '<form method="post" action="/demo/connect" id="connect-form"><label>Provider <select name="provider" id="provider">' +
         options_ +
@@ -167,7 +168,7 @@ export function createDemoPage(options: DemoPageOptions): RequestListener {
           body: { tenantId: options.tenantId, flowId, userId: options.userId },
         });
         const outcome: Record<string, string> =
-          status === 200 ? { outcome: 'connected', connection_id: String(json.connectionId) } : { outcome: 'failed', error: String(json.code) };
+          status === 200 ? { outcome: String(json.outcome), connection_id: String(json.connectionId) } : { outcome: 'failed', error: String(json.code) };
         res.writeHead(303, { location: `/demo/connected?${new URLSearchParams(outcome)}`, 'cache-control': 'no-store' }).end();
         return;
       }

@@ -38,9 +38,17 @@ export interface SandboxProfile {
   readonly tokenPrefix: string;
   /** Required extra authorization parameters and their values. */
   readonly requiredAuthorizeParams?: Readonly<Record<string, string>>;
+  /** Required extra token request parameters and their values (an `audience`, a `resource`). */
+  readonly requiredTokenParams?: Readonly<Record<string, string>>;
   readonly error: (code: string, operation: 'token' | 'refresh') => Reply;
   readonly tokenBody: (context: TokenReplyContext) => Reply;
-  readonly revoke?: { readonly url: string; readonly method: 'POST' | 'DELETE'; readonly style: RevocationStyle };
+  readonly revoke?: {
+    readonly url: string;
+    readonly method: 'POST' | 'DELETE';
+    readonly style: RevocationStyle;
+    /** How an rfc7009-form revocation authenticates the client, when the profile says so explicitly. */
+    readonly clientAuth?: 'basic' | 'post' | 'none';
+  };
   readonly identity: readonly { readonly url: string; readonly method: 'GET' | 'POST'; readonly body: (account: string, extra: Readonly<Record<string, string>>) => unknown }[];
   /** Errors of identity calls with a dead token (Slack: 200 ok:false). */
   readonly identityError?: () => Reply;

@@ -6,6 +6,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from '
 import { z } from 'zod';
 import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../shared/oauth/oauth1-signature.js';
 import { forgetProviderOrigin, noteProviderOrigin, recordJwt, recordSecret } from '../leak-ledger/leak-recorder.js';
+import { catalogProviderSettings, dataProviderProfile } from './data-provider-profile.js';
+import type { ParsedOAuth2ProviderSettings } from '../../shared/config/oauth2-provider-settings.js';
 import { type Reply, routeVariables, SANDBOX_ENDPOINT_ALLOWLIST, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
 import {
   adminProviderBodySchema,
@@ -68,8 +70,6 @@ interface SandboxRequest {
   readonly params: Readonly<Record<string, string>>;
 }
 
-const allProviders = [...sandboxProfiles.map((p) => p.id), 'trello'];
-
 function raw(status: number, body: string, headers: Record<string, string> = {}): RawReply {
   return { raw: true, status, headers, body };
 }
@@ -102,7 +102,19 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
 }
 
-export async function startProviderSandbox(options: { port?: number } = {}): Promise<ProviderSandbox> {
+export interface ProviderSandboxOptions {
+  readonly port?: number;
+  /** Providers defined as data (OAUTH2_PROVIDERS) to play besides the built-in ones and the catalog folder's. */
+  readonly dataProviders?: readonly ParsedOAuth2ProviderSettings[];
+}
+
+export async function startProviderSandbox(options: ProviderSandboxOptions = {}): Promise<ProviderSandbox> {
+  const profiles: readonly SandboxProfile[] = [...sandboxProfiles, ...[...catalogProviderSettings(), ...(options.dataProviders ?? [])].map(dataProviderProfile)];
+  const allProviders = [...profiles.map((p) => p.id), 'trello'];
+  const knownProvider = (provider: string): string => {
+    if (!allProviders.includes(provider)) throw new TypeError(`the sandbox plays no provider "${provider}"`);
+    return provider;
+  };
   const state = new SandboxState();
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'sandbox-1', alg: 'RS256', use: 'sig' };
@@ -123,7 +135,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (!host.includes('{')) fixedHosts.add(host);
   };
   const behaviourOf = (provider: string): ProviderBehaviour =>
-    state.behaviour(provider, sandboxProfiles.find((p) => p.id === provider)?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
+    state.behaviour(provider, profiles.find((p) => p.id === provider)?.defaults ?? { tokenLifetimeSeconds: null, rotate: false });
 
   const signIdToken = async (issuer: string, claims: Record<string, string>, clientId: string, account: string, nonce: string | undefined, nowS: number, privateKeyArg: JoseKey) => {
     const idToken = await new SignJWT({ email: `${account}@sandbox.test`, ...claims, ...(nonce ? { nonce } : {}) })
@@ -138,7 +150,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     return idToken;
   };
 
-  for (const profile of sandboxProfiles) {
+  for (const profile of profiles) {
     route(profile.authorize, profile.id, 'authorize', (request) => authorize(profile, request));
     route(profile.token, profile.id, 'token', (request) => token(profile, request));
     if (profile.revoke) route(profile.revoke.url, profile.id, 'revoke', (request) => revoke(profile, request));
@@ -277,6 +289,9 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (!(request.headers['content-type'] ?? '').startsWith(expectedType)) return profile.error('invalid_request', 'token');
     const client = authenticate(profile, request, fields);
     if (!client) return { ...profile.error('invalid_client', 'token'), status: profile.error('invalid_client', 'token').status === 200 ? 200 : 401 };
+    for (const [name, value] of Object.entries(profile.requiredTokenParams ?? {})) {
+      if (fields[name] !== value) return profile.error('invalid_request', 'token');
+    }
     const operation = fields.grant_type === 'refresh_token' ? 'refresh' : 'token';
     let grant: { account: string; scope: string; extra: Readonly<Record<string, string>>; nonce?: string };
     // A code or refresh token works only at the authority (tenant, login host) that issued it.
@@ -395,10 +410,11 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       return style === 'github' ? raw(204, '') : { status: 200, body: { request_id: 'req-2' } };
     }
     const fields = formOrJson(request);
-    if (profile.clientAuth === 'basic' || profile.id === 'zoom') {
+    const clientAuth = profile.revoke?.clientAuth ?? (profile.clientAuth === 'basic' || profile.id === 'zoom' ? 'basic' : profile.id === 'hubspot' || profile.id === 'asana' ? 'post' : 'none');
+    if (clientAuth === 'basic') {
       const credentials = basicCredentials(request.headers.authorization);
       if (!client || !credentials || credentials.id !== client.clientId || !same(credentials.secret, client.clientSecret)) return { status: 401, body: { error: 'invalid_client' } };
-    } else if (profile.id === 'hubspot' || profile.id === 'asana') {
+    } else if (clientAuth === 'post') {
       if (!client || fields.client_id !== client.clientId || !same(fields.client_secret, client.clientSecret)) return { status: 401, body: { error: 'invalid_client' } };
     }
     if (!fields.token) return { status: 400, body: { error: 'invalid_request' } };
@@ -480,7 +496,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     const endpoint = entry.endpoint === 'token' ? tokenEndpointKind(formOrJson(request).grant_type) : entry.endpoint;
     // Counted before latency and faults: a test asserting "exactly one refresh call" sees failed attempts too.
     state.count(entry.provider, endpoint);
-    const profile = sandboxProfiles.find((p) => p.id === entry.provider);
+    const profile = profiles.find((p) => p.id === entry.provider);
     const behaviour = behaviourOf(entry.provider);
     if (behaviour.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
     const fault = state.takeFault(behaviour, endpoint);
@@ -537,7 +553,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
     if (action === 'providers' && provider && extra === 'api-keys' && method === 'POST') {
       const input = z.object({ account: z.string().regex(/^[a-z0-9_-]{1,40}$/).optional() }).strict().safeParse(safeJson(body));
       if (!input.success) return send(res, { status: 400, body: { error: 'invalid admin body' } });
-      const profile = sandboxProfiles.find((p) => p.id === provider);
+      const profile = profiles.find((p) => p.id === provider);
       if (!profile?.apiKey) return send(res, { status: 404, body: { error: 'this provider has no API keys' } });
       return send(res, { status: 200, body: { apiKey: api.issueApiKey(provider, input.data.account) } });
     }
@@ -639,7 +655,7 @@ export async function startProviderSandbox(options: { port?: number } = {}): Pro
       state.armFault(behaviourOf(knownProvider(provider)), endpoint, sandboxFaultSchema.parse(fault), count);
     },
     issueApiKey: (provider, account = 'alice') => {
-      const format = sandboxProfiles.find((p) => p.id === provider)?.apiKey;
+      const format = profiles.find((p) => p.id === provider)?.apiKey;
       if (!format) throw new TypeError(`the sandbox's ${provider} has no API keys`);
       const apiKey = format(randomBytes(16).toString('hex'));
       state.secrets.push(apiKey);
@@ -678,10 +694,6 @@ function safeJson(body: string): unknown {
   }
 }
 
-function knownProvider(provider: string): string {
-  if (!allProviders.includes(provider)) throw new TypeError(`the sandbox plays no provider "${provider}"`);
-  return provider;
-}
 
 function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

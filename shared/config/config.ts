@@ -4,6 +4,9 @@ import { BrokerError } from '../errors/broker-error.js';
 import { severities } from '../log/logger.js';
 import { type CallerPolicyRule, callerPolicySchema } from './caller-policy-schema.js';
 import { type CallerQuotas, callerQuotasSchema, noCallerQuotas } from './caller-quotas-schema.js';
+import { readFileSync } from 'node:fs';
+import { isHttpsOrLoopbackHttp, isLoopbackHostname } from './loopback-url.js';
+import { oauth2ProvidersSchema, type ParsedOAuth2ProviderSettings } from './oauth2-provider-settings.js';
 import { type OidcProviderSettings, oidcProvidersSchema } from './oidc-provider-settings.js';
 
 const loopbackHostPort = z
@@ -22,14 +25,8 @@ const kmsCryptoKeyName = z
 // Terraform passes google_pubsub_topic.id, the topic's full resource name.
 const pubsubTopicName = z.string().regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must be projects/P/topics/T');
 
-const loopbackHostname = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
-
 // Fetched without further checks by google-auth-library, so plain http is allowed only on loopback.
-const httpsOrLoopbackUrl = z.string().refine((value) => {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHostname.test(url.hostname));
-}, 'must be an https URL, or an http URL on loopback');
+const httpsOrLoopbackUrl = z.string().refine((value) => URL.canParse(value) && isHttpsOrLoopbackHttp(new URL(value)), 'must be an https URL, or an http URL on loopback');
 
 const commaSeparatedList = z
   .string()
@@ -52,7 +49,8 @@ function jsonVariable<T extends z.ZodType>(schema: T, describe: { readonly expec
     }
     const checked = schema.safeParse(parsed);
     if (!checked.success) {
-      const where = checked.error.issues.map((issue) => issue.path.join('.') || '(value)').join(', ');
+      // Schema messages are fixed text, never the value, so they may say what is wrong where.
+      const where = checked.error.issues.map((issue) => `${issue.path.join('.') || '(value)'}: ${issue.message}`).join(', ');
       context.addIssue({ code: 'custom', message: `has invalid ${describe.invalid} (at ${where})` });
       return z.NEVER;
     }
@@ -74,7 +72,7 @@ const providerOriginOverrides = z
     }
     const shape = z.record(
       z.string().refine((key) => URL.canParse(key) && new URL(key).protocol === 'https:' && new URL(key).origin === key, 'keys must be https origins'),
-      z.string().refine((target) => URL.canParse(target) && loopbackHostname.test(new URL(target).hostname), 'targets must be loopback URLs'),
+      z.string().refine((target) => URL.canParse(target) && isLoopbackHostname(new URL(target).hostname), 'targets must be loopback URLs'),
     );
     const checked = shape.safeParse(parsed);
     if (!checked.success) {
@@ -116,8 +114,7 @@ const returnUrlAllowlist = commaSeparatedList.refine(
     urls.every((value) => {
       if (!URL.canParse(value)) return false;
       const url = new URL(value);
-      const secure = url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHostname.test(url.hostname));
-      return secure && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+      return isHttpsOrLoopbackHttp(url) && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
     }),
   'must list https URLs (http only on loopback) without query, fragment or credentials',
 );
@@ -138,6 +135,29 @@ const connectConfirmationTenants = z.string().transform((value, context): '*' | 
 
 // OIDC_PROVIDERS: a JSON array of standards-compliant OpenID providers, each {id, displayName, issuer, scopes?}.
 const oidcProvidersVariable = jsonVariable(oidcProvidersSchema, { expected: 'a JSON array of providers', invalid: 'providers' });
+
+// OAUTH2_PROVIDERS: a JSON array of plain OAuth 2.0 providers defined as data (shared/config/oauth2-provider-settings.ts).
+const oauth2ProvidersDescription = { expected: 'a JSON array of providers', invalid: 'providers' } as const;
+const oauth2ProvidersVariable = jsonVariable(oauth2ProvidersSchema, oauth2ProvidersDescription);
+
+// OAUTH2_PROVIDERS_FILE: the same JSON array in a file (a mounted secret or config volume, or a file beside npm start).
+// Unset is no file, so a deployment without one need not name it.
+const oauth2ProvidersFile = z.string().default('').transform((path, context): ParsedOAuth2ProviderSettings[] => {
+  if (path === '') return [];
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    context.addIssue({ code: 'custom', message: 'names a file that cannot be read' });
+    return z.NEVER;
+  }
+  const checked = oauth2ProvidersVariable.safeParse(text);
+  if (!checked.success) {
+    for (const issue of checked.error.issues) context.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  }
+  return checked.data;
+});
 
 // ADMIN_ALLOWLIST: the operators' emails (as IAP or their ID token states them); unset means nobody is an operator.
 const adminAllowlist = commaSeparatedList.refine(
@@ -219,6 +239,8 @@ const sectionVariables = {
     // Upper bound of one provider call (connect to last byte); a provider that hangs past it counts as unavailable.
     PROVIDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
     OIDC_PROVIDERS: oidcProvidersVariable.optional(),
+    OAUTH2_PROVIDERS: oauth2ProvidersVariable.optional(),
+    OAUTH2_PROVIDERS_FILE: oauth2ProvidersFile,
     PROVIDER_ENDPOINT_ALLOWLIST: providerEndpointAllowlist.optional(),
   }),
   callerPolicy: z.object({
@@ -383,6 +405,8 @@ export interface Config {
     readonly originOverrides: ReadonlyMap<string, string>;
     /** Operator-defined OpenID providers, added to the catalog from their issuer alone. */
     readonly oidcProviders: readonly OidcProviderSettings[];
+    /** Operator-defined plain OAuth 2.0 providers (OAUTH2_PROVIDERS, then OAUTH2_PROVIDERS_FILE), validated. */
+    readonly oauth2Providers: readonly ParsedOAuth2ProviderSettings[];
     /** Timeout of one outbound provider call. */
     readonly timeoutMs: number;
     /** Per client registration, the servers a connection may name and the origins their endpoints may use. */
@@ -593,6 +617,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
     providers: {
       originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(),
       oidcProviders: e.OIDC_PROVIDERS ?? [],
+      oauth2Providers: [...(e.OAUTH2_PROVIDERS ?? []), ...e.OAUTH2_PROVIDERS_FILE],
       timeoutMs: e.PROVIDER_TIMEOUT_SECONDS * 1000,
       endpointAllowlist: e.PROVIDER_ENDPOINT_ALLOWLIST ?? {},
     },

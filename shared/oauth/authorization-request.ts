@@ -5,7 +5,7 @@ import { expandTemplate } from '../providers/url-template.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import { createPkcePair } from './pkce.js';
 import { resolveEndpoints } from './resolved-endpoints.js';
-import { requestedScopes } from './scopes.js';
+import { asksForOfflineAccess, requestedScopes } from './scopes.js';
 
 export interface AuthorizationRequestInput {
   readonly clientId: string;
@@ -47,6 +47,9 @@ export async function buildAuthorizationRequest(
   }
   for (const [name, template] of Object.entries(provider.authorizationParams)) {
     params.set(name, expandTemplate(template, input.connectionConfig));
+  }
+  if (provider.offlineAccess?.promptConsent === true && !params.has('prompt') && asksForOfflineAccess(provider, scopes)) {
+    params.set('prompt', 'consent');
   }
   let codeVerifier: string | undefined;
   if (provider.pkce.method === 'S256') {

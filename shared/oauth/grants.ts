@@ -5,7 +5,7 @@ import type { AccountFacts, ProviderDefinition } from '../providers/definition-s
 import { fetchIdentity } from './identity.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import { resolveEndpoints } from './resolved-endpoints.js';
-import { requestedScopes } from './scopes.js';
+import { asksForOfflineAccess, requestedScopes } from './scopes.js';
 import { expandEndpoint } from '../providers/endpoint-boundary.js';
 import { expandTemplate } from '../providers/url-template.js';
 import { malformedFailure } from './provider-failure.js';
@@ -72,6 +72,10 @@ export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefi
     const claims = tokens.idTokenClaims;
     const displayName = [claims.email, claims.name, claims.preferred_username].find((v): v is string => typeof v === 'string');
     account = { accountId: String(claims.sub), ...(displayName ? { displayName } : {}) };
+    // Many providers keep name and email out of the id_token and serve them from userinfo only.
+    if (displayName === undefined && provider.identity.kind === 'oidc-userinfo') {
+      account = await userinfoDisplayName(runtime, provider, { accessToken: tokens.accessToken, connectionConfig: input.connectionConfig, metadata }, account);
+    }
   }
   if (account === undefined) throw new TypeError('unreachable: an account is always resolved');
   return {
@@ -79,7 +83,27 @@ export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefi
     metadata,
     providerAccountId: account.accountId,
     ...(account.displayName === undefined ? {} : { displayName: account.displayName }),
+    ...(asksForOfflineAccess(provider, input.requestedScopes) ? { offlineAccess: tokens.refreshToken === undefined ? 'missing' : 'granted' } : {}),
   };
+}
+
+/**
+ * The id_token's account with the display name userinfo gives, when userinfo speaks of the same subject; a name is a
+ * nicety, so a userinfo failure or another subject leaves the account as the id_token named it.
+ */
+async function userinfoDisplayName(
+  runtime: OAuthRuntime,
+  provider: ProviderDefinition,
+  input: Parameters<typeof fetchIdentity>[2],
+  account: AccountFacts,
+): Promise<AccountFacts> {
+  try {
+    const identity = await fetchIdentity(runtime, provider, input);
+    if (identity.accountId !== account.accountId || identity.displayName === undefined) return account;
+    return { ...account, displayName: identity.displayName };
+  } catch {
+    return account;
+  }
 }
 
 export interface RefreshGrantInput {

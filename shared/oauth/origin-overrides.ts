@@ -1,4 +1,5 @@
 // Where outbound provider calls really go: production URLs, or the loopback sandbox named by PROVIDER_ORIGIN_OVERRIDES.
+import { isHttpsOrLoopbackHttp, isLoopbackHostname } from '../config/loopback-url.js';
 import { BrokerError } from '../errors/broker-error.js';
 
 /** Production origin (`https://slack.com`) → base URL it is served from (`http://127.0.0.1:4010/slack.com`). */
@@ -6,16 +7,15 @@ export type OriginOverrides = ReadonlyMap<string, string>;
 
 export const noOriginOverrides: OriginOverrides = new Map();
 
-const loopbackHosts = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
-
 /** Whether a URL points at this machine; the only place plain http is ever allowed. */
 export function isLoopbackUrl(url: URL): boolean {
-  return loopbackHosts.test(url.hostname);
+  return isLoopbackHostname(url.hostname);
 }
 
 /**
- * Rewrites a production URL through the overrides, keeping path and query, and refuses anything that is
- * neither https nor (after an override) loopback, so a bad template or discovery document cannot downgrade.
+ * Rewrites a production URL through the overrides, keeping path and query, and refuses anything that is neither
+ * https nor loopback http (a provider on this machine, or an override), so a bad template or discovery document
+ * cannot downgrade.
  */
 export function routeProviderUrl(productionUrl: string, overrides: OriginOverrides): URL {
   if (!URL.canParse(productionUrl)) throw new BrokerError('misconfigured', 'A provider endpoint is not a valid URL');
@@ -27,8 +27,8 @@ export function routeProviderUrl(productionUrl: string, overrides: OriginOverrid
     if (!isLoopbackUrl(routed)) throw new BrokerError('misconfigured', 'Provider origin overrides must target loopback');
     return routed;
   }
-  if (url.protocol !== 'https:') {
-    throw new BrokerError('misconfigured', 'Provider endpoints must use https', { details: { origin: url.origin } });
+  if (!isHttpsOrLoopbackHttp(url)) {
+    throw new BrokerError('misconfigured', 'Provider endpoints must use https (http only on loopback)', { details: { origin: url.origin } });
   }
   return url;
 }

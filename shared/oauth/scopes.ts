@@ -25,3 +25,10 @@ export function splitGrantedScopes(provider: ProviderDefinition, scope: string):
   const separator = provider.scopes.responseSeparator ?? provider.scopes.separator ?? ' ';
   return scope.split(separator === ' ' ? /\s+/ : separator).map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/** Whether a grant for these scopes asked the provider for a refresh token (see the definition's `offlineAccess`). */
+export function asksForOfflineAccess(provider: ProviderDefinition, scopes: readonly string[]): boolean {
+  const offline = provider.offlineAccess;
+  if (offline === undefined || !provider.refresh.supported) return false;
+  return offline.scope === undefined || scopes.includes(offline.scope);
+}

@@ -37,6 +37,7 @@ export function tokenEndpointRequest(
 ): Promise<ProviderReply> {
   const auth = authenticateClient(input.clientAuthentication ?? provider.clientAuthentication, input.client);
   const { body, contentType } = encodeBody(provider.tokenRequest.bodyFormat, {
+    ...provider.tokenRequest.extraParams,
     grant_type: input.grant,
     ...input.params,
     ...auth.fields,

@@ -29,6 +29,8 @@ export type TokenSet = z.infer<typeof tokenSetSchema>;
 export const connectedGrantSchema = tokenSetSchema.extend({
   providerAccountId: z.string().min(1),
   displayName: z.string().optional(),
+  /** Present when the grant asked for a refresh token: whether one came (`missing`: it will die with its access token). */
+  offlineAccess: z.enum(['granted', 'missing']).optional(),
 });
 /** A code exchange's result: the tokens plus the provider account they belong to. */
 export type ConnectedGrant = z.infer<typeof connectedGrantSchema>;

@@ -1,9 +1,10 @@
 // The one schema every provider definition must pass at load time, and the typed quirk hooks it may carry.
 import { z } from 'zod';
+import { noExpiryPolicySchema, offlineAccessSchema, pkceSchema, refreshSchema } from '../config/oauth2-provider-settings.js';
 import { createEndpointBoundary, type EndpointBoundary, isVariableHostPattern } from './endpoint-boundary.js';
-import { isHttpsUrlTemplate, templateVariablePositions, templateVariables } from './url-template.js';
+import { isSecureUrlTemplate, templateVariablePositions, templateVariables } from './url-template.js';
 
-const urlTemplate = z.string().refine(isHttpsUrlTemplate, 'must be an absolute https URL (template variables allowed)');
+const urlTemplate = z.string().refine(isSecureUrlTemplate, 'must be an absolute https URL (http only on a loopback host; template variables allowed)');
 
 export const clientAuthenticationMethods = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 export type ClientAuthenticationMethod = (typeof clientAuthenticationMethods)[number];
@@ -132,34 +133,6 @@ const apiKeySchema = z
   })
   .strict();
 
-const pkceSchema = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('S256'), required: z.boolean().default(false) }).strict(),
-  // A provider without PKCE must say why, so the choice is visible in review and in tests.
-  z.object({ method: z.literal('none'), reason: z.string().min(20) }).strict(),
-]);
-
-const noExpiryPolicySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('assume-lifetime'), seconds: z.number().int().min(60) }).strict(),
-  z.object({ kind: z.literal('refresh-every'), seconds: z.number().int().min(60) }).strict(),
-  z
-    .object({ kind: z.literal('never-expires-until-revoked'), healthCheckEverySeconds: z.number().int().min(60) })
-    .strict(),
-]);
-
-const refreshSchema = z.discriminatedUnion('supported', [
-  z
-    .object({
-      supported: z.literal(true),
-      rotates: z.enum(['always', 'sometimes', 'never']),
-      /** Error codes that mean the grant is dead and only the user can fix it. */
-      deadGrantErrors: z.array(z.string().min(1)).min(1),
-      /** Microsoft wants the scope repeated on refresh. */
-      sendScope: z.boolean().default(false),
-    })
-    .strict(),
-  z.object({ supported: z.literal(false), reason: z.string().min(10) }).strict(),
-]);
-
 const revocationSchema = z.discriminatedUnion('kind', [
   z
     .object({
@@ -247,10 +220,14 @@ export const providerDefinitionSchema = z
         /** GitHub answers form-encoded unless asked for JSON: this says what we ask for and parse. */
         responseFormat: z.enum(['json', 'form']).default('json'),
         extraHeaders: z.record(z.string(), z.string()).default({}),
+        /** Sent with every token request; the grant's own parameters win. */
+        extraParams: z.record(z.string(), z.string()).default({}),
       })
       .strict(),
     /** Fixed extra authorization parameters; values may use connection config variables. */
     authorizationParams: z.record(z.string(), z.string()).default({}),
+    /** How a grant asks for a refresh token (see offlineAccessSchema). */
+    offlineAccess: offlineAccessSchema.optional(),
     /** RFC 9207: the issuer the authorization response's `iss` must equal, and whether it is always sent. */
     issuer: z
       .object({ expected: urlTemplate, authorizationResponseIss: z.enum(['always', 'never']) })
@@ -266,6 +243,8 @@ export const providerDefinitionSchema = z
     apiKey: apiKeySchema.optional(),
     /** Every metadata key hooks may produce; anything else is rejected at run time. */
     metadataKeys: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).default([]),
+    /** The provider's documentation pages the definition's facts were checked against. */
+    sources: z.array(z.string().url()).default([]),
     /** Why this definition is shaped the way it is, for facts the public docs leave open. */
     decisions: z.array(z.string().min(10)).default([]),
     hooks: hooksSchema.default({}),

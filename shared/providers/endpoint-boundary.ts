@@ -1,5 +1,6 @@
 // Where a provider's requests may go: the hosts its definition names, plus what the operator registered for it.
 // Checked on production URLs, before PROVIDER_ORIGIN_OVERRIDES reroutes anything and before any byte is sent.
+import { isHttpsOrLoopbackHttp } from '../config/loopback-url.js';
 import { BrokerError } from '../errors/broker-error.js';
 import { expandTemplate, type TemplatePosition, templateVariablePositions } from './url-template.js';
 
@@ -50,9 +51,9 @@ function matchesVariableHost(pattern: string, hostname: string): boolean {
 
 /** The origin a template always names, or undefined when a variable chooses it. */
 function fixedOrigin(template: string): string | undefined {
-  const authority = /^https:\/\/([^/?#]*)/.exec(template)?.[1];
-  if (authority === undefined || authority.includes('{')) return undefined;
-  return new URL(`https://${authority}`).origin;
+  const [, scheme, authority] = /^(https?):\/\/([^/?#]*)/.exec(template) ?? [];
+  if (scheme === undefined || authority === undefined || authority.includes('{')) return undefined;
+  return new URL(`${scheme}://${authority}`).origin;
 }
 
 export function createEndpointBoundary(definition: BoundaryDefinition, registration: EndpointRegistration = noEndpointRegistration): EndpointBoundary {
@@ -76,9 +77,10 @@ export function createEndpointBoundary(definition: BoundaryDefinition, registrat
 export function isAllowedEndpoint(boundary: EndpointBoundary, url: string): boolean {
   if (!URL.canParse(url)) return false;
   const parsed = new URL(url);
-  if (parsed.protocol !== 'https:' || parsed.username !== '' || parsed.password !== '') return false;
+  if (!isHttpsOrLoopbackHttp(parsed) || parsed.username !== '' || parsed.password !== '') return false;
   if (boundary.origins.has(parsed.origin)) return true;
-  return parsed.port === '' && boundary.variableHosts.some((pattern) => matchesVariableHost(pattern, parsed.hostname));
+  // Hosts a connection may choose are reached over https only.
+  return parsed.protocol === 'https:' && parsed.port === '' && boundary.variableHosts.some((pattern) => matchesVariableHost(pattern, parsed.hostname));
 }
 
 /** Whether a definition's endpoints open with a base-URL variable, whose allowed values only a registration can list. */

@@ -1,5 +1,9 @@
-// The provider catalog: every built-in definition (validated when its module loads) plus operator-defined OIDC providers.
+// The provider catalog: every built-in definition and catalog file (validated when this module loads) plus the
+// operator's own providers: OpenID ones from their issuer, plain OAuth 2.0 ones as data.
+import { type OAuth2ProviderSettings, oauth2ProviderSettingsSchema } from '../config/oauth2-provider-settings.js';
 import { BrokerError } from '../errors/broker-error.js';
+import { catalogFiles } from './catalog/catalog.js';
+import { defineDataProvider } from './definitions/oauth2-data.js';
 import type { ProviderDefinition } from './definition-schema.js';
 import { createEndpointBoundary, type EndpointRegistration, takesBaseUrl } from './endpoint-boundary.js';
 import { asana } from './definitions/asana.js';
@@ -35,6 +39,20 @@ export const builtInProviders: readonly ProviderDefinition[] = Object.freeze([
   smartOnFhir,
 ]);
 
+/** The catalog folder's providers: a bad file fails every start, naming the file and the field. */
+export const catalogProviders: readonly ProviderDefinition[] = Object.freeze(
+  Object.entries(catalogFiles).map(([file, content]) => {
+    const parsed = oauth2ProviderSettingsSchema.safeParse(content);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`);
+      throw new TypeError(`provider catalog file ${file} is invalid: ${problems.join('; ')}`);
+    }
+    if (parsed.data.sources.length === 0) throw new TypeError(`provider catalog file ${file} names no sources for its facts`);
+    if (`${parsed.data.id}.json` !== file) throw new TypeError(`provider catalog file ${file} must be named after its id (${parsed.data.id}.json)`);
+    return defineDataProvider(parsed.data);
+  }),
+);
+
 export interface ProviderCatalog {
   readonly providers: readonly ProviderDefinition[];
   /** The definition for an id; anything else is `unknown_provider`. */
@@ -63,9 +81,14 @@ function registered(provider: ProviderDefinition, registration: EndpointRegistra
 }
 
 /** Builds the catalog; a duplicate id, or an allowlist entry for no provider, is a configuration error caught at start-up. */
-export function createProviderCatalog(oidcProviders: readonly OidcProviderSettings[] = [], endpointAllowlist: EndpointAllowlist = {}): ProviderCatalog {
+export function createProviderCatalog(
+  oidcProviders: readonly OidcProviderSettings[] = [],
+  endpointAllowlist: EndpointAllowlist = {},
+  oauth2Providers: readonly OAuth2ProviderSettings[] = [],
+): ProviderCatalog {
   const byId = new Map<string, ProviderDefinition>();
-  for (const provider of [...builtInProviders, ...oidcProviders.map(defineOidcProvider)]) {
+  const configured = [...oidcProviders.map(defineOidcProvider), ...oauth2Providers.map(defineDataProvider)];
+  for (const provider of [...builtInProviders, ...catalogProviders, ...configured]) {
     if (byId.has(provider.id)) {
       throw new BrokerError('misconfigured', 'Two providers share one id', { details: { provider: provider.id } });
     }

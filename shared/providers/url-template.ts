@@ -1,4 +1,6 @@
 // Endpoint templates such as `https://{loginHost}/services/oauth2/token`: listing and filling their variables.
+import { isHttpsOrLoopbackHttp } from '../config/loopback-url.js';
+
 const placeholder = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
 
 /** The variable names a template uses, in order of first use. */
@@ -21,15 +23,16 @@ export function expandTemplate(template: string, values: Readonly<Record<string,
 }
 
 /**
- * Whether a template, with every variable filled by a harmless stand-in, is an absolute https URL.
- * A template may start with a variable holding a whole base URL (SMART's `{fhirBaseUrl}`); the connection
+ * Whether a template, with every variable filled by a harmless stand-in, is an absolute https URL (or an http one on
+ * loopback with a fixed host: a provider on this machine, such as a local OpenID peer). A template may start with a variable holding a whole base URL (SMART's `{fhirBaseUrl}`); the connection
  * config schema must then require that value to be an https URL itself.
  */
-export function isHttpsUrlTemplate(template: string): boolean {
+export function isSecureUrlTemplate(template: string): boolean {
   const sample = template.replace(/^\{[A-Za-z][A-Za-z0-9]*\}/, 'https://base.example').replace(placeholder, 'x');
   if (!URL.canParse(sample)) return false;
   const url = new URL(sample);
-  return url.protocol === 'https:' && url.username === '' && url.password === '' && url.hash === '';
+  const loopbackHttp = url.protocol === 'http:' && !/^http:\/\/[^/?#]*\{/.test(template);
+  return (url.protocol === 'https:' || loopbackHttp) && isHttpsOrLoopbackHttp(url) && url.username === '' && url.password === '' && url.hash === '';
 }
 
 /** Where a variable sits in a URL template, which decides what a value may look like there. */

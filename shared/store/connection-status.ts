@@ -23,6 +23,7 @@ export const connectionEventTypes = [
   'connection.created',
   'connection.reconnected',
   'connection.scopes_changed',
+  'connection.connected_without_refresh',
   'connection.refreshed_after_failure',
   'connection.refresh_failed',
   'connection.needs_reauth',

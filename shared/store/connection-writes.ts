@@ -35,7 +35,12 @@ export interface ConnectedGrantRecord {
   readonly metadata: Readonly<Record<string, string>>;
   readonly connectionConfig: Readonly<Record<string, string>>;
   readonly actor: Actor;
+  /** The grant asked for a refresh token and came without one: usable now, dead when its access token expires. */
+  readonly withoutRefreshToken?: boolean;
 }
+
+/** The status reason (and event reason) of a connection whose grant asked for offline access and did not get it. */
+export const CONNECTED_WITHOUT_REFRESH = 'connected_without_refresh';
 
 export interface UpsertResult {
   readonly connectionId: string;
@@ -84,7 +89,7 @@ export async function upsertConnectedGrant(
       displayName: record.displayName,
       scopes: [...record.scopes],
       status: 'active',
-      statusReason: null,
+      statusReason: record.withoutRefreshToken === true ? CONNECTED_WITHOUT_REFRESH : null,
       credentials: record.credentials,
       expiresAtMs: record.expiresAtMs,
       nextRefreshAtMs: record.nextRefreshAtMs,
@@ -109,6 +114,15 @@ export async function upsertConnectedGrant(
         firestore,
         transaction,
         { type: event, ...who, fromStatus, toStatus: 'active', reason: live ? 'user_reconnected' : 'user_connected' },
+        dependencies,
+      );
+    }
+    if (record.withoutRefreshToken === true) {
+      // Its own event, so a product can tell its user to reconnect now rather than when the token dies.
+      recordConnectionEvent(
+        firestore,
+        transaction,
+        { type: 'connection.connected_without_refresh', ...who, fromStatus, toStatus: 'active', reason: CONNECTED_WITHOUT_REFRESH },
         dependencies,
       );
     }

@@ -55,7 +55,7 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
   const logger = overrides.logger ?? createLogger({ projectId: config.projectId, minSeverity: config.log.minSeverity });
   // Built on first use, like the clients: a function that never resolves a provider or checks a caller (the public
   // callback has no callers) need not declare those config sections.
-  const catalog = once(() => createProviderCatalog(config.providers.oidcProviders, config.providers.endpointAllowlist));
+  const catalog = once(() => createProviderCatalog(config.providers.oidcProviders, config.providers.endpointAllowlist, config.providers.oauth2Providers));
   const callerPolicy = once(() => createCallerPolicy(config.callerPolicy));
   return {
     config,

@@ -10,7 +10,7 @@ import { createIdTokenSigner } from '../../local/id-token-issuer.js';
 import { functionNames } from '../../functions/names.js';
 import { readableVariablesOf, readFunctionManifest, standInVariablesOf } from '../../local/function-manifest.js';
 import { createStandinClient } from '../../local/kms-standin/standin-client.js';
-import { builtInProviders } from '../../shared/providers/registry.js';
+import { builtInProviders, catalogProviders } from '../../shared/providers/registry.js';
 import { LOCAL_KMS_KEY_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,7 +65,7 @@ describe('the local stack', () => {
 
   it('registers a client for every catalog provider at the sandbox, with the callback as redirect URI', () => {
     const config = loadConfig(stack.functionEnv);
-    const ids = builtInProviders.map((provider) => provider.id).sort();
+    const ids = [...builtInProviders, ...catalogProviders].map((provider) => provider.id).sort();
     expect(Object.keys(config.providerClients).sort()).toEqual(ids);
     expect([...stack.description.providerSandbox.providers].sort()).toEqual(ids);
     expect(stack.description.callbackUrl).toBe(`${stack.description.functionsOrigin}/callback`);
@@ -118,7 +118,7 @@ describe('the local stack', () => {
       expect({ name, extra }).toEqual({ name, extra: [] });
     }
     expect(Object.keys(stack.functionEnvironments.authorize).filter((variable) => variable.endsWith('_CLIENT_SECRET'))).toEqual([]);
-    expect(Object.keys(stack.functionEnvironments.callback).filter((variable) => variable.endsWith('_CLIENT_SECRET')).length).toBe(builtInProviders.length);
+    expect(Object.keys(stack.functionEnvironments.callback).filter((variable) => variable.endsWith('_CLIENT_SECRET')).length).toBe(builtInProviders.length + catalogProviders.length);
   });
 
   it('refuses at /token an ID token minted for /authorize, as each Cloud Run function accepts only its own URL', async () => {

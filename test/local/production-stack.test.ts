@@ -7,17 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createIdTokenSigner } from '../../local/id-token-issuer.js';
 import { type LocalStack, localIdentities, startLocalStack } from '../../local/local-stack.js';
+import { createStackHttp, sandboxApproves, type StackHttp } from '../support/stack-http.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const MICROSOFT_TENANT = '0b5e7c1a-3f2d-4e8b-9a61-2c4d5e6f7a8b';
-const redirects = [302, 303];
 
 describe('the production-shaped stack, end to end over HTTP', () => {
   let stateDir = '';
   let stack: LocalStack;
-  let mint: (email: string, functionName: string) => string;
+  let http: StackHttp;
+  let mint: StackHttp['mint'];
   const origin = () => stack.description.functionsOrigin;
   const tenantId = localIdentities.demoTenant;
 
@@ -30,8 +30,8 @@ describe('the production-shaped stack, end to end over HTTP', () => {
       projectId: `prod-shape-${process.pid}`,
       env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), PUBSUB_EMULATOR_HOST: inject('pubsubEmulatorHost'), SWEEP_INTERVAL_SECONDS: '3600' },
     });
-    const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
-    mint = (email, functionName) => signer.mint({ email, audience: `${origin()}/${functionName}` });
+    http = await createStackHttp(stack, stateDir, tenantId);
+    mint = http.mint;
   });
 
   afterAll(async () => {
@@ -39,51 +39,15 @@ describe('the production-shaped stack, end to end over HTTP', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  async function call(functionName: string, path: string, body: unknown, as: string = stack.description.demoCaller): Promise<Response> {
-    return fetch(`${origin()}/${functionName}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${mint(as, functionName)}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  }
-
-  /** What a browser does with a connect link: the start step, the provider's consent (approved), the callback. */
-  async function connectInBrowser(provider: string, userId: string, steps: { afterAuthorize?: () => void; afterStart?: () => void } = {}): Promise<URL> {
-    const started = await call('authorize', '', { tenantId, userId, provider, returnUrl: stack.description.returnUrl });
-    expect(started.status).toBe(200);
-    const { connectUrl } = (await started.json()) as { connectUrl: string };
-    steps.afterAuthorize?.();
-    const start = await fetch(connectUrl, { redirect: 'manual' });
-    expect(redirects).toContain(start.status);
-    steps.afterStart?.();
-    const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
-    const consent = new URL(start.headers.get('location') as string);
-    expect(consent.origin).toBe(stack.description.providerSandbox.origin);
-    consent.searchParams.set('sandbox_decision', 'approve');
-    const approved = await fetch(consent, { redirect: 'manual' });
-    expect(redirects).toContain(approved.status);
-    const callback = new URL(approved.headers.get('location') as string);
-    expect(`${callback.origin}${callback.pathname}`).toBe(stack.description.callbackUrl);
-    const finished = await fetch(callback, { redirect: 'manual', headers: { cookie } });
-    expect(redirects).toContain(finished.status);
-    return new URL(finished.headers.get('location') as string);
-  }
-
-  /** The product's side of a connect (confirmation is on for every tenant by default): it confirms its signed-in user. */
-  async function confirmAsProduct(end: URL, userId: string): Promise<string> {
-    expect(end.searchParams.get('outcome')).toBe('pending_confirmation');
-    const confirmed = await call('connections', '/confirm', { tenantId, flowId: end.searchParams.get('flow_id'), userId });
-    expect(confirmed.status).toBe(200);
-    const body = (await confirmed.json()) as { connectionId: string; outcome: string };
-    expect(body.outcome).toBe('connected');
-    return body.connectionId;
-  }
-
-  async function readToken(request: Record<string, unknown>): Promise<{ accessToken: string; connectionId: string; expiresAt: string | null }> {
-    const response = await call('token', '', { tenantId, ...request });
-    expect(response.status).toBe(200);
-    return (await response.json()) as { accessToken: string; connectionId: string; expiresAt: string | null };
-  }
+  const call = (...args: Parameters<StackHttp['call']>) => http.call(...args);
+  const readToken = (request: Record<string, unknown>) => http.readToken(request);
+  const connectInBrowser = (provider: string, userId: string, steps: { afterAuthorize?: () => void; afterStart?: () => void } = {}) =>
+    http.connectInBrowser(provider, userId, sandboxApproves(stack), steps);
+  const confirmAsProduct = async (end: URL, userId: string) => {
+    const confirmed = await http.confirmAsProduct(end, userId);
+    expect(confirmed.outcome).toBe('connected');
+    return confirmed.connectionId;
+  };
 
   it('connects Slack (OAuth 2.0), Trello (OAuth 1.0a) and Microsoft app-only (client credentials), and serves their tokens', async () => {
     stack.sandbox.configure('slack', { tokenLifetimeSeconds: 600 });

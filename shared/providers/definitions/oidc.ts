@@ -18,6 +18,8 @@ export function defineOidcProvider(input: OidcProviderSettings): ProviderDefinit
     pkce: { method: 'S256' },
     clientAuthentication: settings.clientAuthentication,
     tokenRequest: { bodyFormat: 'form' },
+    authorizationParams: settings.authorizationParams,
+    offlineAccess: { scope: 'offline_access', promptConsent: true },
     idToken: 'expected',
     refresh: { supported: true, rotates: 'sometimes', deadGrantErrors: ['invalid_grant'] },
     whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },

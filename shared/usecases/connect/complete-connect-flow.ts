@@ -17,7 +17,7 @@ import { clearFlowCookie, flowCookieName, readCookie } from './flow-cookie.js';
 import { checkSealingAvailable, type FlowSecrets, openFlowSecrets } from './flow-secrets.js';
 import { type GrantToPark, parkConnectedGrant } from './park-connected-grant.js';
 import { providerClient } from './provider-client.js';
-import { isAllowedReturnUrl, returnUrlWithOutcome } from './return-url.js';
+import { connectedOutcome, isAllowedReturnUrl, returnUrlWithOutcome } from './return-url.js';
 
 export type CallbackResult =
   | { readonly kind: 'redirect'; readonly location: string; readonly setCookie?: string }
@@ -155,8 +155,9 @@ export async function completeConnectFlow(
       return endWith({ outcome: 'pending_confirmation', flowId });
     }
     const { connectionId } = await storeConnectedGrant(runtime, toStore);
-    logger.info('callback.connected', 'connection stored', { ...fields, connectionId, outcome: 'connected' });
-    return endWith({ outcome: 'connected', connectionId });
+    const outcome = connectedOutcome(grant);
+    logger.info('callback.connected', 'connection stored', { ...fields, connectionId, outcome });
+    return endWith({ outcome, connectionId });
   } catch (error) {
     const code = errorCodeOf(error);
     if (code === 'access_denied') {

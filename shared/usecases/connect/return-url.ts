@@ -4,8 +4,15 @@ import { BrokerError } from '../../errors/broker-error.js';
 /**
  * How a connect flow ended, as the product's return URL learns it (`outcome`, plus `error` unless connected or
  * pending). `pending_confirmation` comes with `flow_id`: the product confirms its signed-in user with it.
+ * `connected_without_refresh`: connected, but the grant asked for a refresh token and got none, so it lasts only as
+ * long as its access token; the user should reconnect (and grant offline access) now.
  */
-export const connectOutcomes = ['connected', 'pending_confirmation', 'denied', 'failed'] as const;
+export const connectOutcomes = ['connected', 'connected_without_refresh', 'pending_confirmation', 'denied', 'failed'] as const;
+
+/** The outcome of a stored grant. */
+export function connectedOutcome(grant: { readonly offlineAccess?: 'granted' | 'missing' }): 'connected' | 'connected_without_refresh' {
+  return grant.offlineAccess === 'missing' ? 'connected_without_refresh' : 'connected';
+}
 export type ConnectOutcome = (typeof connectOutcomes)[number];
 
 export function isAllowedReturnUrl(allowlist: readonly string[], returnUrl: string): boolean {

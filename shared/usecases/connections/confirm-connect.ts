@@ -8,6 +8,7 @@ import type { Actor } from '../../store/connection-writes.js';
 import { consumeParkedGrantInTransaction, parkedGrantIdFor, readParkedGrant, unconfirmableError } from '../../store/parked-grants.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { openParkedGrant, parkedGrantToStore } from '../connect/park-connected-grant.js';
+import { connectedOutcome } from '../connect/return-url.js';
 import { discardParkedGrant } from './discard-parked-grant.js';
 import { storeConnectedGrant } from './store-connected-grant.js';
 
@@ -25,7 +26,7 @@ export const confirmRequestSchema = z
 
 export interface ConfirmResult {
   readonly connectionId: string;
-  readonly outcome: 'connected';
+  readonly outcome: 'connected' | 'connected_without_refresh';
   /** False when the grant updated this user's existing connection to the same account. */
   readonly created: boolean;
 }
@@ -81,12 +82,13 @@ export async function confirmConnect(runtime: BrokerRuntime, callerEmail: string
     throw error;
   }
   if (document.grant !== null) runtime.vault().forget(document.grant);
+  const outcome = connectedOutcome(grant);
   runtime.logger.info('connect.confirmed', 'the product confirmed its user; connection stored', {
     tenantId,
     userId,
     provider: document.provider,
     connectionId: stored.connectionId,
-    outcome: 'connected',
+    outcome,
   });
-  return { connectionId: stored.connectionId, outcome: 'connected', created: stored.created };
+  return { connectionId: stored.connectionId, outcome, created: stored.created };
 }

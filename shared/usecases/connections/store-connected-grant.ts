@@ -66,6 +66,7 @@ export async function storeConnectedGrant(runtime: BrokerRuntime, input: GrantTo
         metadata: grant.metadata,
         connectionConfig: input.connectionConfig,
         actor: input.actor,
+        withoutRefreshToken: grant.offlineAccess === 'missing',
       },
       runtime,
       inSameTransaction,

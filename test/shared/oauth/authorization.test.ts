@@ -34,7 +34,7 @@ describe('PKCE', () => {
 
   it('every provider without PKCE records why', () => {
     const without = catalog.providers.filter((p) => p.pkce.method === 'none');
-    expect(without.map((p) => p.id).sort()).toEqual(['atlassian', 'notion', 'slack', 'trello']);
+    expect(without.map((p) => p.id).sort()).toEqual(['atlassian', 'box', 'notion', 'slack', 'trello']);
     for (const provider of without) expect(provider.pkce.method === 'none' && provider.pkce.reason.length).toBeGreaterThan(20);
   });
 });

@@ -1,86 +1,36 @@
 // The generic OpenID path against oidc-provider, a certified OpenID provider, as an independent peer on loopback.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Provider } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAuthorizationRequest } from '../../../shared/oauth/authorization-request.js';
 import { validateAuthorizationResponse } from '../../../shared/oauth/authorization-response.js';
 import { exchangeCode } from '../../../shared/oauth/grants.js';
 import { fetchIdentity } from '../../../shared/oauth/identity.js';
 import { createOAuthRuntime, type OAuthRuntime } from '../../../shared/oauth/oauth-runtime.js';
-import { routeProviderUrl } from '../../../shared/oauth/origin-overrides.js';
 import { revokeGrant } from '../../../shared/oauth/revocation.js';
 import { loadConfig } from '../../../shared/config/config.js';
 import { parseConnectionConfig } from '../../../shared/providers/connection-config.js';
 import { createProviderCatalog } from '../../../shared/providers/registry.js';
+import { type OidcPeer, startOidcPeer } from '../../support/oidc-peer.js';
 
 const ISSUER = 'https://op.peer.test';
 const REDIRECT_URI = 'https://broker.example.test/callback';
-const client = { clientId: 'broker', clientSecret: 'peer-secret-0123456789abcdef' };
-let server: Server;
+let peer: OidcPeer;
+let client: OidcPeer['client'];
 let runtime: OAuthRuntime;
 let peerOrigin: string;
 
 beforeAll(async () => {
-  const provider = new Provider(ISSUER, {
-    clients: [{ client_id: client.clientId, client_secret: client.clientSecret, redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' }],
-    features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
-    claims: { openid: ['sub'], email: ['email'] },
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, email: `${id}@peer.test` }) }),
-  });
-  provider.proxy = true;
-  const callback = provider.callback();
   // The peer believes it is https://op.peer.test: the broker reaches it through PROVIDER_ORIGIN_OVERRIDES.
-  server = createServer((req, res) => {
-    req.headers.host = 'op.peer.test';
-    req.headers['x-forwarded-proto'] = 'https';
-    void callback(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  peerOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  peer = await startOidcPeer({ issuer: ISSUER, redirectUris: [REDIRECT_URI] });
+  client = peer.client;
+  peerOrigin = peer.origin;
   runtime = createOAuthRuntime({ overrides: new Map([[ISSUER, peerOrigin]]), timeoutMs: 5_000 });
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await peer.close();
 });
 
-/** A browser with a cookie jar that signs in as `account` and consents on the peer's dev interaction pages. */
-async function signInAndConsent(url: string, account: string): Promise<URLSearchParams> {
-  const cookies = new Map<string, string>();
-  let next: { url: string; method: 'GET' | 'POST'; body?: string } = { url, method: 'GET' };
-  for (let step = 0; step < 12; step += 1) {
-    if (next.url.startsWith(REDIRECT_URI)) return new URL(next.url).searchParams;
-    const response = await fetch(routeProviderUrl(next.url, runtime.http.overrides), {
-      method: next.method,
-      redirect: 'manual',
-      headers: {
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(next.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(next.body ? { body: next.body } : {}),
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, ...value] = (pair ?? '').split('=');
-      if (name) cookies.set(name.trim(), value.join('='));
-    }
-    const location = response.headers.get('location');
-    if (location) {
-      next = { url: new URL(location, ISSUER).href, method: 'GET' };
-      continue;
-    }
-    const html = await response.text();
-    const action = /action="([^"]+)"/.exec(html)?.[1];
-    if (!action) throw new Error(`the peer showed no form (HTTP ${response.status} at ${new URL(next.url).pathname}): ${html.slice(0, 300)}`);
-    // The dev interaction forms name their step in a hidden "prompt" field: login, then consent.
-    const prompt = /name="prompt" value="([a-z]+)"/.exec(html)?.[1] ?? '';
-    const fields: Record<string, string> = prompt === 'login' ? { prompt, login: account, password: 'any' } : { prompt };
-    next = { url: new URL(action, ISSUER).href, method: 'POST', body: new URLSearchParams(fields).toString() };
-  }
-  throw new Error('the peer never redirected back');
-}
+const signInAndConsent = (url: string, account: string) => peer.signInAndConsent(url, account);
 
 describe('generic OpenID provider against oidc-provider', () => {
   const catalog = createProviderCatalog([{ id: 'peer', displayName: 'OIDC peer', issuer: ISSUER, scopes: ['email'] }]);
@@ -165,6 +115,9 @@ describe('a provider added by configuration alone (OIDC_PROVIDERS)', () => {
   it.each([
     ['not JSON', '{'],
     ['a plain-http issuer', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'http://acme.example' }])],
+    ['a plain-http issuer on a private address', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'http://10.0.0.7:8080' }])],
+    ['an authorization parameter the broker sets', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'https://acme.example', authorizationParams: { redirect_uri: 'https://evil.example' } }])],
+    ['a templated authorization parameter', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'https://acme.example', authorizationParams: { audience: '{tenant}' } }])],
     ['a duplicate id', JSON.stringify([{ id: 'acme', displayName: 'A', issuer: 'https://a.example' }, { id: 'acme', displayName: 'B', issuer: 'https://b.example' }])],
     ['an unknown field', JSON.stringify([{ id: 'acme', displayName: 'Acme', issuer: 'https://acme.example', tokenUrl: 'https://evil.example' }])],
     ['a bad id', JSON.stringify([{ id: 'Acme SSO', displayName: 'Acme', issuer: 'https://acme.example' }])],
@@ -172,6 +125,27 @@ describe('a provider added by configuration alone (OIDC_PROVIDERS)', () => {
     expect(() => loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', OIDC_PROVIDERS: value })).toThrow(
       expect.objectContaining({ code: 'misconfigured', message: expect.stringContaining('OIDC_PROVIDERS') }),
     );
+  });
+
+  it.each(['http://127.0.0.1:9000', 'http://[::1]:9000/realms/acme', 'http://localhost:9000'])('accepts the loopback http issuer %s (a local peer)', (issuer) => {
+    const config = loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', OIDC_PROVIDERS: JSON.stringify([{ id: 'local_peer', displayName: 'Local', issuer }]) });
+    const provider = createProviderCatalog(config.providers.oidcProviders).resolve('local_peer');
+    expect(provider.endpointBoundary.origins).toEqual(new Set([new URL(issuer).origin]));
+  });
+
+  it('sends prompt=consent with offline_access (OpenID Connect Core §11), unless the configuration chooses a prompt', async () => {
+    const catalog = createProviderCatalog([
+      { id: 'offline', displayName: 'Offline', issuer: ISSUER, scopes: ['offline_access'] },
+      { id: 'online', displayName: 'Online', issuer: ISSUER, scopes: ['email'] },
+      { id: 'chosen', displayName: 'Chosen', issuer: ISSUER, scopes: ['offline_access'], authorizationParams: { prompt: 'login', ui_locales: 'de' } },
+    ]);
+    const prompts: Record<string, [string | null, string | null]> = {};
+    for (const id of ['offline', 'online', 'chosen']) {
+      const request = await buildAuthorizationRequest(runtime, catalog.resolve(id), { clientId: 'c', redirectUri: REDIRECT_URI, scopes: [], state: 's'.repeat(32), connectionConfig: {} });
+      const params = new URL(request.url).searchParams;
+      prompts[id] = [params.get('prompt'), params.get('ui_locales')];
+    }
+    expect(prompts).toEqual({ offline: ['consent', null], online: [null, null], chosen: ['login', 'de'] });
   });
 
   it('refuses an id that a built-in provider already has', () => {

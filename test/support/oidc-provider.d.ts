@@ -1,4 +1,4 @@
-// The small part of oidc-provider (which ships no types) that the OpenID peer test uses.
+// The small part of oidc-provider (which ships no types) that the OpenID peer harness uses.
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -12,6 +12,9 @@ declare module 'oidc-provider' {
     features?: Record<string, { enabled: boolean }>;
     claims?: Record<string, string[]>;
     findAccount?: (context: unknown, id: string) => PeerAccount | undefined | Promise<PeerAccount | undefined>;
+    pkce?: { required?: (context: unknown, client: unknown) => boolean };
+    rotateRefreshToken?: boolean | ((context: unknown) => boolean);
+    ttl?: Record<string, number | ((context: unknown, token: unknown, client: unknown) => number)>;
   }
 
   export class Provider {
