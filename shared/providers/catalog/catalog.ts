@@ -14,8 +14,10 @@ import gitlab from './gitlab.json' with { type: 'json' };
 import gusto from './gusto.json' with { type: 'json' };
 import helpscout from './helpscout.json' with { type: 'json' };
 import intercom from './intercom.json' with { type: 'json' };
+import linear from './linear.json' with { type: 'json' };
 import linkedin from './linkedin.json' with { type: 'json' };
 import miro from './miro.json' with { type: 'json' };
+import monday from './monday.json' with { type: 'json' };
 import reddit from './reddit.json' with { type: 'json' };
 import smartsheet from './smartsheet.json' with { type: 'json' };
 import spotify from './spotify.json' with { type: 'json' };
@@ -38,8 +40,10 @@ export const catalogFiles: Readonly<Record<string, unknown>> = Object.freeze({
   'gusto.json': gusto,
   'helpscout.json': helpscout,
   'intercom.json': intercom,
+  'linear.json': linear,
   'linkedin.json': linkedin,
   'miro.json': miro,
+  'monday.json': monday,
   'reddit.json': reddit,
   'smartsheet.json': smartsheet,
   'spotify.json': spotify,
