@@ -10,6 +10,8 @@ import canva from './canva.json' with { type: 'json' };
 import clickup from './clickup.json' with { type: 'json' };
 import discord from './discord.json' with { type: 'json' };
 import docusign from './docusign.json' with { type: 'json' };
+import eventbrite from './eventbrite.json' with { type: 'json' };
+import fitbit from './fitbit.json' with { type: 'json' };
 import gitlab from './gitlab.json' with { type: 'json' };
 import gusto from './gusto.json' with { type: 'json' };
 import helpscout from './helpscout.json' with { type: 'json' };
@@ -18,6 +20,7 @@ import linear from './linear.json' with { type: 'json' };
 import linkedin from './linkedin.json' with { type: 'json' };
 import miro from './miro.json' with { type: 'json' };
 import monday from './monday.json' with { type: 'json' };
+import pinterest from './pinterest.json' with { type: 'json' };
 import reddit from './reddit.json' with { type: 'json' };
 import smartsheet from './smartsheet.json' with { type: 'json' };
 import spotify from './spotify.json' with { type: 'json' };
@@ -36,6 +39,8 @@ export const catalogFiles: Readonly<Record<string, unknown>> = Object.freeze({
   'clickup.json': clickup,
   'discord.json': discord,
   'docusign.json': docusign,
+  'eventbrite.json': eventbrite,
+  'fitbit.json': fitbit,
   'gitlab.json': gitlab,
   'gusto.json': gusto,
   'helpscout.json': helpscout,
@@ -44,6 +49,7 @@ export const catalogFiles: Readonly<Record<string, unknown>> = Object.freeze({
   'linkedin.json': linkedin,
   'miro.json': miro,
   'monday.json': monday,
+  'pinterest.json': pinterest,
   'reddit.json': reddit,
   'smartsheet.json': smartsheet,
   'spotify.json': spotify,
