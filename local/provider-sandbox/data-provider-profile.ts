@@ -57,12 +57,7 @@ export function dataProviderProfile(settings: ParsedOAuth2ProviderSettings): San
     requiredAuthorizeParams: settings.authorizationParams,
     requiredTokenParams: settings.tokenRequest.extraParams,
     issuesRefreshTokens: refresh.supported,
-    // A provider that names its error elsewhere (tokenRequest.errorCodePointer) answers in its own shape, not RFC 6749's.
-    error: (code) => {
-      const pointer = settings.tokenRequest.errorCodePointer;
-      if (pointer !== undefined) return { status: 400, body: placeAtPointers([[pointer, code]]) };
-      return { status: 400, ...(form ? { form: true } : {}), body: { error: code, error_description: 'sandbox error' } };
-    },
+    error: (code) => ({ status: 400, ...(form ? { form: true } : {}), body: { error: code, error_description: 'sandbox error' } }),
     tokenBody,
     ...(revocation.kind === 'none'
       ? {}

@@ -107,11 +107,6 @@ export const oauth2ProviderSettingsSchema = z
           .record(headerName, plainValue)
           .refine((headers) => !Object.keys(headers).some((name) => reservedHeaders.includes(name.toLowerCase())), `must not set ${reservedHeaders.join(', ')}`)
           .default({}),
-        /**
-         * Where a token endpoint that does not answer RFC 6749 §5.2 `{"error": ...}` names its error code (Fitbit:
-         * `/errors/0/errorType`), so a dead grant is still recognised. Read only when the reply has no `error`.
-         */
-        errorCodePointer: jsonPointer.optional(),
         /** Sent with every token request (`audience`, `resource`...). */
         extraParams: z
           .record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a lower_snake_case parameter name'), plainValue)

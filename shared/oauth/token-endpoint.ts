@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import type { ClientAuthenticationMethod, ProviderDefinition, TokenHookContext } from '../providers/definition-schema.js';
-import { readJsonPointer } from '../providers/json-pointer.js';
 import { authenticateClient, encodeBody } from './client-authentication.js';
 import { decodeJwtPayload, validateIdTokenClaims } from './id-token.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
@@ -97,12 +96,6 @@ export function parseReplyBody(reply: ProviderReply, format: 'json' | 'form'): u
   }
 }
 
-/** The error code of a provider that puts it somewhere other than `error` (see tokenRequest.errorCodePointer). */
-function errorCodeAtPointer(provider: ProviderDefinition, body: unknown): unknown {
-  const pointer = provider.tokenRequest.errorCodePointer;
-  return pointer === undefined ? undefined : readJsonPointer(body, pointer);
-}
-
 function failureContext(provider: ProviderDefinition, grant: TokenGrant): FailureContext {
   return {
     operation: grant === 'refresh_token' ? 'refresh' : grant === 'client_credentials' ? 'client_credentials' : 'token',
@@ -123,7 +116,7 @@ export function processTokenEndpointReply(
   const body = parseReplyBody(reply, provider.tokenRequest.responseFormat);
   const bodyObject = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
   const ok = reply.status >= 200 && reply.status < 300;
-  const statedError = ok ? provider.hooks.errorInSuccessBody?.(body) : (bodyObject?.error ?? errorCodeAtPointer(provider, body));
+  const statedError = ok ? provider.hooks.errorInSuccessBody?.(body) : bodyObject?.error;
   if (!ok || statedError !== undefined) {
     throw statedFailure(reply.status, safeProviderErrorCode(statedError), failure);
   }

@@ -222,8 +222,6 @@ export const providerDefinitionSchema = z
         extraHeaders: z.record(z.string(), z.string()).default({}),
         /** Sent with every token request; the grant's own parameters win. */
         extraParams: z.record(z.string(), z.string()).default({}),
-        /** RFC 6901 pointer to the error code of a non-RFC error reply (used when the reply has no `error`). */
-        errorCodePointer: z.string().startsWith('/').optional(),
       })
       .strict(),
     /** Fixed extra authorization parameters; values may use connection config variables. */

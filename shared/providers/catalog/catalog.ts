@@ -8,10 +8,10 @@ import box from './box.json' with { type: 'json' };
 import calendly from './calendly.json' with { type: 'json' };
 import canva from './canva.json' with { type: 'json' };
 import clickup from './clickup.json' with { type: 'json' };
+import digitalocean from './digitalocean.json' with { type: 'json' };
 import discord from './discord.json' with { type: 'json' };
 import docusign from './docusign.json' with { type: 'json' };
 import eventbrite from './eventbrite.json' with { type: 'json' };
-import fitbit from './fitbit.json' with { type: 'json' };
 import gitlab from './gitlab.json' with { type: 'json' };
 import gusto from './gusto.json' with { type: 'json' };
 import helpscout from './helpscout.json' with { type: 'json' };
@@ -37,10 +37,10 @@ export const catalogFiles: Readonly<Record<string, unknown>> = Object.freeze({
   'calendly.json': calendly,
   'canva.json': canva,
   'clickup.json': clickup,
+  'digitalocean.json': digitalocean,
   'discord.json': discord,
   'docusign.json': docusign,
   'eventbrite.json': eventbrite,
-  'fitbit.json': fitbit,
   'gitlab.json': gitlab,
   'gusto.json': gusto,
   'helpscout.json': helpscout,

@@ -10,7 +10,6 @@ import { catalogFiles } from '../../../shared/providers/catalog/catalog.js';
 import { isAllowedEndpoint } from '../../../shared/providers/endpoint-boundary.js';
 import { readJsonPointer } from '../../../shared/providers/json-pointer.js';
 import { catalogProviders, createProviderCatalog } from '../../../shared/providers/registry.js';
-import { refreshGrant } from '../../../shared/oauth/grants.js';
 import { routeProviderUrl } from '../../../shared/oauth/origin-overrides.js';
 import { useProviderSandbox } from './sandbox-harness.js';
 
@@ -108,19 +107,6 @@ describe('an identity call that needs a body (a GraphQL-only provider)', () => {
     const graphql = routeProviderUrl('https://api.linear.app/graphql', h.runtime.http.overrides);
     const bare = await fetch(graphql, { method: 'POST', headers: { authorization: `Bearer ${grant.accessToken}` } });
     expect(bare.status).toBe(400);
-  });
-});
-
-describe('a token endpoint that names its errors outside RFC 6749 (tokenRequest.errorCodePointer)', () => {
-  const h = useProviderSandbox();
-
-  it('recognises Fitbit\'s dead refresh token in errors[0].errorType, so the connection needs the user again', async () => {
-    const { provider, credentials, grant, connectionConfig } = await h.connect('fitbit');
-    const refresh = () => refreshGrant(h.runtime, provider, { client: credentials, refreshToken: grant.refreshToken as string, scopes: grant.scopes, connectionConfig });
-    h.sandbox.failNext('fitbit', 'refresh', { kind: 'invalid_grant' }, 1);
-    await expect(refresh()).rejects.toMatchObject({ code: 'needs_reauth', details: { providerError: 'invalid_grant' } });
-    // A live grant still refreshes: only the stated dead-grant code ends it.
-    await expect(refresh()).resolves.toMatchObject({ accessToken: expect.any(String) });
   });
 });
 
