@@ -73,6 +73,7 @@ export function dataProviderProfile(settings: ParsedOAuth2ProviderSettings): San
       {
         url: identity.url,
         method: identity.method,
+        ...(identity.body === undefined ? {} : { requestBody: identity.body }),
         body: (account) => {
           const facts = dataProviderAccount(settings, account);
           return placeAtPointers([

@@ -49,7 +49,13 @@ export interface SandboxProfile {
     /** How an rfc7009-form revocation authenticates the client, when the profile says so explicitly. */
     readonly clientAuth?: 'basic' | 'post' | 'none';
   };
-  readonly identity: readonly { readonly url: string; readonly method: 'GET' | 'POST'; readonly body: (account: string, extra: Readonly<Record<string, string>>) => unknown }[];
+  readonly identity: readonly {
+    readonly url: string;
+    readonly method: 'GET' | 'POST';
+    readonly body: (account: string, extra: Readonly<Record<string, string>>) => unknown;
+    /** The JSON body the call must carry (a GraphQL query), else it is refused with 400 as the provider would. */
+    readonly requestBody?: Readonly<Record<string, string>>;
+  }[];
   /** Errors of identity calls with a dead token (Slack: 200 ok:false). */
   readonly identityError?: () => Reply;
   /** App-only tokens: refuses what the provider refuses (a tenant-less authority, a non-My-Domain host...), else answers. */

@@ -2,6 +2,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
 import { z } from 'zod';
 import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../shared/oauth/oauth1-signature.js';
@@ -72,6 +73,16 @@ interface SandboxRequest {
 
 function raw(status: number, body: string, headers: Record<string, string> = {}): RawReply {
   return { raw: true, status, headers, body };
+}
+
+/** Whether a POST carries exactly this JSON object (a GraphQL query, field for field). */
+function carriesJsonBody(request: SandboxRequest, expected: Readonly<Record<string, string>>): boolean {
+  if (request.method !== 'POST' || !(request.headers['content-type'] ?? '').includes('json')) return false;
+  try {
+    return isDeepStrictEqual(JSON.parse(request.body), expected);
+  } catch {
+    return false;
+  }
 }
 
 function formOrJson(request: SandboxRequest): Record<string, string> {
@@ -160,6 +171,9 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
         // A token is good only at the authority that issued it (a sandbox org's token is not a production one).
         const foreign = Object.entries(request.params).some(([name, value]) => grant?.extra[name] !== undefined && grant.extra[name] !== value);
         if (!grant || grant.provider !== profile.id || foreign) return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
+        if (identity.requestBody !== undefined && !carriesJsonBody(request, identity.requestBody)) {
+          return { status: 400, body: { error: 'invalid_request', error_description: 'the identity call must carry its documented body' } };
+        }
         return { status: 200, body: identity.body(grant.account, grant.extra) };
       });
     }

@@ -63,6 +63,13 @@ const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a sc
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name');
 // Values of headers and parameters are sent as they are: no template variables, no secrets from here.
 const plainValue = z.string().min(1).max(512).regex(/^[^{}\r\n]*$/, 'must be a plain value (no template braces or line breaks)');
+// A GraphQL query keeps its braces, but `{name}` would read as a template variable: selections need a space inside.
+const identityBodyValue = z
+  .string()
+  .min(1)
+  .max(2000)
+  .regex(/^[^\r\n]*$/, 'must be one line')
+  .refine((value) => !/\{[A-Za-z][A-Za-z0-9]*\}/.test(value), 'must not contain {name}: write GraphQL selections with spaces inside the braces, as { viewer { id } }');
 
 /** Parameters the broker sets itself on the token request. */
 const reservedTokenParams = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'client_id', 'client_secret', 'scope'];
@@ -137,13 +144,19 @@ export const oauth2ProviderSettingsSchema = z
           .record(headerName, plainValue)
           .refine((headers) => !Object.keys(headers).some((name) => reservedHeaders.includes(name.toLowerCase())), `must not set ${reservedHeaders.join(', ')}`)
           .default({}),
+        /**
+         * A JSON body for a POST identity call: a provider whose only identity is GraphQL (Linear, monday.com) gets
+         * `{"query": "{ viewer { id name email } }"}`. Sent as written, with the Bearer token.
+         */
+        body: z.record(z.string().regex(/^[a-z][A-Za-z0-9_]{0,63}$/, 'must be a field name such as query'), identityBodyValue).optional(),
         /** The account id: a string or a number in the reply. */
         accountId: jsonPointer,
         /** Display name, then email: the first that is a non-empty string names the account. */
         displayName: jsonPointer.optional(),
         email: jsonPointer.optional(),
       })
-      .strict(),
+      .strict()
+      .refine((identity) => identity.body === undefined || identity.method === 'POST', { message: 'a body needs method POST', path: ['body'] }),
   })
   .strict();
 export type OAuth2ProviderSettings = z.input<typeof oauth2ProviderSettingsSchema>;

@@ -48,7 +48,18 @@ export function defineDataProvider(input: OAuth2ProviderSettings): ProviderDefin
           },
     identity: {
       kind: 'requests',
-      requests: [{ name: IDENTITY_REQUEST, request: { method: identity.method, url: identity.url, bearer: 'access_token', headers: identity.headers } }],
+      requests: [
+        {
+          name: IDENTITY_REQUEST,
+          request: {
+            method: identity.method,
+            url: identity.url,
+            bearer: 'access_token',
+            headers: identity.headers,
+            ...(identity.body === undefined ? {} : { body: { format: 'json', fields: identity.body } }),
+          },
+        },
+      ],
     },
     sources: settings.sources,
     hooks: {

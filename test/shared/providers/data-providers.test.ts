@@ -10,6 +10,8 @@ import { catalogFiles } from '../../../shared/providers/catalog/catalog.js';
 import { isAllowedEndpoint } from '../../../shared/providers/endpoint-boundary.js';
 import { readJsonPointer } from '../../../shared/providers/json-pointer.js';
 import { catalogProviders, createProviderCatalog } from '../../../shared/providers/registry.js';
+import { routeProviderUrl } from '../../../shared/oauth/origin-overrides.js';
+import { useProviderSandbox } from './sandbox-harness.js';
 
 const acme = {
   id: 'acme_crm',
@@ -44,6 +46,8 @@ describe('OAUTH2_PROVIDERS', () => {
     ['a pointer that is no JSON pointer', { identity: { ...acme.identity, accountId: 'data.id' } }, '0.identity.accountId'],
     ['refresh without dead-grant errors', { refresh: { supported: true, rotates: 'always', deadGrantErrors: [] } }, '0.refresh.deadGrantErrors'],
     ['PKCE off without a reason', { pkce: { method: 'none' } }, '0.pkce.reason'],
+    ['an identity body on a GET', { identity: { ...acme.identity, body: { query: 'query { me { id } }' } } }, '0.identity.body'],
+    ['an identity body with a template variable', { identity: { ...acme.identity, method: 'POST', body: { query: 'query {me{id}}' } } }, '0.identity.body.query'],
   ])('refuses %s at start, naming the variable and the field', (_, change, field) => {
     const attempt = () => configWith({ OAUTH2_PROVIDERS: JSON.stringify([{ ...acme, ...change }]) });
     expect(attempt).toThrow(expect.objectContaining({ code: 'misconfigured', message: expect.stringContaining('OAUTH2_PROVIDERS') }));
@@ -89,6 +93,20 @@ describe('the provider catalog folder', () => {
     expect(Object.keys(catalogFiles).sort()).toEqual(files);
     expect(catalogProviders.map((provider) => `${provider.id}.json`).sort()).toEqual(files);
     for (const provider of catalogProviders) expect(provider.sources.length).toBeGreaterThan(0);
+  });
+});
+
+describe('an identity call that needs a body (a GraphQL-only provider)', () => {
+  const h = useProviderSandbox();
+
+  it('posts the definition\'s query with the Bearer token, which the provider needs to name the account', async () => {
+    const { grant } = await h.connect('linear', { account: 'dana' });
+    expect(grant).toMatchObject({ providerAccountId: 'linear-dana', displayName: 'Sandbox user dana' });
+    expect(h.sandbox.calls('linear', 'identity')).toBe(1);
+    // Without the query the same token names nobody: the connect above could only pass by sending it.
+    const graphql = routeProviderUrl('https://api.linear.app/graphql', h.runtime.http.overrides);
+    const bare = await fetch(graphql, { method: 'POST', headers: { authorization: `Bearer ${grant.accessToken}` } });
+    expect(bare.status).toBe(400);
   });
 });
 
