@@ -6,10 +6,9 @@ import { openCredentials } from '../../store/connection-credentials.js';
 import { readConnection, type StoredConnection } from '../../store/connection-reads.js';
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
-import type { RefreshEngine } from '../refresh/refresh-engine.js';
 import { type HealthRecord, recordHealthCheck } from './health-writes.js';
 import { type ProbeKind, probeIdentity } from './identity-probes.js';
-import { schedulerActor, sweepEngineOf } from './sweep-settings.js';
+import { schedulerActor } from './sweep-settings.js';
 
 export const healthOutcomes = ['healthy', 'unhealthy', 'needs_reauth', 'skipped'] as const;
 export type HealthOutcome = (typeof healthOutcomes)[number];
@@ -27,7 +26,6 @@ export interface HealthCheckResult {
 
 export interface HealthCheckOptions {
   readonly actor?: AuditActor;
-  readonly engine?: RefreshEngine;
   readonly logger?: Logger;
 }
 
@@ -44,7 +42,7 @@ export async function checkConnectionHealth(runtime: BrokerRuntime, connectionId
   const { clock } = runtime;
   const logger = (options.logger ?? runtime.logger).child({ labels: { component: 'health' } });
   const actor = options.actor ?? schedulerActor(runtime.config);
-  const engine = options.engine ?? sweepEngineOf(runtime);
+  const engine = runtime.refreshEngine();
   const firestore = runtime.firestore();
   const skipped = (reason: string): HealthCheckResult => ({ connectionId, outcome: 'skipped', reason, latencyMs: null, refreshed: false, probe: null });
 
