@@ -240,7 +240,7 @@ const sectionVariables = {
   refresh: z.object({
     // Token reads refresh a token that expires within this many seconds, unless the caller asks otherwise.
     TOKEN_MIN_VALIDITY_SECONDS: z.coerce.number().int().min(0).max(1800).default(60),
-    // How long a refresh lease lasts unextended: its holder extends it every third of this while the provider is slow,
+    // How long a refresh lease lasts unextended: its holder extends it every quarter of this while the provider is slow,
     // so only a dead or frozen holder loses it.
     REFRESH_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
     // How long a token read waits for a refresh before it answers 503 (the refresh itself goes on).

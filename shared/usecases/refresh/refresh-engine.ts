@@ -5,7 +5,7 @@
 //    engine's only state. One engine per runtime (BrokerRuntime.refreshEngine), shared by reads and sweeps.
 // 2. Across instances, a claim decides on the stored document and takes the lease in one transaction. Whoever finds
 //    a live lease waits by re-reading (plain reads, never transactions) until it is released or runs out.
-// 3. The holder calls the provider and keeps its lease alive meanwhile, up to the reply deadline; it never aborts a
+// 3. The holder calls the provider and keeps extending its lease meanwhile, up to the reply deadline; it never aborts a
 //    call a caller stopped waiting for (the caller gets 503 at its own deadline): a rotating provider may already
 //    have rotated, and a reply given up on is a grant lost. The outcome is committed fenced by the lease's version.
 // 4. A holder that still lost its lease (frozen past it) keeps its late reply when nothing newer was stored since it
@@ -276,18 +276,30 @@ function failureFor(engine: Engine, error: BrokerError, connection: StoredConnec
   return undefined;
 }
 
-/** Extends the lease every third of its TTL until stopped; a lost lease is only logged (the commit's fence decides). */
+/**
+ * Extends the lease a quarter of its TTL after the last extension landed (three tries before it could run out), until stopped (never two extensions at once).
+ * A lost lease is only logged: the commit's fence decides what happens to the reply.
+ */
 function keepLeaseAlive(engine: Engine, connectionId: string, fence: RefreshFence): () => void {
   const { firestore, settings, clock } = engine.deps;
-  const timer = setInterval(() => {
-    extendRefreshLease(firestore, connectionId, fence, { ttlMs: settings.leaseTtlMs, clock }).then(
-      (held) => {
-        if (!held) engine.log.warn('refresh.lease_lost', 'The refresh lease was lost while waiting for the provider', { connectionId, leaseVersion: fence.version });
-      },
-      (error: unknown) => engine.log.warn('refresh.lease_extend_failed', 'Extending the refresh lease failed; retrying at the next beat', { connectionId, error }),
-    );
-  }, Math.max(1, Math.floor(settings.leaseTtlMs / 3)));
-  return () => clearInterval(timer);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const beat = async () => {
+    const held = await extendRefreshLease(firestore, connectionId, fence, { ttlMs: settings.leaseTtlMs, clock }).catch((error: unknown) => {
+      engine.log.warn('refresh.lease_extend_failed', 'Extending the refresh lease failed; retrying at the next beat', { connectionId, error });
+      return true;
+    });
+    if (!held) engine.log.warn('refresh.lease_lost', 'The refresh lease was lost while waiting for the provider', { connectionId, leaseVersion: fence.version });
+    else schedule();
+  };
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(() => void beat(), Math.max(1, Math.floor(settings.leaseTtlMs / 4)));
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 function refreshedCredentials(engine: Engine, connection: StoredConnection, provider: ProviderDefinition, previous: Credentials, reply: { tokens: TokenSet; usedRefreshToken?: string }, sealing: PreparedCredentialsSeal): RefreshedCredentials {

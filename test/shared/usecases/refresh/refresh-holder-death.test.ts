@@ -174,4 +174,68 @@ describe('a refresh holder killed after the provider answered', () => {
       ),
     ).rejects.toMatchObject({ code: 'lease_held' });
   });
+
+  it('with a provider that documents a reuse grace (Atlassian\'s leeway): a killed holder\'s rotation is recovered by the taker-over, whose newer reply then wins', async () => {
+    const { client } = registerSandboxClient(sandbox, 'atlassian');
+    sandbox.configure('atlassian', { rotateRefreshTokens: true, invalidateRotatedRefreshTokens: true, refreshTokenGraceSeconds: 600, revokeGrantOnReuse: true, tokenLifetimeSeconds: 3600 });
+    const { connectionId } = await connectAtSandbox({ firestore: project.firestore, vault: vaults.vault, sandbox, client, provider: 'atlassian', tenantId: 'acme', userId: 'dying-3' });
+    await setStoredExpiry(project.firestore, connectionId, Date.now() - 1_000);
+    const clients = { atlassian: client };
+    const dying = stallingInstance(clients);
+    const next = healthyInstance(clients);
+    sandbox.resetCalls();
+
+    const request = { tenantId: 'acme', userId: 'dying-3', provider: 'atlassian' };
+    const stalledRead = dying.instance.read(request).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    await dying.reached;
+    await waitForLeaseExpiry(connectionId);
+    const recovered = await next.read(request);
+    expect(sandbox.calls('atlassian', 'refresh')).toBe(2);
+    const stored = await readStoredConnection(project.firestore, vaults.vault, connectionId);
+    expect(stored.connection.document.status).toBe('active');
+    expect(stored.credentials.accessToken).toBe(recovered.accessToken);
+
+    // The dead holder's reply, were it ever to arrive, is older than what is stored: refused, the newer one stands.
+    dying.wake();
+    const late = await stalledRead;
+    expect(late.ok && late.value.accessToken).toBe(recovered.accessToken);
+    expect((await readStoredConnection(project.firestore, vaults.vault, connectionId)).credentials.accessToken).toBe(recovered.accessToken);
+    expect(await eventsOf(connectionId)).toEqual([]);
+  });
+});
+
+describe('the one retry a documented reuse grace allows', () => {
+  async function rotatedOnce(provider: 'atlassian' | 'zoom', userId: string) {
+    const { client } = registerSandboxClient(sandbox, provider);
+    sandbox.configure(provider, { rotateRefreshTokens: true, invalidateRotatedRefreshTokens: true, refreshTokenGraceSeconds: 600, tokenLifetimeSeconds: 3600 });
+    const { connectionId } = await connectAtSandbox({ firestore: project.firestore, vault: vaults.vault, sandbox, client, provider, tenantId: 'acme', userId });
+    const instance = healthyInstance({ [provider]: client });
+    await setStoredExpiry(project.firestore, connectionId, Date.now() - 1_000);
+    await instance.read({ tenantId: 'acme', userId, provider });
+    await setStoredExpiry(project.firestore, connectionId, Date.now() - 1_000);
+    sandbox.resetCalls();
+    // The stored (newest) token is refused once: a lost reply's successor the provider never saw, say.
+    sandbox.failNext(provider, 'refresh', { kind: 'invalid_grant' });
+    return { connectionId, instance, request: { tenantId: 'acme', userId, provider } };
+  }
+
+  it('Atlassian: the refused refresh is retried once with the previous token, inside its 10-minute leeway, and the grant lives', async () => {
+    const { connectionId, instance, request } = await rotatedOnce('atlassian', 'grace-1');
+    const token = await instance.read(request);
+    expect(sandbox.calls('atlassian', 'refresh')).toBe(2);
+    expect(logEvents(logLines, 'refresh.grace_retry')).toEqual([expect.objectContaining({ connectionId, provider: 'atlassian' })]);
+    const stored = await readStoredConnection(project.firestore, vaults.vault, connectionId);
+    expect(stored.connection.document.status).toBe('active');
+    expect(stored.credentials.accessToken).toBe(token.accessToken);
+  });
+
+  it('a provider with no documented grace gets no retry: needs_reauth with the provider\'s reason', async () => {
+    const { connectionId, instance, request } = await rotatedOnce('zoom', 'grace-2');
+    await expect(instance.read(request)).rejects.toMatchObject({ code: 'needs_reauth', details: { reason: 'invalid_grant' } });
+    expect(sandbox.calls('zoom', 'refresh')).toBe(1);
+    expect((await eventsOf(connectionId)).map((event) => event.type)).toEqual(['connection.needs_reauth']);
+  });
 });
