@@ -246,8 +246,8 @@ const sectionVariables = {
     // How long a token read waits for a refresh before it answers 503 (the refresh itself goes on).
     REFRESH_CALLER_WAIT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
     // How long a refresh waits for the provider's reply: a rotating provider may have rotated already, and a reply
-    // given up on is a refresh token lost. Longer than any caller waits.
-    REFRESH_REPLY_DEADLINE_SECONDS: z.coerce.number().int().min(5).max(600).default(120),
+    // given up on is a refresh token lost. Longer than callers wait, normally (a caller that waits longer sees its failure).
+    REFRESH_REPLY_DEADLINE_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
     // The sweep refreshes a connection this long before its token expires (nextRefreshAtMs).
     REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
     // Backoff after retryable refresh failures: exponential from the base, with jitter, capped.
@@ -620,7 +620,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
       defaultMinValidityMs: e.TOKEN_MIN_VALIDITY_SECONDS * 1000,
       leaseTtlMs: e.REFRESH_LEASE_TTL_SECONDS * 1000,
       callerWaitMs: e.REFRESH_CALLER_WAIT_SECONDS * 1000,
-      replyDeadlineMs: Math.max(e.REFRESH_REPLY_DEADLINE_SECONDS, e.REFRESH_CALLER_WAIT_SECONDS) * 1000,
+      replyDeadlineMs: e.REFRESH_REPLY_DEADLINE_SECONDS * 1000,
       aheadMs: e.REFRESH_AHEAD_SECONDS * 1000,
       backoffBaseMs: e.REFRESH_BACKOFF_BASE_SECONDS * 1000,
       backoffMaxMs: Math.max(e.REFRESH_BACKOFF_MAX_SECONDS, e.REFRESH_BACKOFF_BASE_SECONDS) * 1000,
