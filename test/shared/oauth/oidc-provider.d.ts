@@ -1,4 +1,4 @@
-// The small part of oidc-provider (which ships no types) that the OpenID peer test uses.
+// The small part of oidc-provider (which ships no types) that the OpenID peer tests use.
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -12,6 +12,17 @@ declare module 'oidc-provider' {
     features?: Record<string, { enabled: boolean }>;
     claims?: Record<string, string[]>;
     findAccount?: (context: unknown, id: string) => PeerAccount | undefined | Promise<PeerAccount | undefined>;
+    /** true: every refresh rotates; a consumed refresh token presented again revokes its grant. */
+    rotateRefreshToken?: boolean;
+  }
+
+  interface PeerGrant {
+    addOIDCScope(scope: string): void;
+    save(): Promise<string>;
+  }
+
+  interface PeerToken {
+    save(): Promise<string>;
   }
 
   export class Provider {
@@ -19,5 +30,9 @@ declare module 'oidc-provider' {
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     on(event: string, listener: (...args: unknown[]) => void): this;
+    /** The peer's own models, for minting a consented grant without a browser. */
+    readonly Grant: new (fields: { accountId: string; clientId: string }) => PeerGrant;
+    readonly Client: { find(clientId: string): Promise<unknown> };
+    readonly RefreshToken: new (fields: Record<string, unknown>) => PeerToken;
   }
 }

@@ -7,7 +7,7 @@ import type { Vault } from '../../../../shared/crypto/vault.js';
 import { createLogger, type Logger } from '../../../../shared/log/logger.js';
 import { createOAuthRuntime } from '../../../../shared/oauth/oauth-runtime.js';
 import type { ClientCredentials } from '../../../../shared/oauth/token-set.js';
-import { createProviderCatalog } from '../../../../shared/providers/registry.js';
+import { createProviderCatalog, type ProviderCatalog } from '../../../../shared/providers/registry.js';
 import { createFirestore } from '../../../../shared/store/firestore-client.js';
 import { type Clock, systemClock } from '../../../../shared/time/clock.js';
 import { cryptoIdSource } from '../../../../shared/time/ids.js';
@@ -41,6 +41,9 @@ export interface InstanceSettings {
   readonly clock?: Clock;
   readonly refresh?: Partial<Config['refresh']>;
   readonly engine?: RefreshEngineOptions;
+  /** Providers beyond the built-in ones (an OIDC peer), and where their origins are served. */
+  readonly catalog?: ProviderCatalog;
+  readonly originOverrides?: Readonly<Record<string, string>>;
 }
 
 const policy = createCallerPolicy([{ serviceAccount: READER.email, tenants: '*', providers: '*', actions: ['read_token'] }]);
@@ -55,8 +58,8 @@ export function startInstance(settings: InstanceSettings): EngineInstance {
     {
       firestore,
       vault,
-      oauth: createOAuthRuntime({ overrides: new Map(Object.entries(settings.sandbox.originOverrides)), timeoutMs: 5_000, clock }),
-      catalog: createProviderCatalog(),
+      oauth: createOAuthRuntime({ overrides: new Map(Object.entries({ ...settings.sandbox.originOverrides, ...settings.originOverrides })), timeoutMs: 5_000, clock }),
+      catalog: settings.catalog ?? createProviderCatalog(),
       clients: settings.clients,
       settings: { ...settings.config.refresh, ...settings.refresh },
       clock,
