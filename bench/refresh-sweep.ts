@@ -46,6 +46,19 @@ export interface RefreshSweepBenchReport {
   readonly storageTransactionsPerSecond: number;
   /** What the sweep's two transactions per connection (lease claim, fenced write) cost at that pace alone. */
   readonly storageFloorMs: number;
+  /** Firestore transactions the sweep started (retries inside one not counted), per refreshed connection: measured. */
+  readonly transactionsPerRefresh: number;
+}
+
+/** Counts the transactions started through this client from now on (the sweep's claims, commits and extensions). */
+function countTransactions(firestore: Firestore): () => number {
+  let started = 0;
+  const original = firestore.runTransaction.bind(firestore);
+  firestore.runTransaction = ((...args: Parameters<Firestore['runTransaction']>) => {
+    started += 1;
+    return original(...args);
+  }) as Firestore['runTransaction'];
+  return () => started;
 }
 
 /** Transactions per connection the sweep cannot avoid: the lease claim and the fenced write of the result. */
@@ -212,6 +225,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     sandbox.configure('zoom', { latencyMs: LATENCY_MS });
     sandbox.resetCalls();
     const sweepStartedMs = Date.now();
+    const transactions = countTransactions(firestore);
     const started = performance.now();
     const report = await runRefreshSweep(runtime, {
       concurrency: CONCURRENCY,
@@ -220,6 +234,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       drain: false,
     });
     const wallMs = performance.now() - started;
+    const sweepTransactions = transactions();
     const providerRefreshCalls = sandbox.calls('zoom', 'refresh');
     log('checking every stored refresh token at the sandbox...');
     const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, sandbox, ids, sweepStartedMs);
@@ -237,6 +252,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       setupMs,
       storageTransactionsPerSecond,
       storageFloorMs: ((CONNECTIONS * TRANSACTIONS_PER_REFRESH) / storageTransactionsPerSecond) * 1000,
+      transactionsPerRefresh: report.refreshed === 0 ? 0 : sweepTransactions / report.refreshed,
     };
   } finally {
     for (const stop of stoppers) await stop().catch(() => undefined);

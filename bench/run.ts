@@ -116,10 +116,13 @@ async function refreshSweepSection(): Promise<void> {
   log(`wall time:               ${(sweep.wallMs / 1000).toFixed(2)} s   (provider-bound ideal ${(sweep.idealMs / 1000).toFixed(2)} s, ${(sweep.wallMs / sweep.idealMs).toFixed(2)}x)`);
   log(`refreshes per second:    ${sweep.refreshesPerSecond.toFixed(0)}   (ideal ${((sweep.connections / sweep.idealMs) * 1000).toFixed(0)})`);
   log(`storage floor:           ${(sweep.storageFloorMs / 1000).toFixed(2)} s   (2 transactions per connection at the emulator's ${sweep.storageTransactionsPerSecond.toFixed(0)} transactions/s; ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x)`);
+  log(`transactions/refresh:    ${sweep.transactionsPerRefresh.toFixed(2)}   (measured: every transaction the sweep started, over connections refreshed; target at most 2)`);
   log(`refreshed / failed / remaining: ${sweep.refreshed} / ${sweep.failed} / ${sweep.remaining}`);
   log(`provider refresh calls:  ${sweep.providerRefreshCalls}`);
   log(`setup (not timed):       ${(sweep.setupMs / 1000).toFixed(1)} s`);
   log(`target within 2x ideal:  ${sweep.wallMs <= 2 * sweep.idealMs ? 'met' : 'MISSED'}`);
+  log(`target within 1.2x storage floor: ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x  ${sweep.wallMs <= 1.2 * sweep.storageFloorMs ? 'met' : 'MISSED'}`);
+  log(`target at most 2 transactions per refresh: ${sweep.transactionsPerRefresh.toFixed(2)}  ${sweep.transactionsPerRefresh <= 2 ? 'met' : 'MISSED'}`);
   log(`target 0 duplicate refresh calls: ${sweep.duplicateRefreshCalls}  ${sweep.duplicateRefreshCalls === 0 ? 'met' : 'MISSED'}`);
   log(`target 0 lost tokens:    ${sweep.lostTokens}  ${sweep.lostTokens === 0 && sweep.refreshed === sweep.connections ? 'met' : 'MISSED'}`);
 }

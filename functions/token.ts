@@ -8,14 +8,12 @@ import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limit
 import { tenantIdOf } from '../shared/quotas/request-quotas.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
+import type { RequestEffects } from '../shared/usecases/refresh/refresh-engine.js';
 import { tokenRequestSchema } from '../shared/usecases/token/token-request.js';
 import { createTokenService } from '../shared/usecases/token/token-service.js';
 
 const runtime = createBrokerRuntime(functionConfig('token'));
-// Most reads change nothing; a read that refreshed (or failed to) may have moved the status, and its event is
-// drained before the answer. The flag is per instance: whichever request sees it first drains for all.
-let stateChanged = false;
-const tokens = createTokenService(runtime, { onStateChange: () => (stateChanged = true) });
+const tokens = createTokenService(runtime);
 http(
   'token',
   httpFunction({ functionName: 'token', methods: ['POST'], maxBodyBytes: JSON_REQUEST_BODY_LIMIT_BYTES, logger: () => runtime.logger }, async (req, res, { logger }) => {
@@ -29,14 +27,14 @@ http(
         details: { fields: parsed.error.issues.map((issue) => issue.path.join('.') || '(body)') },
       });
     }
+    // Most reads change nothing; a read whose refresh stored something (or a failure) may have moved the status,
+    // and its event is drained before this request answers. The signal is this request's own.
+    const effects: RequestEffects = { stateChanged: false };
     let body;
     try {
-      body = await tokens.read(caller, parsed.data);
+      body = await tokens.read(caller, parsed.data, effects);
     } finally {
-      if (stateChanged) {
-        stateChanged = false;
-        await drainAfterChange(runtime, { logger });
-      }
+      if (effects.stateChanged) await drainAfterChange(runtime, { logger });
     }
     res.status(200).type('application/json').send(JSON.stringify(body));
   }),

@@ -26,7 +26,8 @@ export type { ProviderSettings, SandboxEndpoint, SandboxFault };
 
 /**
  * The sandbox's typed controls. `POST /__admin/providers/{id}` takes the same operations as JSON
- * (`{latencyMs, rotateRefreshTokens, invalidateRotatedRefreshTokens, tokenLifetimeSeconds, faults, failNext}`),
+ * (`{latencyMs, rotateRefreshTokens, invalidateRotatedRefreshTokens, refreshTokenGraceSeconds, revokeGrantOnReuse,
+ * tokenLifetimeSeconds, faults, failNext}`),
  * validated by the same schemas, so `npm start` users and tests drive it alike.
  */
 export interface ProviderSandbox {
@@ -331,14 +332,27 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       }
       grant = code;
     } else if (fields.grant_type === 'refresh_token') {
-      const existing = state.refreshTokens.get(fields.refresh_token ?? '');
+      const presented = fields.refresh_token ?? '';
+      const existing = state.refreshTokens.get(presented) ?? withinGrace(behaviour, presented);
       if (!existing || existing.clientId !== client.clientId || !sameAuthority(existing.extra)) return profile.error('invalid_grant', 'refresh');
-      if (behaviour.rotateRefreshTokens && behaviour.invalidateRotatedRefreshTokens) state.refreshTokens.delete(fields.refresh_token ?? '');
-      grant = existing;
+      if (behaviour.rotateRefreshTokens && behaviour.invalidateRotatedRefreshTokens && state.refreshTokens.delete(presented)) {
+        state.rotatedOut.set(presented, { grant: existing, atMs: Date.now() });
+      }
+      return issue(profile, client, existing, 'refresh_token', state.refreshFamilies.get(presented));
     } else {
       return profile.error('unsupported_grant_type', 'token');
     }
     return issue(profile, client, grant, operation === 'refresh' ? 'refresh_token' : 'authorization_code');
+  }
+
+  /** A rotated-out refresh token still inside the grace; past it, a reuse (which revokes the grant where detection is on). */
+  function withinGrace(behaviour: ProviderBehaviour, presented: string) {
+    const rotated = state.rotatedOut.get(presented);
+    if (rotated === undefined) return undefined;
+    if (Date.now() - rotated.atMs < behaviour.refreshTokenGraceSeconds * 1000) return rotated.grant;
+    const family = state.refreshFamilies.get(presented);
+    if (behaviour.revokeGrantOnReuse && family !== undefined) state.revokeFamily(family);
+    return undefined;
   }
 
   async function issue(
@@ -346,6 +360,7 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     client: RegisteredClient,
     grant: { account: string; scope: string; extra: Readonly<Record<string, string>>; nonce?: string },
     grantType: 'authorization_code' | 'refresh_token' | 'client_credentials',
+    family?: string,
   ): Promise<Reply | RawReply> {
     const behaviour = behaviourOf(profile.id);
     const accessToken = state.secret(profile.tokenPrefix);
@@ -357,6 +372,7 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     if (issuesRefresh && (grantType === 'authorization_code' || behaviour.rotateRefreshTokens)) {
       refreshToken = state.secret(`sbxrt_${profile.id}_`);
       state.refreshTokens.set(refreshToken, { provider: profile.id, clientId: client.clientId, account: grant.account, scope: grant.scope, extra: grant.extra });
+      state.refreshFamilies.set(refreshToken, family ?? refreshToken);
     }
     const idToken =
       profile.idToken && grantType !== 'client_credentials'
@@ -515,6 +531,11 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     if (behaviour.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
     const fault = state.takeFault(behaviour, endpoint);
     if (fault?.kind === 'hang') return; // never answers; the client's timeout must fire
+    if (fault?.kind === 'stall') {
+      const reply = await entry.handler(request);
+      await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      return send(res, reply);
+    }
     if (fault?.kind === 'status') return send(res, raw(fault.status, '{"error":"sandbox_fault"}', { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }));
     if (fault?.kind === 'malformed') return send(res, raw(200, '<html>not what you expected', { 'content-type': 'application/json' }));
     if (fault?.kind === 'invalid_grant') return send(res, deadGrantReply(profile, endpoint));
@@ -657,6 +678,8 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       if (settings.tokenLifetimeSeconds !== undefined) behaviour.tokenLifetimeSeconds = settings.tokenLifetimeSeconds;
       if (settings.rotateRefreshTokens !== undefined) behaviour.rotateRefreshTokens = settings.rotateRefreshTokens;
       if (settings.invalidateRotatedRefreshTokens !== undefined) behaviour.invalidateRotatedRefreshTokens = settings.invalidateRotatedRefreshTokens;
+      if (settings.refreshTokenGraceSeconds !== undefined) behaviour.refreshTokenGraceSeconds = settings.refreshTokenGraceSeconds;
+      if (settings.revokeGrantOnReuse !== undefined) behaviour.revokeGrantOnReuse = settings.revokeGrantOnReuse;
       if (settings.latencyMs !== undefined) behaviour.latencyMs = settings.latencyMs;
     },
     injectFault: (provider, endpoint, fault) => {

@@ -23,6 +23,11 @@ export const sandboxFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status'), status: z.number().int().min(400).max(599), retryAfter: z.string().optional() }).strict(),
   /** Never answer: the client's timeout must fire. */
   z.object({ kind: z.literal('hang') }).strict(),
+  /**
+   * Do the work (rotate the refresh token...) at once, then hold the answer this long: a provider that finished
+   * while its client stopped waiting. A client that gives up on it has lost whatever it rotated.
+   */
+  z.object({ kind: z.literal('stall'), ms: z.number().int().min(1).max(600_000) }).strict(),
   /** HTTP 200 with a body that is not what the provider documents. */
   z.object({ kind: z.literal('malformed') }).strict(),
   /** The provider's own "this grant is dead" answer (Slack's ok:false, Atlassian's 403...). */
@@ -40,6 +45,10 @@ export const providerSettingsSchema = z
     rotateRefreshTokens: z.boolean().optional(),
     /** Whether a rotated-out refresh token stops working (Atlassian, Zoom, Slack) or keeps working (Microsoft). */
     invalidateRotatedRefreshTokens: z.boolean().optional(),
+    /** How long a rotated-out refresh token still works (Atlassian's 10-minute leeway, Auth0's reuse interval); 0 = none. */
+    refreshTokenGraceSeconds: z.number().int().min(0).max(86_400).optional(),
+    /** Reuse detection (oidc-provider, Auth0): presenting a rotated-out token after its grace revokes the whole grant. */
+    revokeGrantOnReuse: z.boolean().optional(),
     /** Delay before every answer of this provider. */
     latencyMs: z.number().int().min(0).max(120_000).optional(),
   })
@@ -69,6 +78,8 @@ export interface ProviderBehaviour {
   tokenLifetimeSeconds: number | null;
   rotateRefreshTokens: boolean;
   invalidateRotatedRefreshTokens: boolean;
+  refreshTokenGraceSeconds: number;
+  revokeGrantOnReuse: boolean;
   latencyMs: number;
   /** Standing faults, until cleared. */
   readonly faults: Map<SandboxEndpoint, SandboxFault>;
@@ -114,6 +125,10 @@ export class SandboxState {
   readonly codes = new Map<string, IssuedCode>();
   readonly accessTokens = new Map<string, IssuedGrant & { expiresAtMs: number | null }>();
   readonly refreshTokens = new Map<string, IssuedGrant>();
+  /** Which grant (family) each refresh token belongs to: reuse detection revokes a family at once. */
+  readonly refreshFamilies = new Map<string, string>();
+  /** Refresh tokens rotated out, with when: still accepted inside the grace, a reuse after it. */
+  readonly rotatedOut = new Map<string, { readonly grant: IssuedGrant; readonly atMs: number }>();
   readonly requestTokens = new Map<string, { clientId: string; secret: string; callback: string; verifier?: string; account?: string }>();
   readonly calls = new Map<string, number>();
   readonly secrets: string[] = [];
@@ -127,6 +142,8 @@ export class SandboxState {
         tokenLifetimeSeconds: defaults.tokenLifetimeSeconds,
         rotateRefreshTokens: defaults.rotate,
         invalidateRotatedRefreshTokens: defaults.invalidateRotated ?? defaults.rotate,
+        refreshTokenGraceSeconds: 0,
+        revokeGrantOnReuse: false,
         latencyMs: 0,
         faults: new Map(),
         limitedFaults: new Map(),
@@ -160,6 +177,15 @@ export class SandboxState {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }
 
+  /** Reuse detected: every refresh token of the family stops working, rotated-out ones included. */
+  revokeFamily(family: string): void {
+    for (const [token, owner] of this.refreshFamilies) {
+      if (owner !== family) continue;
+      this.refreshTokens.delete(token);
+      this.rotatedOut.delete(token);
+    }
+  }
+
   /** A random secret with a recognisable prefix, remembered so leak scanners can look for it. */
   secret(prefix: string): string {
     const value = `${prefix}${randomBytes(24).toString('base64url')}`;
@@ -174,6 +200,8 @@ export class SandboxState {
     this.codes.clear();
     this.accessTokens.clear();
     this.refreshTokens.clear();
+    this.refreshFamilies.clear();
+    this.rotatedOut.clear();
     this.requestTokens.clear();
     this.calls.clear();
     this.secrets.length = 0;

@@ -262,8 +262,14 @@ const sectionVariables = {
   refresh: z.object({
     // Token reads refresh a token that expires within this many seconds, unless the caller asks otherwise.
     TOKEN_MIN_VALIDITY_SECONDS: z.coerce.number().int().min(0).max(1800).default(60),
-    // How long a refresh lease lasts: longer than a provider call (10 s timeout) plus sealing and the write.
+    // How long a refresh lease lasts unextended: its holder extends it every quarter of this while the provider is slow,
+    // so only a dead or frozen holder loses it.
     REFRESH_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
+    // How long a token read waits for a refresh before it answers 503 (the refresh itself goes on).
+    REFRESH_CALLER_WAIT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
+    // How long a refresh waits for the provider's reply: a rotating provider may have rotated already, and a reply
+    // given up on is a refresh token lost. Longer than callers wait, normally (a caller that waits longer sees its failure).
+    REFRESH_REPLY_DEADLINE_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
     // The sweep refreshes a connection this long before its token expires (nextRefreshAtMs).
     REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
     // Backoff after retryable refresh failures: exponential from the base, with jitter, capped.
@@ -435,6 +441,10 @@ export interface Config {
     /** Default `minValiditySeconds` of a token read. */
     readonly defaultMinValidityMs: number;
     readonly leaseTtlMs: number;
+    /** A token read answers 503 after waiting this long for a refresh. */
+    readonly callerWaitMs: number;
+    /** A refresh waits this long for the provider's reply, extending its lease meanwhile. */
+    readonly replyDeadlineMs: number;
     /** nextRefreshAtMs = expiry minus this, for the refresh sweep. */
     readonly aheadMs: number;
     readonly backoffBaseMs: number;
@@ -634,6 +644,8 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
     refresh: {
       defaultMinValidityMs: e.TOKEN_MIN_VALIDITY_SECONDS * 1000,
       leaseTtlMs: e.REFRESH_LEASE_TTL_SECONDS * 1000,
+      callerWaitMs: e.REFRESH_CALLER_WAIT_SECONDS * 1000,
+      replyDeadlineMs: e.REFRESH_REPLY_DEADLINE_SECONDS * 1000,
       aheadMs: e.REFRESH_AHEAD_SECONDS * 1000,
       backoffBaseMs: e.REFRESH_BACKOFF_BASE_SECONDS * 1000,
       backoffMaxMs: Math.max(e.REFRESH_BACKOFF_MAX_SECONDS, e.REFRESH_BACKOFF_BASE_SECONDS) * 1000,

@@ -28,6 +28,12 @@ export const refreshSchema = z.discriminatedUnion('supported', [
       deadGrantErrors: z.array(z.string().min(1)).min(1),
       /** Microsoft wants the scope repeated on refresh. */
       sendScope: z.boolean().default(false),
+      /**
+       * How long the provider documents a rotated-out refresh token to stay usable (Atlassian's leeway, Auth0's reuse
+       * interval, Okta's grace period). A refresh whose stored token is refused then gets one retry with the previous
+       * token. Absent: no documented grace, no retry (Google and Microsoft do not rotate-and-invalidate at all).
+       */
+      reuseGraceSeconds: z.number().int().min(1).max(86_400).optional(),
     })
     .strict(),
   z.object({ supported: z.literal(false), reason: z.string().min(10) }).strict(),

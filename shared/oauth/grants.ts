@@ -112,6 +112,8 @@ export interface RefreshGrantInput {
   /** The connection's granted scopes: kept when the reply does not restate them, and sent when the provider wants them. */
   readonly scopes: readonly string[];
   readonly connectionConfig: ConnectionConfig;
+  /** How long to wait for the reply; the client's provider timeout by default. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -131,6 +133,7 @@ export async function refreshGrant(runtime: OAuthRuntime, provider: ProviderDefi
     client: input.client,
     endpoints,
     grant: 'refresh_token',
+    ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
     params: {
       refresh_token: input.refreshToken,
       ...(sendScope ? { scope: input.scopes.join(provider.scopes.separator ?? ' ') } : {}),

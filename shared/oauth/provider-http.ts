@@ -32,6 +32,8 @@ export interface OutboundRequest {
   readonly url: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** This call's own bound instead of the client's: a refresh waits for a slow reply rather than lose a rotated token. */
+  readonly timeoutMs?: number;
 }
 
 /** A provider reply with its body already read inside the timeout, so a stalled body cannot hang a caller. */
@@ -49,7 +51,7 @@ export interface ProviderReply {
 export async function sendProviderRequest(http: ProviderHttp, boundary: EndpointBoundary, request: OutboundRequest): Promise<ProviderReply> {
   requireAllowedEndpoint(boundary, request.url);
   const url = routeProviderUrl(request.url, http.overrides);
-  const timeout = AbortSignal.timeout(http.timeoutMs);
+  const timeout = AbortSignal.timeout(request.timeoutMs ?? http.timeoutMs);
   // Aborted by us once a reply outgrows the cap: the connection is dropped, not drained.
   const tooLarge = new AbortController();
   const { origin, pathname: path } = new URL(request.url);

@@ -27,6 +27,8 @@ export interface TokenEndpointRequestInput {
   readonly params: Readonly<Record<string, string>>;
   /** When this grant authenticates differently from the provider's default (client credentials sections). */
   readonly clientAuthentication?: ClientAuthenticationMethod;
+  /** How long to wait for the reply; the client's provider timeout by default. */
+  readonly timeoutMs?: number;
 }
 
 /** Sends the token request exactly as the provider wants it and returns the unprocessed reply. */
@@ -52,6 +54,7 @@ export function tokenEndpointRequest(
       ...auth.headers,
     },
     body,
+    ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
   });
 }
 

@@ -3,7 +3,19 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { sealedBlobSchema } from '../crypto/sealed-blob.js';
 import { connectionStatuses } from './connection-status.js';
-import { leaseSchema } from './lease.js';
+
+/** The refresh lease (see lease.ts for how it is claimed, extended and committed). */
+export const leaseSchema = z
+  .object({
+    /** Who holds it; null once released. Unique per claim (instance id + attempt id). */
+    holder: z.string().min(1).nullable(),
+    expiresAtMs: z.number().int().nonnegative(),
+    /** The fencing version: only ever increases, by one per claim. */
+    version: z.number().int().positive(),
+  })
+  .strict();
+
+export type Lease = z.infer<typeof leaseSchema>;
 
 export const connectionKinds = ['oauth2', 'oauth1', 'client_credentials', 'api_key'] as const;
 export type ConnectionKind = (typeof connectionKinds)[number];
@@ -17,6 +29,12 @@ export const credentialsSchema = z
     refreshToken: z.string().min(1).optional(),
     /** OAuth 1.0a token secret. */
     tokenSecret: z.string().min(1).optional(),
+    /**
+     * The refresh token this one replaced, and when, kept only for providers that document a reuse grace period
+     * (see the provider definition's `refresh.reuseGraceSeconds`): the one retry a dead-grant answer may get.
+     */
+    previousRefreshToken: z.string().min(1).optional(),
+    rotatedAtMs: z.number().int().optional(),
   })
   .strict();
 export type Credentials = z.infer<typeof credentialsSchema>;

@@ -1,32 +1,19 @@
-// The writes a refresh makes, each fenced by the refresh lease: new credentials, or the failure, and the lease's release — in one transaction.
+// What a refresh's outcome writes, each through the lease's fenced commit: new credentials, a failure, or a late reply.
 //
-// Why one transaction per outcome: the rotated refresh token, the status move, its outbox event, the audit
-// entry and the release must land together. A release that could commit without the tokens would let a
-// waiter refresh with a refresh token the provider has already invalidated.
-//
-// The fence is the one of lease.ts (writeIfLeaseVersion): the write applies only while the lease still
-// carries the version this holder claimed. It is repeated here, not called, because these writes also
-// create the outbox event and audit entry and release the lease, which writeIfLeaseVersion cannot do in
-// its transaction. On top, the document's `updatedAtMs` must be the one the holder read after claiming: a
-// reconnect or revoke that wrote the connection meanwhile wins over a refresh of the grant it replaced.
-import type { DocumentReference, Firestore, Transaction, UpdateData } from '@google-cloud/firestore';
+// Why one transaction per outcome: the rotated refresh token, the status move, its outbox event, the audit entry
+// and the lease's release must land together. A release that could commit without the tokens would let a waiter
+// refresh with a refresh token the provider has already invalidated.
+import type { Firestore, Transaction } from '@google-cloud/firestore';
 import type { SealedBlob } from '../crypto/sealed-blob.js';
-import { BrokerError, isBrokerError } from '../errors/broker-error.js';
+import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
 import type { IdSource } from '../time/ids.js';
 import { type AuditEntry, appendAuditInTransaction } from './audit-log.js';
-import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
+import type { ConnectionDocument } from './connection-document.js';
 import { recordConnectionEvent } from './connection-events-outbox.js';
-import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
+import type { StoredConnection } from './connection-reads.js';
 import { type ConnectionStatus, canMove, eventForMove } from './connection-status.js';
-import type { Lease } from './lease.js';
-
-/** What a holder got from claimLease, plus the version of the document it read once it held the lease. */
-export interface RefreshFence {
-  readonly holder: string;
-  readonly version: number;
-  readonly expectedUpdatedAtMs: number;
-}
+import { commitLateReply, commitRefresh, credentialsSealOf, type RefreshFence } from './lease.js';
 
 export interface RefreshWriteDependencies {
   readonly clock: Clock;
@@ -52,47 +39,6 @@ export type RefreshFailure =
       /** The failure count at which the status becomes `error`. */
       readonly failuresBeforeError: number;
     };
-
-// gRPC codes the Firestore client reports (google.rpc.Code): contention, and the transient ones.
-const grpcAborted = 10;
-const grpcTransientCodes: ReadonlySet<number> = new Set([4, 8, 14]);
-
-function storageFailure(error: unknown, connectionId: string): unknown {
-  if (isBrokerError(error)) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === grpcAborted) {
-    return new BrokerError('conflict', 'The connection kept changing concurrently; retry', { cause: error, details: { connectionId } });
-  }
-  if (typeof code === 'number' && grpcTransientCodes.has(code)) {
-    return new BrokerError('storage_unavailable', 'Firestore is unavailable; retry later', { cause: error, details: { connectionId } });
-  }
-  return error;
-}
-
-/** Reads the connection inside the transaction and checks the fence; throws when this holder may no longer write. */
-async function readFenced(transaction: Transaction, docRef: DocumentReference, fence: RefreshFence): Promise<StoredConnection> {
-  const stored = parseConnectionSnapshot(await transaction.get(docRef));
-  const details = { connectionId: docRef.id, leaseVersion: fence.version };
-  if (stored === undefined) throw new BrokerError('conflict', 'The connection is gone; the refresh was not stored', { details });
-  const lease = stored.document.lease;
-  // A newer version means someone claimed it since (and may have released it again): taken over.
-  if (lease !== undefined && lease.version !== fence.version) {
-    throw new BrokerError('lease_held', 'The refresh lease was taken over; the refresh was not stored', { details });
-  }
-  if (lease === undefined || lease.holder !== fence.holder) {
-    throw new BrokerError('conflict', 'The refresh lease was released; the refresh was not stored', { details });
-  }
-  if (stored.document.updatedAtMs !== fence.expectedUpdatedAtMs || stored.document.status === 'revoked') {
-    throw new BrokerError('conflict', 'The connection was reconnected or revoked during the refresh; the refresh was not stored', {
-      details,
-    });
-  }
-  return stored;
-}
-
-function released(version: number): Lease {
-  return { holder: null, expiresAtMs: 0, version };
-}
 
 interface StatusMove {
   readonly from: ConnectionStatus;
@@ -123,32 +69,43 @@ function announceMove(
   );
 }
 
-async function fencedUpdate(
+/** The changes, event and audit entry of stored credentials; `reason` says how they arrived (null: a refresh in time). */
+function refreshedChanges(
   firestore: Firestore,
-  connectionId: string,
-  fence: RefreshFence,
-  build: (stored: StoredConnection, transaction: Transaction) => Partial<ConnectionDocument>,
-): Promise<StoredConnection> {
-  const docRef = connectionRef(firestore, connectionId);
-  try {
-    return await firestore.runTransaction(async (transaction) => {
-      const stored = await readFenced(transaction, docRef, fence);
-      const changes = build(stored, transaction);
-      // Validated as a whole before it is written: a refresh can never leave a document the schema rejects.
-      const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
-      transaction.update(docRef, changes as UpdateData<ConnectionDocument>);
-      return { id: stored.id, document };
-    });
-  } catch (error) {
-    throw storageFailure(error, connectionId);
-  }
+  transaction: Transaction,
+  stored: StoredConnection,
+  refreshed: RefreshedCredentials,
+  audit: { readonly actor: AuditActor; readonly reason: string | null },
+  dependencies: RefreshWriteDependencies,
+): Partial<ConnectionDocument> {
+  const nowMs = dependencies.clock.nowMs();
+  const { tenantId, userId, provider, status } = stored.document;
+  announceMove(firestore, transaction, stored, { from: status, to: 'active', reason: audit.reason ?? 'refreshed' }, dependencies);
+  appendAuditInTransaction(
+    firestore,
+    transaction,
+    { action: 'connection.refreshed', actor: audit.actor, tenantId, userId, provider, connectionId: stored.id, outcome: 'success', reason: audit.reason },
+    dependencies,
+  );
+  return {
+    credentials: refreshed.credentials,
+    expiresAtMs: refreshed.expiresAtMs,
+    nextRefreshAtMs: refreshed.nextRefreshAtMs,
+    scopes: [...refreshed.scopes],
+    metadata: { ...stored.document.metadata, ...refreshed.metadata },
+    refresh: { lastRefreshAtMs: nowMs, consecutiveFailures: 0, lastErrorCode: null },
+    status: 'active',
+    statusReason: null,
+    // A grant that was waiting for the user is usable again: its health verdict no longer stands.
+    ...(status === 'needs_reauth' ? { health: { status: 'unknown', checkedAtMs: null, latencyMs: null, errorCode: null } } : {}),
+  };
 }
 
 /**
  * Stores refreshed credentials (the rotated refresh token inside them), clears the failure bookkeeping,
  * moves the status to `active` (announcing a recovery from `error`), audits, and releases the lease.
  */
-export async function storeRefreshedCredentials(
+export function storeRefreshedCredentials(
   firestore: Firestore,
   connectionId: string,
   fence: RefreshFence,
@@ -156,37 +113,36 @@ export async function storeRefreshedCredentials(
   actor: AuditActor,
   dependencies: RefreshWriteDependencies,
 ): Promise<StoredConnection> {
-  return fencedUpdate(firestore, connectionId, fence, (stored, transaction) => {
-    const nowMs = dependencies.clock.nowMs();
-    announceMove(firestore, transaction, stored, { from: stored.document.status, to: 'active', reason: 'refreshed' }, dependencies);
-    const { tenantId, userId, provider } = stored.document;
-    appendAuditInTransaction(
-      firestore,
-      transaction,
-      { action: 'connection.refreshed', actor, tenantId, userId, provider, connectionId, outcome: 'success', reason: null },
-      dependencies,
-    );
-    return {
-      credentials: refreshed.credentials,
-      expiresAtMs: refreshed.expiresAtMs,
-      nextRefreshAtMs: refreshed.nextRefreshAtMs,
-      scopes: [...refreshed.scopes],
-      metadata: { ...stored.document.metadata, ...refreshed.metadata },
-      refresh: { lastRefreshAtMs: nowMs, consecutiveFailures: 0, lastErrorCode: null },
-      status: 'active',
-      statusReason: null,
-      updatedAtMs: nowMs,
-      lease: released(fence.version),
-    };
-  });
+  return commitRefresh(firestore, connectionId, fence, (stored, transaction) => ({
+    ...refreshedChanges(firestore, transaction, stored, refreshed, { actor, reason: null }, dependencies),
+    updatedAtMs: dependencies.clock.nowMs(),
+  }));
 }
 
 /**
- * Records a failed refresh and releases the lease. A dead grant moves to `needs_reauth` at once; a
- * retryable failure schedules the next attempt and moves to `error` once failures pile up. Every move
- * writes its outbox event in the same transaction; every failure is audited.
+ * Stores the reply of a holder that lost its lease, when nothing newer was stored since it claimed (see
+ * lease.ts). `updatedAtMs` stays: a holder that took the lease over must still be able to store its own, newer reply.
  */
-export async function recordRefreshFailure(
+export function storeLateReply(
+  firestore: Firestore,
+  connectionId: string,
+  fence: RefreshFence,
+  refreshed: RefreshedCredentials,
+  actor: AuditActor,
+  dependencies: RefreshWriteDependencies,
+): Promise<StoredConnection> {
+  return commitLateReply(firestore, connectionId, fence, (stored, transaction) =>
+    refreshedChanges(firestore, transaction, stored, refreshed, { actor, reason: 'late_refresh_reply' }, dependencies),
+  );
+}
+
+/**
+ * Records a failed refresh and releases the lease. A dead grant moves to `needs_reauth` at once, its health saying
+ * so; a retryable failure schedules the next attempt and moves to `error` once failures pile up. Every move writes
+ * its outbox event in the same transaction; every failure is audited. A dead-grant answer to a refresh token that
+ * was replaced meanwhile (a late reply was kept) proves nothing: `conflict`, and the caller looks again.
+ */
+export function recordRefreshFailure(
   firestore: Firestore,
   connectionId: string,
   fence: RefreshFence,
@@ -194,7 +150,12 @@ export async function recordRefreshFailure(
   actor: AuditActor,
   dependencies: RefreshWriteDependencies,
 ): Promise<StoredConnection> {
-  return fencedUpdate(firestore, connectionId, fence, (stored, transaction) => {
+  return commitRefresh(firestore, connectionId, fence, (stored, transaction) => {
+    if (failure.kind === 'dead_grant' && credentialsSealOf(stored.document) !== fence.credentialsSeal) {
+      throw new BrokerError('conflict', 'Newer credentials arrived during the refresh; its dead-grant answer was not recorded', {
+        details: { connectionId, leaseVersion: fence.version },
+      });
+    }
     const nowMs = dependencies.clock.nowMs();
     const { tenantId, userId, provider, status, refresh } = stored.document;
     const failures = refresh.consecutiveFailures + 1;
@@ -221,8 +182,9 @@ export async function recordRefreshFailure(
       statusReason: to === status ? stored.document.statusReason : failure.reason,
       nextRefreshAtMs: failure.kind === 'dead_grant' ? null : failure.nextRefreshAtMs,
       refresh: { lastRefreshAtMs: refresh.lastRefreshAtMs, consecutiveFailures: failures, lastErrorCode: failure.reason },
+      // Health and status agree: a grant the provider refused is not healthy, for the same reason.
+      ...(failure.kind === 'dead_grant' ? { health: { status: 'unhealthy', checkedAtMs: nowMs, latencyMs: null, errorCode: failure.reason } } : {}),
       updatedAtMs: nowMs,
-      lease: released(fence.version),
     };
   });
 }

@@ -1,197 +1,188 @@
-// A fenced lease on one Firestore document: at most one live holder, and writes that only land while their lease is current.
+// The refresh lease on a connection document, the one way: claim (decide and take it in one transaction), extend it
+// while the provider is slow, commit the outcome fenced by the lease's version (releasing it), keep a late reply.
 //
-// Why the fencing version exists: a lease ends by the clock, but a holder does not notice the clock. An
-// instance can stall past its expiry (a GC pause, a slow provider, a CPU-throttled Cloud Run instance)
-// while another instance takes the lease over and writes fresher data, e.g. a rotated refresh token. When
-// the stalled one wakes up it still believes it holds the lease, and its write would replace the newer
-// tokens with ones the provider has already invalidated. So every claim that takes over bumps `version`,
-// the claimant keeps the number it got, and its writes go through writeIfLeaseVersion, which checks in the
-// same transaction that the document still carries that number. A release keeps the number (only the
-// holder is cleared), so it never goes back and a stale number can never become current again.
-import type { DocumentData, DocumentReference, Firestore, Transaction, UpdateData } from '@google-cloud/firestore';
-import { z } from 'zod';
-import { BrokerError, isBrokerError } from '../errors/broker-error.js';
+// Why the fencing version exists: a lease ends by the clock, but a holder does not notice the clock. An instance can
+// stall past its expiry (a GC pause, a CPU-throttled Cloud Run instance, a Firestore outage that stops its
+// extensions) while another instance takes the lease over and writes fresher data, e.g. a rotated refresh token.
+// Every claim that takes the lease bumps `version`; the claimant keeps the number it got, and its commit checks in
+// the same transaction that the document still carries that number. A release keeps the number (only the holder is
+// cleared), so it never goes back and a stale number can never become current again.
+//
+// Why a late reply is still kept: the provider may have rotated the refresh token for a holder whose lease was lost.
+// Its reply is the only copy of the new token. It is stored when the holder can prove nothing newer was stored since
+// it claimed (the credentials are still the very seal it read), so it never overwrites a newer refresh or a reconnect.
+import type { Firestore, Transaction, UpdateData } from '@google-cloud/firestore';
+import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
+import { type ConnectionDocument, connectionDocumentSchema, type Lease } from './connection-document.js';
+import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
+import { firestoreFailure } from './firestore-failure.js';
 
-export const leaseSchema = z
-  .object({
-    /** Who holds it; null once released. Must be unique per claimant (e.g. instance id + attempt id). */
-    holder: z.string().min(1).nullable(),
-    expiresAtMs: z.number().int().nonnegative(),
-    /** The fencing version: only ever increases, by one per claim that takes the lease. */
-    version: z.number().int().positive(),
-  })
-  .strict();
+/** The one liveness rule: a holder is named and its time has not run out. */
+export function isLeaseLive(lease: Lease | undefined, nowMs: number): lease is Lease & { holder: string } {
+  return lease !== undefined && lease.holder !== null && lease.expiresAtMs > nowMs;
+}
 
-export type Lease = z.infer<typeof leaseSchema>;
+/** What a claim hands its holder: the lease it took, and the document as it stood when taken. */
+export interface RefreshFence {
+  readonly holder: string;
+  readonly version: number;
+  /** A reconnect or revoke writes `updatedAtMs`: a refresh of the grant it replaced must not land. */
+  readonly expectedUpdatedAtMs: number;
+  /** Which seal of the credentials the holder refreshed from (its IV, unique per seal); null when none. */
+  readonly credentialsSeal: string | null;
+}
 
-/** The lease's place in its document: the field name and its shape, defined once. Other fields pass untouched. */
-export const leaseFieldSchema = z.object({ lease: leaseSchema.optional() });
+/** Identifies one seal of a connection's credentials: a new seal always has a new random IV (re-wrapping keeps it). */
+export function credentialsSealOf(document: Pick<ConnectionDocument, 'credentials'>): string | null {
+  return document.credentials === null ? null : Buffer.from(document.credentials.iv).toString('base64');
+}
 
-type LeaseField = z.infer<typeof leaseFieldSchema>;
-const leaseFieldNames = Object.keys(leaseFieldSchema.shape);
-
-export interface ClaimLeaseOptions {
+export interface ClaimLeaseOptions<Skip extends string> {
   readonly holder: string;
   readonly ttlMs: number;
   readonly clock: Clock;
+  /** 'claim', or why not; sees the document as stored. A live lease of someone else is refused before it is asked. */
+  readonly decide: (connection: StoredConnection, nowMs: number) => 'claim' | Skip;
 }
 
-export type ClaimLeaseResult =
-  | { readonly claimed: true; readonly version: number; readonly expiresAtMs: number }
-  | { readonly claimed: false; readonly holder: string; readonly expiresAtMs: number };
+export type ClaimLeaseResult<Skip extends string> =
+  | {
+      readonly claimed: true;
+      readonly connection: StoredConnection;
+      readonly fence: RefreshFence;
+      /** The holder whose lease ran out before it released it (it died or stalled mid-refresh); null when none did. */
+      readonly tookOverFrom: string | null;
+    }
+  | { readonly claimed: false; readonly reason: Skip | 'lease_held'; readonly connection: StoredConnection }
+  | { readonly claimed: false; readonly reason: 'gone' };
 
-export interface ReleaseLeaseOptions {
-  readonly holder: string;
-  readonly version: number;
-}
-
-// gRPC status codes the Firestore client reports (google.rpc.Code).
-const grpcAborted = 10;
-const grpcTransientCodes: ReadonlySet<number> = new Set([4, 8, 14]); // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE
-
-function storageFailure(error: unknown, documentPath: string): unknown {
-  if (isBrokerError(error)) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === grpcAborted) {
-    // The client already retried the transaction; contention persisted.
-    return new BrokerError('conflict', 'The document kept changing concurrently; retry', {
-      cause: error,
-      details: { document: documentPath },
-    });
-  }
-  if (typeof code === 'number' && grpcTransientCodes.has(code)) {
-    return new BrokerError('storage_unavailable', 'Firestore is unavailable; retry later', {
-      cause: error,
-      details: { document: documentPath },
-    });
-  }
-  return error;
-}
-
-async function inTransaction<T>(
-  firestore: Firestore,
-  documentPath: string,
-  work: (transaction: Transaction) => Promise<T>,
-): Promise<T> {
+async function inTransaction<T>(firestore: Firestore, work: (transaction: Transaction) => Promise<T>): Promise<T> {
   try {
     return await firestore.runTransaction(work);
   } catch (error) {
-    throw storageFailure(error, documentPath);
+    throw firestoreFailure(error);
   }
 }
 
-async function readLease(
-  transaction: Transaction,
-  docRef: DocumentReference,
-): Promise<{ exists: boolean; lease: Lease | undefined }> {
-  const snapshot = await transaction.get(docRef);
-  if (!snapshot.exists) return { exists: false, lease: undefined };
-  const parsed = leaseFieldSchema.safeParse(snapshot.data());
-  if (!parsed.success) {
-    throw new BrokerError('internal', 'A stored lease has an unexpected shape', {
-      cause: parsed.error,
-      details: { document: docRef.path },
-    });
-  }
-  return { exists: true, lease: parsed.data.lease };
+function requireClaimant(holder: unknown, ttlMs: unknown): void {
+  if (typeof holder !== 'string' || holder === '') throw new TypeError('lease holder must be a non-empty string');
+  if (!Number.isSafeInteger(ttlMs) || (ttlMs as number) <= 0) throw new TypeError('lease ttlMs must be a positive integer');
 }
 
-function requireNonEmptyString(value: unknown, name: string): void {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string`);
-}
-
-function requirePositiveInteger(value: unknown, name: string): void {
-  if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new TypeError(`${name} must be a positive integer`);
-}
-
-/**
- * Takes the lease if nobody holds it or the holder's lease has expired (bumping the fencing version), or
- * renews it (same version, later expiry) if `holder` already holds it. The document must exist.
- */
-export async function claimLease(
+/** Decides on the stored document and takes the lease in the same transaction: what is refreshed is what was judged. */
+export async function claimRefreshLease<Skip extends string>(
   firestore: Firestore,
-  docRef: DocumentReference,
-  options: ClaimLeaseOptions,
-): Promise<ClaimLeaseResult> {
-  requireNonEmptyString(options.holder, 'claimLease holder');
-  requirePositiveInteger(options.ttlMs, 'claimLease ttlMs');
-  const { holder, ttlMs, clock } = options;
-  return inTransaction(firestore, docRef.path, async (transaction) => {
-    const { exists, lease } = await readLease(transaction, docRef);
-    if (!exists) {
-      throw new BrokerError('not_found', 'The leased document does not exist', { details: { document: docRef.path } });
-    }
-    // The clock is read inside the transaction: a retried attempt judges expiry afresh.
-    const nowMs = clock.nowMs();
-    const live =
-      lease?.holder != null && lease.expiresAtMs > nowMs
-        ? { holder: lease.holder, expiresAtMs: lease.expiresAtMs }
-        : undefined;
-    if (live !== undefined && live.holder !== holder) {
-      return { claimed: false, holder: live.holder, expiresAtMs: live.expiresAtMs };
-    }
-    const previousVersion = lease?.version ?? 0;
-    const next: Lease = {
-      holder,
-      expiresAtMs: nowMs + ttlMs,
-      // A live lease here is the caller's own: renewing keeps the version so its pending writes stay valid.
-      version: live !== undefined ? previousVersion : previousVersion + 1,
+  connectionId: string,
+  options: ClaimLeaseOptions<Skip>,
+): Promise<ClaimLeaseResult<Skip>> {
+  requireClaimant(options.holder, options.ttlMs);
+  const docRef = connectionRef(firestore, connectionId);
+  return inTransaction(firestore, async (transaction): Promise<ClaimLeaseResult<Skip>> => {
+    const stored = parseConnectionSnapshot(await transaction.get(docRef));
+    if (stored === undefined) return { claimed: false, reason: 'gone' };
+    // Read inside the transaction: a retried attempt judges expiry and due-ness afresh.
+    const nowMs = options.clock.nowMs();
+    const previous = stored.document.lease;
+    if (isLeaseLive(previous, nowMs)) return { claimed: false, reason: 'lease_held', connection: stored };
+    const decision = options.decide(stored, nowMs);
+    if (decision !== 'claim') return { claimed: false, reason: decision, connection: stored };
+    const lease: Lease = { holder: options.holder, expiresAtMs: nowMs + options.ttlMs, version: (previous?.version ?? 0) + 1 };
+    transaction.update(docRef, { lease });
+    const { document } = stored;
+    return {
+      claimed: true,
+      connection: { id: stored.id, document: { ...document, lease } },
+      fence: { holder: options.holder, version: lease.version, expectedUpdatedAtMs: document.updatedAtMs, credentialsSeal: credentialsSealOf(document) },
+      tookOverFrom: previous?.holder ?? null,
     };
-    transaction.update(docRef, { lease: next } satisfies LeaseField);
-    return { claimed: true, version: next.version, expiresAtMs: next.expiresAtMs };
   });
 }
 
-/**
- * Gives the lease up if `holder` still holds it at `version`; returns whether it did. The version stays,
- * so a later claim continues from it (see the module comment).
- */
-export async function releaseLease(
+/** Pushes the lease's end out while its holder still holds it; false when it was taken over, released or the document is gone. */
+export async function extendRefreshLease(
   firestore: Firestore,
-  docRef: DocumentReference,
-  options: ReleaseLeaseOptions,
+  connectionId: string,
+  fence: RefreshFence,
+  options: { readonly ttlMs: number; readonly clock: Clock },
 ): Promise<boolean> {
-  requireNonEmptyString(options.holder, 'releaseLease holder');
-  requirePositiveInteger(options.version, 'releaseLease version');
-  return inTransaction(firestore, docRef.path, async (transaction) => {
-    const { lease } = await readLease(transaction, docRef);
-    if (lease?.holder !== options.holder || lease.version !== options.version) return false;
-    transaction.update(docRef, { lease: { holder: null, expiresAtMs: 0, version: lease.version } } satisfies LeaseField);
+  requireClaimant(fence.holder, options.ttlMs);
+  const docRef = connectionRef(firestore, connectionId);
+  return inTransaction(firestore, async (transaction) => {
+    const stored = parseConnectionSnapshot(await transaction.get(docRef));
+    const lease = stored?.document.lease;
+    if (lease?.holder !== fence.holder || lease.version !== fence.version) return false;
+    transaction.update(docRef, { 'lease.expiresAtMs': options.clock.nowMs() + options.ttlMs });
     return true;
   });
 }
 
-/**
- * Applies `update` only while the document's lease is held at `version`. Throws `lease_held` when another
- * holder has claimed it since, `conflict` when it was released or the document is gone. An expired lease
- * that nobody took over still accepts its holder's write: no newer writer exists to be overwritten.
- */
-export async function writeIfLeaseVersion(
-  firestore: Firestore,
-  docRef: DocumentReference,
-  version: number,
-  update: UpdateData<DocumentData>,
-): Promise<void> {
-  requirePositiveInteger(version, 'writeIfLeaseVersion version');
-  const touchesLease = Object.keys(update).some((key) =>
-    leaseFieldNames.some((field) => key === field || key.startsWith(`${field}.`)),
-  );
-  if (touchesLease) {
-    throw new TypeError('writeIfLeaseVersion update must not change the lease: use claimLease or releaseLease');
+/** The changes an outcome makes, built inside the commit's transaction (where it may also write events and audit). */
+export type OutcomeBuilder = (stored: StoredConnection, transaction: Transaction) => Partial<ConnectionDocument>;
+
+function fenceRefusal(connectionId: string, stored: StoredConnection | undefined, fence: RefreshFence): BrokerError | undefined {
+  const details = { connectionId, leaseVersion: fence.version };
+  if (stored === undefined) return new BrokerError('conflict', 'The connection is gone; the refresh was not stored', { details });
+  const lease = stored.document.lease;
+  // A newer version means someone claimed it since (and may have released it again): taken over.
+  if (lease !== undefined && lease.version !== fence.version) {
+    return new BrokerError('lease_held', 'The refresh lease was taken over; the refresh was not stored', { details });
   }
-  await inTransaction(firestore, docRef.path, async (transaction) => {
-    const { exists, lease } = await readLease(transaction, docRef);
-    if (!exists || lease === undefined || lease.holder === null) {
-      throw new BrokerError('conflict', 'The lease was released or its document is gone; the write was not applied', {
-        details: { document: docRef.path, version },
-      });
-    }
-    if (lease.version !== version) {
-      throw new BrokerError('lease_held', 'The lease was taken over; the write was not applied', {
-        details: { document: docRef.path, version, currentVersion: lease.version },
-      });
-    }
-    transaction.update(docRef, update);
+  if (lease?.holder !== fence.holder) return new BrokerError('conflict', 'The refresh lease was released; the refresh was not stored', { details });
+  if (stored.document.updatedAtMs !== fence.expectedUpdatedAtMs || stored.document.status === 'revoked') {
+    return new BrokerError('conflict', 'The connection was reconnected or revoked during the refresh; the refresh was not stored', { details });
+  }
+  return undefined;
+}
+
+async function writeOutcome(
+  firestore: Firestore,
+  connectionId: string,
+  refuse: (stored: StoredConnection | undefined) => BrokerError | undefined,
+  build: OutcomeBuilder,
+): Promise<StoredConnection> {
+  const docRef = connectionRef(firestore, connectionId);
+  return inTransaction(firestore, async (transaction) => {
+    const stored = parseConnectionSnapshot(await transaction.get(docRef));
+    const refusal = refuse(stored);
+    if (refusal !== undefined || stored === undefined) throw refusal;
+    const changes = build(stored, transaction);
+    // Validated as a whole before it is written: a refresh never leaves a document the schema rejects.
+    const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
+    transaction.update(docRef, changes as UpdateData<ConnectionDocument>);
+    return { id: stored.id, document };
   });
+}
+
+/**
+ * Writes a refresh's outcome and releases the lease, only while the lease still carries the holder's version.
+ * Throws `lease_held` when it was taken over, `conflict` when it was released or the connection was reconnected or
+ * revoked. An expired lease that nobody took over still accepts its holder's commit: no newer writer exists.
+ */
+export function commitRefresh(firestore: Firestore, connectionId: string, fence: RefreshFence, build: OutcomeBuilder): Promise<StoredConnection> {
+  return writeOutcome(
+    firestore,
+    connectionId,
+    (stored) => fenceRefusal(connectionId, stored, fence),
+    (stored, transaction) => ({ ...build(stored, transaction), lease: { holder: null, expiresAtMs: 0, version: fence.version } }),
+  );
+}
+
+/**
+ * Keeps the reply of a holder whose lease was taken over, when nothing was stored since it claimed: the credentials
+ * are the seal it refreshed from and the connection is not revoked. The lease (someone else's now) is left alone.
+ * Throws `conflict` when newer credentials (a refresh, a reconnect) or a revoke came first.
+ */
+export function commitLateReply(firestore: Firestore, connectionId: string, fence: RefreshFence, build: OutcomeBuilder): Promise<StoredConnection> {
+  return writeOutcome(
+    firestore,
+    connectionId,
+    (stored) =>
+      stored === undefined || stored.document.status === 'revoked' || credentialsSealOf(stored.document) !== fence.credentialsSeal
+        ? new BrokerError('conflict', 'Newer credentials were stored since this refresh began; its late reply was not kept', {
+            details: { connectionId, leaseVersion: fence.version },
+          })
+        : undefined,
+    build,
+  );
 }

@@ -13,6 +13,7 @@ import { createRequestQuotas, type RequestQuotas } from '../quotas/request-quota
 import { createFirestore } from '../store/firestore-client.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { cryptoIdSource, type IdSource } from '../time/ids.js';
+import { createRefreshEngine, type RefreshEngine, type RefreshEngineOptions } from './refresh/refresh-engine.js';
 
 export interface BrokerRuntime {
   readonly config: Config;
@@ -28,6 +29,8 @@ export interface BrokerRuntime {
   idTokenVerifier(): IdTokenVerifier;
   /** This instance's request quotas (CALLER_QUOTAS), for the functions callers call. */
   requestQuotas(): RequestQuotas;
+  /** The one refresh engine of this process: token reads and both sweeps share its in-flight refreshes and instance id. */
+  refreshEngine(): RefreshEngine;
 }
 
 export interface BrokerRuntimeOverrides {
@@ -35,6 +38,8 @@ export interface BrokerRuntimeOverrides {
   readonly ids?: IdSource;
   readonly logger?: Logger;
   readonly fetch?: typeof fetch;
+  /** Test seams and tuning of the refresh engine (hooks, jitter, instance id). */
+  readonly refreshEngine?: RefreshEngineOptions;
 }
 
 function once<T>(create: () => T): () => T {
@@ -57,6 +62,17 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
   // callback has no callers) need not declare those config sections.
   const catalog = once(() => createProviderCatalog(config.providers.oidcProviders, config.providers.endpointAllowlist, config.providers.oauth2Providers));
   const callerPolicy = once(() => createCallerPolicy(config.callerPolicy));
+  const firestore = once(() => createFirestore(config));
+  const vault = once(() => createVault(config, { clock, logger }));
+  const oauth = once(() =>
+    createOAuthRuntime({
+      overrides: config.providers.originOverrides,
+      timeoutMs: config.providers.timeoutMs,
+      clock,
+      ids,
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+    }),
+  );
   return {
     config,
     clock,
@@ -68,16 +84,24 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
     get callerPolicy() {
       return callerPolicy();
     },
-    firestore: once(() => createFirestore(config)),
-    vault: once(() => createVault(config, { clock, logger })),
-    oauth: once(() =>
-      createOAuthRuntime({
-        overrides: config.providers.originOverrides,
-        timeoutMs: config.providers.timeoutMs,
-        clock,
-        ids,
-        ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      }),
+    firestore,
+    vault,
+    oauth,
+    refreshEngine: once(() =>
+      createRefreshEngine(
+        {
+          firestore: firestore(),
+          vault: vault(),
+          oauth: oauth(),
+          catalog: catalog(),
+          clients: config.providerClients,
+          settings: config.refresh,
+          clock,
+          ids,
+          logger,
+        },
+        overrides.refreshEngine,
+      ),
     ),
     requestQuotas: once(() => createRequestQuotas({ quotas: config.quotas, callerPolicy: callerPolicy(), clock })),
     idTokenVerifier: once(() => {

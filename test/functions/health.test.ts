@@ -5,7 +5,7 @@ import { connectionEventSchema } from '../../shared/store/connection-events-outb
 import { readConnection } from '../../shared/store/connection-reads.js';
 import { storeConnectedGrant } from '../../shared/usecases/connections/store-connected-grant.js';
 import { checkConnectionHealth } from '../../shared/usecases/sweeps/check-connection-health.js';
-import { connectAtSandbox } from '../support/connection-fixtures.js';
+import { connectAtSandbox, setStoredExpiry } from '../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../support/firestore-test-project.js';
 import { pullExactly } from '../../local/pubsub-emulator-admin.js';
 import { startSweepFunctionStack, type SweepFunctionStack } from './sweep-function-stack.js';
@@ -101,6 +101,19 @@ describe('health function', () => {
       ['connection.health_changed', slack.connectionId, 'active', 'unhealthy:provider_unavailable'],
       ['connection.health_changed', slack.connectionId, 'active', 'healthy'],
     ]);
+  });
+
+  it('refreshes an expired token before probing: the identity endpoint never sees an expired token', async () => {
+    const zoom = await connect('zoom');
+    const expiredAtMs = Date.now() - 1_000;
+    await setStoredExpiry(project.firestore, zoom.connectionId, expiredAtMs);
+    stack.sandbox.resetCalls();
+
+    expect(await sweep()).toMatchObject({ checked: 1, healthy: 1, unhealthy: 0, refreshed: 1 });
+    expect(stack.sandbox.callCounts()).toEqual({ 'zoom.refresh': 1, 'zoom.identity': 1 });
+    const document = await documentOf(zoom.connectionId);
+    expect(document.expiresAtMs).toBeGreaterThan(Date.now());
+    expect(document.health).toMatchObject({ status: 'healthy', errorCode: null });
   });
 
   it('uses Gmail users.getProfile for Google connections with a Gmail scope, and the definition identity call otherwise', async () => {

@@ -1,4 +1,4 @@
-// The small part of oidc-provider (which ships no types) that the OpenID peer harness uses.
+// The small part of oidc-provider (which ships no types) that the OpenID peer harness and tests use.
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -17,10 +17,23 @@ declare module 'oidc-provider' {
     ttl?: Record<string, number | ((context: unknown, token: unknown, client: unknown) => number)>;
   }
 
+  interface PeerGrant {
+    addOIDCScope(scope: string): void;
+    save(): Promise<string>;
+  }
+
+  interface PeerToken {
+    save(): Promise<string>;
+  }
+
   export class Provider {
     constructor(issuer: string, configuration?: PeerConfiguration);
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     on(event: string, listener: (...args: unknown[]) => void): this;
+    /** The peer's own models, for minting a consented grant without a browser. */
+    readonly Grant: new (fields: { accountId: string; clientId: string }) => PeerGrant;
+    readonly Client: { find(clientId: string): Promise<unknown> };
+    readonly RefreshToken: new (fields: Record<string, unknown>) => PeerToken;
   }
 }

@@ -13,7 +13,12 @@ export const atlassian = defineProvider({
   clientAuthentication: 'client_secret_post',
   tokenRequest: { bodyFormat: 'json' },
   authorizationParams: { audience: 'api.atlassian.com', prompt: 'consent' },
-  refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant', 'unauthorized_client'] },
+  // Rotated-out tokens stay valid for a 10-minute leeway ("Reuse of old tokens outside the leeway interval invalidates
+  // all refresh tokens ... The leeway interval is 10 minutes": https://community.developer.atlassian.com/t/updated-31-january-2022-action-required-deprecating-persistent-refresh-tokens/54172;
+  // "a 10-minutes leeway window after the rotating refresh token exchange where old access token and refresh token are
+  // still valid ... to allow retries if the developers fail to receive the new token pair":
+  // https://community.developer.atlassian.com/t/the-old-access-token-will-be-revoked-during-the-refresh-token-exchange/83103).
+  refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant', 'unauthorized_client'], reuseGraceSeconds: 600 },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },
   revocation: { kind: 'none', reason: 'Atlassian documents no token revocation endpoint for 3LO apps; users remove access from their account settings.' },
   identity: {
@@ -28,6 +33,7 @@ export const atlassian = defineProvider({
     'Token body is JSON as in Atlassian\'s examples (form acceptance is unconfirmed).',
     'PKCE (searched): Atlassian documents PKCE for Jira Data Center\'s own OAuth provider only (https://confluence.atlassian.com/adminjiraserver101/jira-oauth-2-0-provider-api-1455427907.html); the Cloud 3LO guide (https://developer.atlassian.com/cloud/jira/software/oauth-2-3lo-apps/) does not, so none is sent.',
     'A dead refresh token answers 403 invalid_grant; a refresh reply may omit refresh_token, and the old one is then kept.',
+    'Rotated-out refresh tokens keep working for a documented 10-minute leeway (reuseGraceSeconds: 600); reuse after it revokes the whole grant.',
     'One token can cover several sites: the first site becomes cloudId, all are listed in cloudIds.',
   ],
   hooks: {

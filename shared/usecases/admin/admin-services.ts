@@ -8,7 +8,6 @@ import type { Logger } from '../../log/logger.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import type { RefreshEngine } from '../refresh/refresh-engine.js';
 import { checkConnectionHealth } from '../sweeps/check-connection-health.js';
-import { sweepEngineOf } from '../sweeps/sweep-settings.js';
 import type { healthCheckResultSchema, sweepResultSchema } from './admin-schemas.js';
 import { adminConnectionView } from './admin-connection-view.js';
 import { requireConnection } from './connection-queries.js';
@@ -65,7 +64,7 @@ export function flattenReport(report: object, prefix = ''): Record<string, numbe
 export function createAdminServices(runtime: BrokerRuntime, options: AdminServicesOptions = {}): AdminServices {
   const runSchedulerJob = options.runSchedulerJob ?? lazySchedulerRunner();
   return {
-    refreshEngine: () => sweepEngineOf(runtime),
+    refreshEngine: () => runtime.refreshEngine(),
     openVault: () => createVault(runtime.config, { clock: runtime.clock, logger: runtime.logger }),
     rewrapBudgetMs: options.rewrapBudgetMs ?? DEFAULT_REWRAP_BUDGET_MS,
     async refreshSweep(operator, logger) {
@@ -85,18 +84,18 @@ export function createAdminServices(runtime: BrokerRuntime, options: AdminServic
       }
       // The sweeps are an operator's rare action: their modules load when one runs, not on every admin cold start.
       const { runRefreshSweep } = await import('../sweeps/refresh-sweep.js');
-      const report = await runRefreshSweep(runtime, { actor: operatorActor(operator), logger, engine: sweepEngineOf(runtime) });
+      const report = await runRefreshSweep(runtime, { actor: operatorActor(operator), logger });
       return { ranIn: 'admin_function', summary: flattenReport(report), schedulerJob: null };
     },
     async healthSweep(operator, logger) {
       // Asked for "all now": connections checked a moment ago by the schedule are checked again too.
       const { runHealthSweep } = await import('../sweeps/health-sweep.js');
-      const report = await runHealthSweep(runtime, { actor: operatorActor(operator), logger, engine: sweepEngineOf(runtime), recheckMs: 0 });
+      const report = await runHealthSweep(runtime, { actor: operatorActor(operator), logger, recheckMs: 0 });
       return { ranIn: 'admin_function', summary: flattenReport(report), schedulerJob: null };
     },
     async checkHealth(operator, connectionId) {
       await requireConnection(runtime, connectionId);
-      const result = await checkConnectionHealth(runtime, connectionId, { actor: operatorActor(operator), engine: sweepEngineOf(runtime) });
+      const result = await checkConnectionHealth(runtime, connectionId, { actor: operatorActor(operator) });
       const after = await requireConnection(runtime, connectionId);
       return {
         connectionId,

@@ -1,17 +1,17 @@
-// The refresh engine: fresh credentials on read, one refresh per connection across all instances, rotated tokens never lost.
+// The refresh engine: fresh credentials on read, one refresh per connection across all instances, no rotated token given up.
 //
-// How one refresh happens (DESIGN.md "Refresh — the hard part"):
-// 1. Within an instance, concurrent reads of one connection share one in-flight refresh (a promise per id).
-// 2. Across instances, a Firestore lease decides: an instance claims it only when the document it just read
-//    shows no live lease (read first, claim when needed — emulator and production transactions both pay for
-//    contention). A loser, or anyone who sees a live lease, waits by re-reading with backoff until the lease
-//    is released or expires; it never calls the provider itself.
-// 3. The holder re-reads after claiming (another holder may have finished between its read and its claim),
-//    calls the provider, seals the new credentials (the rotated refresh token inside) and stores them with
-//    the lease's release in one fenced transaction — nothing else happens in between.
-// 4. A holder that stalls past its lease loses it to the next reader; its late write fails the fence.
-// Failures: a dead grant moves to needs_reauth at once (event + audit, same transaction); retryable ones
-// schedule the next attempt with backoff, jitter and Retry-After, and nobody calls the provider before it.
+// How one refresh happens (DESIGN.md "Refresh — the hard part"; the lease is store/lease.ts):
+// 1. Within an instance, concurrent reads of one connection share one in-flight refresh (a promise per id): the
+//    engine's only state. One engine per runtime (BrokerRuntime.refreshEngine), shared by reads and sweeps.
+// 2. Across instances, a claim decides on the stored document and takes the lease in one transaction. Whoever finds
+//    a live lease waits by re-reading (plain reads, never transactions) until it is released or runs out.
+// 3. The holder calls the provider and keeps extending its lease meanwhile, up to the reply deadline; it never aborts a
+//    call a caller stopped waiting for (the caller gets 503 at its own deadline): a rotating provider may already
+//    have rotated, and a reply given up on is a grant lost. The outcome is committed fenced by the lease's version.
+// 4. A holder that still lost its lease (frozen past it) keeps its late reply when nothing newer was stored since it
+//    claimed. A provider with a documented reuse grace gets one retry with the previous refresh token.
+// Failures: a dead grant moves to needs_reauth at once (event + audit, same transaction), with a reason that says
+// why; retryable ones schedule the next attempt with backoff, jitter and Retry-After.
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../../config/config.js';
 import type { Vault } from '../../crypto/vault.js';
@@ -24,18 +24,18 @@ import type { ProviderDefinition } from '../../providers/definition-schema.js';
 import type { ProviderCatalog } from '../../providers/registry.js';
 import type { Credentials } from '../../store/connection-document.js';
 import { openCredentials, type PreparedCredentialsSeal, prepareCredentialsSeal } from '../../store/connection-credentials.js';
-import { connectionRef, readConnection, type StoredConnection } from '../../store/connection-reads.js';
+import { readConnection, type StoredConnection } from '../../store/connection-reads.js';
 import {
   type AuditActor,
+  type RefreshedCredentials,
   type RefreshFailure,
-  type RefreshFence,
   recordRefreshFailure,
+  storeLateReply,
   storeRefreshedCredentials,
 } from '../../store/connection-refresh-writes.js';
-import { claimLease, releaseLease } from '../../store/lease.js';
+import { claimRefreshLease, commitRefresh, extendRefreshLease, isLeaseLive, type RefreshFence } from '../../store/lease.js';
 import type { Clock } from '../../time/clock.js';
 import type { IdSource } from '../../time/ids.js';
-import { claimIfDue } from './claim-if-due.js';
 import { retryDelayMs } from './refresh-backoff.js';
 import { decideRead, nextRefreshAtMs } from './refresh-schedule.js';
 
@@ -59,8 +59,8 @@ export interface RefreshAttempt {
 }
 
 /**
- * Test seams, passed to the constructor only (no configuration reaches them): tests simulate a holder
- * that dies or stalls after the provider answered and before anything was stored.
+ * Test seams, passed in code only (no configuration reaches them): tests simulate a holder that dies or freezes
+ * after the provider answered and before anything was stored.
  */
 export interface RefreshEngineHooks {
   afterProviderReply?(attempt: RefreshAttempt): Promise<void>;
@@ -74,11 +74,6 @@ export interface RefreshEngineOptions {
   readonly hooks?: RefreshEngineHooks;
   /** See ReadDecisionInput.minRefreshIntervalMs; 30 s by default. */
   readonly minRefreshIntervalMs?: number;
-  /**
-   * Called after this engine stored a refresh's outcome (new tokens, or a failure that may have moved the status),
-   * so a function can drain the events outbox before it answers; never called for reads served from storage.
-   */
-  readonly onStateChange?: (connectionId: string) => void;
   /** How a waiter re-reads: the first pause, growing by half each time up to the cap. */
   readonly waitPollMs?: { readonly initial: number; readonly max: number };
 }
@@ -88,23 +83,31 @@ export interface FreshCredentials {
   readonly credentials: Credentials;
 }
 
+/** What one request caused, filled in as it goes: it travels with the request, never shared between requests. */
+export interface RequestEffects {
+  /** A refresh this request waited for stored something (tokens, or a failure that may have moved the status). */
+  stateChanged: boolean;
+}
+
 export interface FreshCredentialsOptions {
   readonly minValidityMs: number;
   /** Who asked, for the audit entries of the refresh this read may cause. */
   readonly actor: AuditActor;
+  readonly effects?: RequestEffects;
 }
 
 export interface RefreshEngine {
   readonly instanceId: string;
   /**
-   * The connection's credentials, valid for `minValidityMs` where the provider allows it. Refreshes under
-   * the lease when needed; takes the connection as the caller just read it, so a warm read costs no extra read.
+   * The connection's credentials, valid for `minValidityMs` where the provider allows it. Refreshes under the lease
+   * when needed; takes the connection as the caller just read it, so a warm read costs no extra read. Waits at most
+   * the configured caller wait for a refresh (then 503; the refresh goes on and stores what arrives).
    */
   freshCredentials(connection: StoredConnection, options: FreshCredentialsOptions): Promise<FreshCredentials>;
   /**
-   * The sweeps' entry: refreshes one connection now if it is still due, under the same lease and writes as a
-   * read. Never waits for another holder (a live lease means someone is on it: skipped) and never throws for
-   * a provider or storage failure (reported as `failed`); see SweepRefreshRequest for when it is "due".
+   * The sweeps' entry: refreshes one connection now if it is still due, under the same lease and writes as a read.
+   * Never waits for another holder (a live lease: skipped) and never throws for a provider or storage failure
+   * (reported as `failed`); see SweepRefreshRequest for when it is "due".
    */
   refreshConnection(connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult>;
 }
@@ -114,7 +117,7 @@ export interface SweepRefreshRequest {
   /**
    * `due`: refresh when `nextRefreshAtMs <= dueByMs` (never before a failure's backoff ends), and only if
    * `nextRefreshAtMs` still is `expectedNextRefreshAtMs` (what the sweep's query saw; a change means someone
-   * refreshed it since). `force`: refresh unless in backoff — the health check's one try after an auth failure.
+   * refreshed it since). `force`: refresh unless in backoff — the health check's refresh of an expired or refused token.
    */
   readonly mode:
     | { readonly kind: 'due'; readonly dueByMs: number; readonly expectedNextRefreshAtMs: number | null }
@@ -127,13 +130,27 @@ export type SweepSkipReason = (typeof sweepSkipReasons)[number];
 export type SweepRefreshResult =
   | { readonly outcome: 'refreshed'; readonly connection: StoredConnection }
   | { readonly outcome: 'skipped'; readonly reason: SweepSkipReason }
-  /** `reason`: the provider's dead-grant code, or the error code of a retryable or unexpected failure. */
+  /** `reason`: the dead-grant reason, or the error code of a retryable or unexpected failure. */
   | { readonly outcome: 'failed'; readonly reason: string; readonly connection?: StoredConnection };
 
 interface RefreshOutcome {
   readonly connection: StoredConnection;
   /** The failure this refresh (or the refresh it waited for) ran into, if any. */
   readonly failure?: BrokerError;
+  /** Whether this engine stored anything for it. */
+  readonly stored: boolean;
+}
+
+/** The engine: its dependencies, resolved options, and the in-flight refreshes (its only state). */
+interface Engine {
+  readonly deps: RefreshEngineDependencies;
+  readonly instanceId: string;
+  readonly random: () => number;
+  readonly hooks: RefreshEngineHooks;
+  readonly minRefreshIntervalMs: number;
+  readonly waitPoll: { readonly initial: number; readonly max: number };
+  readonly inFlight: Map<string, Promise<RefreshOutcome>>;
+  readonly log: Logger;
 }
 
 const DEFAULT_MIN_REFRESH_INTERVAL_MS = 30_000;
@@ -141,6 +158,7 @@ const DEFAULT_WAIT_POLL = { initial: 25, max: 250 } as const;
 const STORE_ATTEMPTS = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const isFenced = (error: unknown) => isBrokerError(error, 'lease_held') || isBrokerError(error, 'conflict');
 
 export function needsReauthError(connection: StoredConnection): BrokerError {
   const { provider, statusReason } = connection.document;
@@ -165,322 +183,388 @@ function unavailableUntil(retryAtMs: number, nowMs: number, connection: StoredCo
   });
 }
 
-export function createRefreshEngine(dependencies: RefreshEngineDependencies, options: RefreshEngineOptions = {}): RefreshEngine {
-  const { firestore, vault, oauth, catalog, settings, clock, ids, logger } = dependencies;
-  const instanceId = options.instanceId ?? ids.newId();
-  const random = options.random ?? Math.random;
-  const hooks = options.hooks ?? {};
-  const minRefreshIntervalMs = options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS;
-  const waitPoll = options.waitPollMs ?? DEFAULT_WAIT_POLL;
-  const inFlight = new Map<string, Promise<RefreshOutcome>>();
-  const log = logger.child({ labels: { component: 'refresh' } });
+function refreshInProgress(connection: StoredConnection): BrokerError {
+  return new BrokerError('provider_unavailable', 'A refresh of this connection is taking longer than this read waits; retry shortly', {
+    details: { connectionId: connection.id, provider: connection.document.provider, reason: 'refresh_in_progress' },
+    retryAfterSeconds: 2,
+  });
+}
 
-  const writer = { clock, ids };
+async function open(engine: Engine, connection: StoredConnection): Promise<Credentials> {
+  const { credentials, tenantId } = connection.document;
+  if (credentials === null) throw notConnectedError(connection);
+  return openCredentials(engine.deps.vault, credentials, { connectionId: connection.id, tenantId });
+}
 
-  async function open(connection: StoredConnection): Promise<FreshCredentials> {
-    const { credentials, tenantId } = connection.document;
-    if (credentials === null) throw notConnectedError(connection);
-    return { connection, credentials: await openCredentials(vault, credentials, { connectionId: connection.id, tenantId }) };
+async function reread(engine: Engine, connectionId: string): Promise<StoredConnection> {
+  const latest = await readConnection(engine.deps.firestore, connectionId);
+  if (latest === undefined) throw new BrokerError('not_connected', 'The connection no longer exists', { details: { connectionId } });
+  return latest;
+}
+
+const decide = (engine: Engine, connection: StoredConnection, minValidityMs: number) =>
+  decideRead(connection.document, { nowMs: engine.deps.clock.nowMs(), minValidityMs, minRefreshIntervalMs: engine.minRefreshIntervalMs });
+
+function clientFor(engine: Engine, provider: ProviderDefinition): ClientCredentials {
+  const client = engine.deps.clients[provider.id];
+  if (client === undefined) {
+    const variable = `PROVIDER_${provider.id.toUpperCase()}_CLIENT_ID`;
+    throw new BrokerError('misconfigured', `No OAuth client is configured for ${provider.id}`, { details: { variables: [variable] } });
   }
+  return client;
+}
 
-  async function reread(connectionId: string): Promise<StoredConnection> {
-    const latest = await readConnection(firestore, connectionId);
-    if (latest === undefined) {
-      throw new BrokerError('not_connected', 'The connection no longer exists', { details: { connectionId } });
-    }
-    return latest;
+/** The previous refresh token, while the provider's documented reuse grace still covers it. */
+function graceToken(engine: Engine, provider: ProviderDefinition, credentials: Credentials): string | undefined {
+  const graceSeconds = provider.refresh.supported ? provider.refresh.reuseGraceSeconds : undefined;
+  const { previousRefreshToken, rotatedAtMs } = credentials;
+  if (graceSeconds === undefined || previousRefreshToken === undefined || rotatedAtMs === undefined) return undefined;
+  return engine.deps.clock.nowMs() - rotatedAtMs < graceSeconds * 1000 ? previousRefreshToken : undefined;
+}
+
+/** The provider call, waiting up to the reply deadline; a dead-grant answer gets one retry with a token still in its grace. */
+async function callProvider(engine: Engine, connection: StoredConnection, credentials: Credentials): Promise<{ tokens: TokenSet; usedRefreshToken?: string }> {
+  const { document } = connection;
+  const { oauth, catalog, settings } = engine.deps;
+  const provider = catalog.resolve(document.provider);
+  const client = clientFor(engine, provider);
+  if (document.kind === 'client_credentials') {
+    return { tokens: await clientCredentialsGrant(oauth, provider, { client, scopes: document.scopes, connectionConfig: document.connectionConfig }) };
   }
-
-  const decide = (connection: StoredConnection, minValidityMs: number) =>
-    decideRead(connection.document, { nowMs: clock.nowMs(), minValidityMs, minRefreshIntervalMs });
-
-  /** Re-reads until the live lease seen in `connection` is released or expires (or the token became fresh). */
-  async function waitForHolder(connection: StoredConnection, minValidityMs: number, deadlineMs: number): Promise<StoredConnection> {
-    let pause = waitPoll.initial;
-    let current = connection;
-    for (;;) {
-      const lease = current.document.lease;
-      const live = lease !== undefined && lease.holder !== null && lease.expiresAtMs > clock.nowMs();
-      if (!live || decide(current, minValidityMs).kind !== 'refresh') return current;
-      if (clock.nowMs() >= deadlineMs) {
-        throw new BrokerError('provider_unavailable', 'A refresh of this connection is taking too long; retry shortly', {
-          details: { connectionId: current.id, provider: current.document.provider, reason: 'refresh_in_progress' },
-          retryAfterSeconds: 1,
-        });
-      }
-      // Never sleep past the lease's end: a dead holder is taken over as soon as its lease runs out.
-      await sleep(Math.max(1, Math.min(pause, lease.expiresAtMs - clock.nowMs() + 5)));
-      pause = Math.min(waitPoll.max, Math.ceil(pause * 1.5));
-      current = await reread(current.id);
-    }
-  }
-
-  function clientFor(provider: ProviderDefinition): ClientCredentials {
-    const client = dependencies.clients[provider.id];
-    if (client === undefined) {
-      const variable = `PROVIDER_${provider.id.toUpperCase()}_CLIENT_ID`;
-      throw new BrokerError('misconfigured', `No OAuth client is configured for ${provider.id}`, { details: { variables: [variable] } });
-    }
-    return client;
-  }
-
-  async function callProvider(connection: StoredConnection, credentials: Credentials): Promise<TokenSet> {
-    const { document } = connection;
-    const provider = catalog.resolve(document.provider);
-    const client = clientFor(provider);
-    if (document.kind === 'client_credentials') {
-      return clientCredentialsGrant(oauth, provider, { client, scopes: document.scopes, connectionConfig: document.connectionConfig });
-    }
-    if (document.kind !== 'oauth2' || !provider.refresh.supported || credentials.refreshToken === undefined) {
-      // Nothing can renew this token: only the user can, by connecting again.
-      throw new BrokerError('needs_reauth', 'This grant cannot be refreshed', {
-        details: { provider: provider.id, providerError: credentials.refreshToken === undefined ? 'no_refresh_token' : 'refresh_not_supported' },
-      });
-    }
-    return refreshGrant(oauth, provider, {
-      client,
-      refreshToken: credentials.refreshToken,
-      scopes: document.scopes,
-      connectionConfig: document.connectionConfig,
+  if (document.kind !== 'oauth2' || !provider.refresh.supported || credentials.refreshToken === undefined) {
+    // Nothing can renew this token: only the user can, by connecting again.
+    throw new BrokerError('needs_reauth', 'This grant cannot be refreshed', {
+      details: { provider: provider.id, providerError: credentials.refreshToken === undefined ? 'no_refresh_token' : 'refresh_not_supported' },
     });
   }
-
-  function failureFor(error: BrokerError, connection: StoredConnection): RefreshFailure | undefined {
-    if (error.code === 'needs_reauth') {
-      const stated = error.details?.providerError;
-      return { kind: 'dead_grant', reason: typeof stated === 'string' ? stated : 'invalid_grant' };
-    }
-    if (error.code === 'provider_unavailable' || error.code === 'provider_error') {
-      const failures = connection.document.refresh.consecutiveFailures + 1;
-      const delay = retryDelayMs(
-        failures,
-        error.retryAfterSeconds,
-        { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs },
-        random,
-      );
-      return {
-        kind: 'retryable',
-        reason: error.code,
-        nextRefreshAtMs: clock.nowMs() + delay,
-        failuresBeforeError: settings.failuresBeforeError,
-      };
-    }
-    return undefined;
+  const refreshWith = async (refreshToken: string) => ({
+    tokens: await refreshGrant(oauth, provider, {
+      client,
+      refreshToken,
+      scopes: document.scopes,
+      connectionConfig: document.connectionConfig,
+      timeoutMs: settings.replyDeadlineMs,
+    }),
+    usedRefreshToken: refreshToken,
+  });
+  try {
+    return await refreshWith(credentials.refreshToken);
+  } catch (error) {
+    const previous = graceToken(engine, provider, credentials);
+    if (!isBrokerError(error, 'needs_reauth') || previous === undefined) throw error;
+    engine.log.warn('refresh.grace_retry', 'The stored refresh token was refused; retrying once with the previous one, inside the provider\'s reuse grace', {
+      connectionId: connection.id,
+      provider: provider.id,
+    });
+    return refreshWith(previous);
   }
+}
 
-  /** Stores the new credentials; a transient storage failure is retried while this holder may still write. */
-  async function store(
-    connection: StoredConnection,
-    fence: RefreshFence,
-    tokens: TokenSet,
-    previous: Credentials,
-    sealing: PreparedCredentialsSeal,
-    actor: AuditActor,
-  ) {
-    const credentials: Credentials = {
-      accessToken: tokens.accessToken,
-      // A reply without a refresh token leaves the stored one in force.
-      ...((tokens.refreshToken ?? previous.refreshToken) === undefined ? {} : { refreshToken: tokens.refreshToken ?? previous.refreshToken }),
-      ...(previous.tokenSecret === undefined ? {} : { tokenSecret: previous.tokenSecret }),
-    };
+function failureFor(engine: Engine, error: BrokerError, connection: StoredConnection, tookOverFrom: string | null): RefreshFailure | undefined {
+  const { settings, clock } = engine.deps;
+  if (error.code === 'needs_reauth') {
+    const stated = error.details?.providerError;
+    const code = typeof stated === 'string' ? stated : 'invalid_grant';
+    // The lease we took had run out on a holder mid-refresh: its reply (and any rotated token in it) never got stored.
+    return { kind: 'dead_grant', reason: tookOverFrom === null ? code : `${code}:after_lost_refresh_reply` };
+  }
+  if (error.code === 'provider_unavailable' || error.code === 'provider_error') {
+    const failures = connection.document.refresh.consecutiveFailures + 1;
+    const delay = retryDelayMs(failures, error.retryAfterSeconds, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }, engine.random);
+    return { kind: 'retryable', reason: error.code, nextRefreshAtMs: clock.nowMs() + delay, failuresBeforeError: settings.failuresBeforeError };
+  }
+  return undefined;
+}
+
+/**
+ * Extends the lease a quarter of its TTL after the last extension landed (three tries before it could run out), until stopped (never two extensions at once).
+ * A lost lease is only logged: the commit's fence decides what happens to the reply.
+ */
+function keepLeaseAlive(engine: Engine, connectionId: string, fence: RefreshFence): () => void {
+  const { firestore, settings, clock } = engine.deps;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const beat = async () => {
+    const held = await extendRefreshLease(firestore, connectionId, fence, { ttlMs: settings.leaseTtlMs, clock }).catch((error: unknown) => {
+      engine.log.warn('refresh.lease_extend_failed', 'Extending the refresh lease failed; retrying at the next beat', { connectionId, error });
+      return true;
+    });
+    if (!held) engine.log.warn('refresh.lease_lost', 'The refresh lease was lost while waiting for the provider', { connectionId, leaseVersion: fence.version });
+    else schedule();
+  };
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(() => void beat(), Math.max(1, Math.floor(settings.leaseTtlMs / 4)));
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function refreshedCredentials(engine: Engine, connection: StoredConnection, provider: ProviderDefinition, previous: Credentials, reply: { tokens: TokenSet; usedRefreshToken?: string }, sealing: PreparedCredentialsSeal): RefreshedCredentials {
+  const { tokens, usedRefreshToken } = reply;
+  const nowMs = engine.deps.clock.nowMs();
+  // A reply without a refresh token leaves the one sent in force.
+  const refreshToken = tokens.refreshToken ?? usedRefreshToken ?? previous.refreshToken;
+  const rotated = refreshToken !== undefined && usedRefreshToken !== undefined && refreshToken !== usedRefreshToken;
+  const keepsPrevious = rotated && provider.refresh.supported && provider.refresh.reuseGraceSeconds !== undefined;
+  const credentials: Credentials = {
+    accessToken: tokens.accessToken,
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+    ...(previous.tokenSecret === undefined ? {} : { tokenSecret: previous.tokenSecret }),
+    ...(keepsPrevious ? { previousRefreshToken: usedRefreshToken, rotatedAtMs: nowMs } : {}),
+  };
+  const expiresAtMs = tokens.expiresAtMs ?? null;
+  return {
     // Local work only: the data key was wrapped before the provider call, so KMS cannot fail us here.
-    const sealed = sealing.seal(credentials);
-    const expiresAtMs = tokens.expiresAtMs ?? null;
-    const refreshed = {
-      credentials: sealed,
-      expiresAtMs,
-      nextRefreshAtMs: nextRefreshAtMs(expiresAtMs, clock.nowMs(), settings.aheadMs),
-      scopes: tokens.scopes.length > 0 ? tokens.scopes : connection.document.scopes,
-      metadata: tokens.metadata,
-    };
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await storeRefreshedCredentials(firestore, connection.id, fence, refreshed, actor, writer);
-      } catch (error) {
-        if (!isBrokerError(error, 'storage_unavailable') || attempt >= STORE_ATTEMPTS) throw error;
-        await sleep(100 * attempt);
-      }
+    credentials: sealing.seal(credentials),
+    expiresAtMs,
+    nextRefreshAtMs: nextRefreshAtMs(expiresAtMs, nowMs, engine.deps.settings.aheadMs),
+    scopes: tokens.scopes.length > 0 ? tokens.scopes : connection.document.scopes,
+    metadata: tokens.metadata,
+  };
+}
+
+/** Commits the new credentials, retrying transient storage failures; a holder that lost its lease keeps its reply if it may. */
+async function store(engine: Engine, connection: StoredConnection, fence: RefreshFence, refreshed: RefreshedCredentials, actor: AuditActor): Promise<StoredConnection> {
+  const { firestore } = engine.deps;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await storeRefreshedCredentials(firestore, connection.id, fence, refreshed, actor, engine.deps);
+    } catch (error) {
+      if (isBrokerError(error, 'lease_held')) return storeLateReply(firestore, connection.id, fence, refreshed, actor, engine.deps);
+      if (!isBrokerError(error, 'storage_unavailable') || attempt >= STORE_ATTEMPTS) throw error;
+      await sleep(100 * attempt);
     }
   }
+}
 
-  /** Runs one refresh while holding the lease; always ends with the lease released or provably lost. */
-  async function refreshHeld(connection: StoredConnection, fence: RefreshFence, actor: AuditActor): Promise<RefreshOutcome> {
-    const startedMs = clock.nowMs();
-    const fields = { connectionId: connection.id, provider: connection.document.provider, leaseVersion: fence.version };
-    let previous: Credentials;
-    let tokens: TokenSet;
-    let sealing: PreparedCredentialsSeal | undefined;
-    try {
-      ({ credentials: previous } = await open(connection));
-      // KMS first: if it is down we fail here, before a rotating provider has invalidated anything.
-      sealing = await prepareCredentialsSeal(vault, { connectionId: connection.id, tenantId: connection.document.tenantId });
-      tokens = await callProvider(connection, previous);
-    } catch (error) {
-      sealing?.discard();
-      const failure = isBrokerError(error) ? failureFor(error, connection) : undefined;
-      if (failure === undefined) {
-        await releaseLease(firestore, connectionRef(firestore, connection.id), fence).catch(() => false);
-        throw error;
-      }
-      const recorded = await recordRefreshFailure(firestore, connection.id, fence, failure, actor, writer);
-      options.onStateChange?.(connection.id);
-      log.warn('refresh.failed', 'Refreshing a connection failed', {
-        ...fields,
-        errorCode: (error as BrokerError).code,
-        reason: failure.reason,
-        status: recorded.document.status,
-        durationMs: clock.nowMs() - startedMs,
-      });
-      return { connection: recorded, failure: error as BrokerError };
-    }
-    await hooks.afterProviderReply?.({ connectionId: connection.id, holder: fence.holder, leaseVersion: fence.version });
-    try {
-      const stored = await store(connection, fence, tokens, previous, sealing, actor);
-      options.onStateChange?.(connection.id);
-      log.info('refresh.succeeded', 'Refreshed a connection', { ...fields, durationMs: clock.nowMs() - startedMs });
-      return { connection: stored };
-    } catch (error) {
-      if (isBrokerError(error, 'lease_held') || isBrokerError(error, 'conflict')) {
-        // Fenced out: someone else holds (or held) the lease since; their result stands, ours is dropped.
-        log.warn('refresh.fenced_out', 'A late refresh result was discarded by the lease fence', { ...fields, errorCode: error.code });
-        throw error;
-      }
-      // The provider may have rotated the refresh token we could not store: say so loudly. The next refresh
-      // then meets a dead grant and moves the connection to needs_reauth with its event.
-      log.error('refresh.not_stored', 'A refreshed grant could not be stored', { ...fields, error });
-      await releaseLease(firestore, connectionRef(firestore, connection.id), fence).catch(() => false);
+/** Gives the lease back with nothing else changed (a commit of no outcome); a failure here only leaves it to run out. */
+async function release(engine: Engine, connectionId: string, fence: RefreshFence): Promise<void> {
+  await commitRefresh(engine.deps.firestore, connectionId, fence, () => ({})).catch(() => undefined);
+}
+
+/** Runs one refresh while holding the lease; ends with the outcome committed, or the lease provably lost. */
+async function refreshHeld(engine: Engine, connection: StoredConnection, fence: RefreshFence, actor: AuditActor, tookOverFrom: string | null): Promise<RefreshOutcome> {
+  const { vault, clock, catalog, firestore } = engine.deps;
+  const startedMs = clock.nowMs();
+  const fields = { connectionId: connection.id, provider: connection.document.provider, leaseVersion: fence.version };
+  const provider = catalog.resolve(connection.document.provider);
+  let previous: Credentials | undefined;
+  let sealing: PreparedCredentialsSeal | undefined;
+  let reply: Awaited<ReturnType<typeof callProvider>>;
+  const stopExtending = keepLeaseAlive(engine, connection.id, fence);
+  try {
+    previous = await open(engine, connection);
+    // KMS first: if it is down we fail here, before a rotating provider has invalidated anything.
+    sealing = await prepareCredentialsSeal(vault, { connectionId: connection.id, tenantId: connection.document.tenantId });
+    reply = await callProvider(engine, connection, previous);
+  } catch (error) {
+    stopExtending();
+    sealing?.discard();
+    const failure = isBrokerError(error) ? failureFor(engine, error, connection, tookOverFrom) : undefined;
+    if (failure === undefined) {
+      // Not the provider's answer (KMS down, a bug): nothing to record, the lease is given back for the next try.
+      await release(engine, connection.id, fence);
       throw error;
     }
+    const recorded = await recordRefreshFailure(firestore, connection.id, fence, failure, actor, engine.deps);
+    engine.log.warn('refresh.failed', 'Refreshing a connection failed', {
+      ...fields,
+      errorCode: (error as BrokerError).code,
+      reason: failure.reason,
+      status: recorded.document.status,
+      durationMs: clock.nowMs() - startedMs,
+    });
+    return { connection: recorded, failure: error as BrokerError, stored: true };
   }
-
-  /** The cross-instance part: wait for a live holder, or claim the lease and refresh. */
-  async function refreshOnce(first: StoredConnection, minValidityMs: number, actor: AuditActor): Promise<RefreshOutcome> {
-    const deadlineMs = clock.nowMs() + 2 * settings.leaseTtlMs + 5_000;
-    let current = first;
-    for (;;) {
-      // A holder we waited for may have succeeded (serve), hit a dead grant or started a cooldown: all final here.
-      if (decide(current, minValidityMs).kind !== 'refresh') return { connection: current };
-      const lease = current.document.lease;
-      if (lease !== undefined && lease.holder !== null && lease.expiresAtMs > clock.nowMs()) {
-        current = await waitForHolder(current, minValidityMs, deadlineMs);
-        continue;
-      }
-      const holder = `${instanceId}/${ids.newId()}`;
-      const claim = await claimLease(firestore, connectionRef(firestore, current.id), { holder, ttlMs: settings.leaseTtlMs, clock });
-      if (!claim.claimed) {
-        current = await reread(current.id);
-        continue;
-      }
-      // Another holder may have stored fresh tokens between our read and our claim: look again before refreshing.
-      const latest = await reread(current.id);
-      const fence: RefreshFence = { holder, version: claim.version, expectedUpdatedAtMs: latest.document.updatedAtMs };
-      if (decide(latest, minValidityMs).kind !== 'refresh') {
-        await releaseLease(firestore, connectionRef(firestore, latest.id), fence).catch(() => false);
-        return { connection: latest };
-      }
-      try {
-        return await refreshHeld(latest, fence, actor);
-      } catch (error) {
-        if (!isBrokerError(error, 'lease_held') && !isBrokerError(error, 'conflict')) throw error;
-        if (clock.nowMs() >= deadlineMs) throw error;
-        current = await reread(latest.id);
-      }
+  stopExtending();
+  await engine.hooks.afterProviderReply?.({ connectionId: connection.id, holder: fence.holder, leaseVersion: fence.version });
+  try {
+    const stored = await store(engine, connection, fence, refreshedCredentials(engine, connection, provider, previous, reply, sealing), actor);
+    const late = stored.document.lease?.version !== fence.version;
+    if (late) engine.log.warn('refresh.late_reply_kept', 'A refresh reply that arrived after its lease was lost was stored: nothing newer had been', fields);
+    else engine.log.info('refresh.succeeded', 'Refreshed a connection', { ...fields, durationMs: clock.nowMs() - startedMs });
+    return { connection: stored, stored: true };
+  } catch (error) {
+    if (isFenced(error)) {
+      // Newer credentials, a reconnect or a revoke came first: they stand, this reply is superseded.
+      engine.log.warn('refresh.fenced_out', 'A late refresh result was discarded: newer credentials were stored first', { ...fields, errorCode: (error as BrokerError).code });
+      throw error;
     }
+    // The provider may have rotated the refresh token we could not store: say so loudly. The next holder refreshes
+    // with the stored token (recovered where the provider still accepts it, else needs_reauth saying why).
+    engine.log.error('refresh.not_stored', 'A refreshed grant could not be stored', { ...fields, error });
+    await release(engine, connection.id, fence);
+    throw error;
   }
+}
 
-  function shared(connection: StoredConnection, minValidityMs: number, actor: AuditActor): Promise<RefreshOutcome> {
-    const running = inFlight.get(connection.id);
-    if (running !== undefined) return running;
-    const started = refreshOnce(connection, minValidityMs, actor).finally(() => inFlight.delete(connection.id));
-    inFlight.set(connection.id, started);
-    return started;
+/** Re-reads until the live lease seen in `connection` is released or expires (or the token became fresh). */
+async function waitForHolder(engine: Engine, connection: StoredConnection, minValidityMs: number, deadlineMs: number): Promise<StoredConnection> {
+  const { clock } = engine.deps;
+  let pause = engine.waitPoll.initial;
+  let current = connection;
+  for (;;) {
+    const lease = current.document.lease;
+    if (!isLeaseLive(lease, clock.nowMs()) || decide(engine, current, minValidityMs).kind !== 'refresh') return current;
+    if (clock.nowMs() >= deadlineMs) throw refreshInProgress(current);
+    // Never sleep past the lease's end: a dead holder is taken over as soon as its lease runs out.
+    await sleep(Math.max(1, Math.min(pause, lease.expiresAtMs - clock.nowMs() + 5)));
+    pause = Math.min(engine.waitPoll.max, Math.ceil(pause * 1.5));
+    current = await reread(engine, current.id);
   }
+}
 
-  /** After a refresh (ours or another's): the token if it is still usable, else the reason it is not. */
-  async function settle(outcome: RefreshOutcome): Promise<FreshCredentials> {
-    const { connection, failure } = outcome;
-    const { document } = connection;
-    const nowMs = clock.nowMs();
-    if (document.status === 'revoked' || document.credentials === null) throw notConnectedError(connection);
-    if (document.status === 'needs_reauth') throw needsReauthError(connection);
-    if (document.expiresAtMs === null || document.expiresAtMs > nowMs) return open(connection);
-    const retryAtMs = document.nextRefreshAtMs !== null && document.nextRefreshAtMs > nowMs ? document.nextRefreshAtMs : nowMs + 1000;
-    if (failure !== undefined && failure.code !== 'provider_unavailable') {
-      throw new BrokerError(failure.code, failure.message, {
-        cause: failure,
-        details: { ...failure.details, connectionId: connection.id },
-        retryAfterSeconds: Math.max(1, Math.ceil((retryAtMs - nowMs) / 1000)),
-      });
+/** The cross-instance part: wait for a live holder, or claim the lease and refresh. Bounded by the reply deadline. */
+async function refreshOnce(engine: Engine, first: StoredConnection, minValidityMs: number, actor: AuditActor): Promise<RefreshOutcome> {
+  const { clock, settings, firestore, ids } = engine.deps;
+  const deadlineMs = clock.nowMs() + settings.replyDeadlineMs + 2 * settings.leaseTtlMs;
+  let current = first;
+  for (;;) {
+    // A holder we waited for may have succeeded (serve), hit a dead grant or started a cooldown: all final here.
+    if (decide(engine, current, minValidityMs).kind !== 'refresh') return { connection: current, stored: false };
+    if (isLeaseLive(current.document.lease, clock.nowMs())) {
+      current = await waitForHolder(engine, current, minValidityMs, deadlineMs);
+      continue;
     }
-    throw unavailableUntil(retryAtMs, nowMs, connection, failure);
-  }
-
-  /** Whether the sweep may refresh this connection now, or why not. */
-  function sweepDecision(connection: StoredConnection, request: SweepRefreshRequest): 'refresh' | SweepSkipReason {
-    const { document } = connection;
-    const nowMs = clock.nowMs();
-    if (document.status === 'revoked' || document.status === 'needs_reauth' || document.credentials === null) return 'not_refreshable';
-    const lease = document.lease;
-    if (lease !== undefined && lease.holder !== null && lease.expiresAtMs > nowMs) return 'lease_held';
-    const next = document.nextRefreshAtMs;
-    if (document.refresh.consecutiveFailures > 0 && next !== null && next > nowMs) return 'cooldown';
-    if (request.mode.kind === 'force') return 'refresh';
-    if (next !== request.mode.expectedNextRefreshAtMs) return 'already_refreshed';
-    if (next === null || next > request.mode.dueByMs) return 'not_due';
-    return 'refresh';
-  }
-
-  async function refreshConnection(connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult> {
-    let provider: string | null = null;
+    const holder = `${engine.instanceId}/${ids.newId()}`;
+    const claim = await claimRefreshLease(firestore, current.id, {
+      holder,
+      ttlMs: settings.leaseTtlMs,
+      clock,
+      decide: (stored) => (decide(engine, stored, minValidityMs).kind === 'refresh' ? 'claim' : 'not_needed'),
+    });
+    if (!claim.claimed) {
+      if (claim.reason === 'gone') throw new BrokerError('not_connected', 'The connection no longer exists', { details: { connectionId: current.id } });
+      current = claim.connection;
+      continue;
+    }
     try {
-      const holder = `${instanceId}/${ids.newId()}`;
-      // Decided and leased in one transaction: the document refreshed is exactly the one judged due.
-      const claim = await claimIfDue(firestore, connectionId, {
-        holder,
-        ttlMs: settings.leaseTtlMs,
-        clock,
-        decide: (connection) => sweepDecision(connection, request),
-      });
-      if (!claim.claimed) return { outcome: 'skipped', reason: claim.reason };
-      const { connection } = claim;
-      provider = connection.document.provider;
-      const fence: RefreshFence = { holder, version: claim.version, expectedUpdatedAtMs: connection.document.updatedAtMs };
-      const outcome = await refreshHeld(connection, fence, request.actor);
-      if (outcome.failure === undefined) return { outcome: 'refreshed', connection: outcome.connection };
-      return { outcome: 'failed', reason: outcome.connection.document.refresh.lastErrorCode ?? outcome.failure.code, connection: outcome.connection };
+      return await refreshHeld(engine, claim.connection, claim.fence, actor, claim.tookOverFrom);
     } catch (error) {
-      if (isBrokerError(error, 'lease_held') || isBrokerError(error, 'conflict')) return { outcome: 'skipped', reason: 'fenced_out' };
-      const reason = isBrokerError(error) ? error.code : 'internal';
-      // Failures the engine could not record on the connection (KMS down, storage, a bug) still count as failed refreshes.
-      log.warn('refresh.failed', 'Refreshing a connection failed before anything could be recorded', {
-        connectionId,
-        provider,
-        errorCode: reason,
-        error,
-      });
-      return { outcome: 'failed', reason };
+      if (!isFenced(error) || clock.nowMs() >= deadlineMs) throw error;
+      current = await reread(engine, current.id);
     }
   }
+}
 
+function shared(engine: Engine, connection: StoredConnection, minValidityMs: number, actor: AuditActor): Promise<RefreshOutcome> {
+  const running = engine.inFlight.get(connection.id);
+  if (running !== undefined) return running;
+  const started = refreshOnce(engine, connection, minValidityMs, actor).finally(() => engine.inFlight.delete(connection.id));
+  // Callers may stop waiting (their deadline) while it runs on: its failure is theirs to see, never an unhandled rejection.
+  started.catch(() => undefined);
+  engine.inFlight.set(connection.id, started);
+  return started;
+}
+
+/** The refresh's outcome, or a 503 once the caller has waited its configured time (the refresh itself goes on). */
+async function withinCallerWait(engine: Engine, connection: StoredConnection, refresh: Promise<RefreshOutcome>): Promise<RefreshOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(refreshInProgress(connection)), engine.deps.settings.callerWaitMs);
+  });
+  try {
+    return await Promise.race([refresh, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** After a refresh (ours or another's): the token if it is still usable, else the reason it is not. */
+async function settle(engine: Engine, outcome: RefreshOutcome, effects: RequestEffects | undefined): Promise<FreshCredentials> {
+  const { connection, failure } = outcome;
+  if (outcome.stored && effects !== undefined) effects.stateChanged = true;
+  const { document } = connection;
+  const nowMs = engine.deps.clock.nowMs();
+  if (document.status === 'revoked' || document.credentials === null) throw notConnectedError(connection);
+  if (document.status === 'needs_reauth') throw needsReauthError(connection);
+  if (document.expiresAtMs === null || document.expiresAtMs > nowMs) {
+    return { connection, credentials: await open(engine, connection) };
+  }
+  const retryAtMs = document.nextRefreshAtMs !== null && document.nextRefreshAtMs > nowMs ? document.nextRefreshAtMs : nowMs + 1000;
+  if (failure !== undefined && failure.code !== 'provider_unavailable') {
+    throw new BrokerError(failure.code, failure.message, {
+      cause: failure,
+      details: { ...failure.details, connectionId: connection.id },
+      retryAfterSeconds: Math.max(1, Math.ceil((retryAtMs - nowMs) / 1000)),
+    });
+  }
+  throw unavailableUntil(retryAtMs, nowMs, connection, failure);
+}
+
+async function freshCredentials(engine: Engine, connection: StoredConnection, { minValidityMs, actor, effects }: FreshCredentialsOptions): Promise<FreshCredentials> {
+  if (!Number.isInteger(minValidityMs) || minValidityMs < 0) throw new TypeError('minValidityMs must be a non-negative integer');
+  const decision = decide(engine, connection, minValidityMs);
+  const served = async () => ({ connection, credentials: await open(engine, connection) });
+  switch (decision.kind) {
+    case 'serve':
+      return served();
+    case 'revoked':
+      throw notConnectedError(connection);
+    case 'needs_reauth':
+      throw needsReauthError(connection);
+    case 'cooldown':
+      if (decision.tokenValid) return served();
+      throw unavailableUntil(decision.retryAtMs, engine.deps.clock.nowMs(), connection);
+    case 'refresh':
+      return settle(engine, await withinCallerWait(engine, connection, shared(engine, connection, minValidityMs, actor)), effects);
+  }
+}
+
+/** Whether the sweep may refresh this connection now, or why not (a live lease is refused by the claim itself). */
+function sweepDecision(connection: StoredConnection, request: SweepRefreshRequest, nowMs: number): 'claim' | SweepSkipReason {
+  const { document } = connection;
+  if (document.status === 'revoked' || document.status === 'needs_reauth' || document.credentials === null) return 'not_refreshable';
+  const next = document.nextRefreshAtMs;
+  if (document.refresh.consecutiveFailures > 0 && next !== null && next > nowMs) return 'cooldown';
+  if (request.mode.kind === 'force') return 'claim';
+  if (next !== request.mode.expectedNextRefreshAtMs) return 'already_refreshed';
+  if (next === null || next > request.mode.dueByMs) return 'not_due';
+  return 'claim';
+}
+
+async function refreshConnection(engine: Engine, connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult> {
+  const { firestore, settings, clock, ids } = engine.deps;
+  let provider: string | null = null;
+  try {
+    const claim = await claimRefreshLease(firestore, connectionId, {
+      holder: `${engine.instanceId}/${ids.newId()}`,
+      ttlMs: settings.leaseTtlMs,
+      clock,
+      decide: (connection, nowMs) => sweepDecision(connection, request, nowMs),
+    });
+    if (!claim.claimed) return { outcome: 'skipped', reason: claim.reason };
+    provider = claim.connection.document.provider;
+    const outcome = await refreshHeld(engine, claim.connection, claim.fence, request.actor, claim.tookOverFrom);
+    if (outcome.failure === undefined) return { outcome: 'refreshed', connection: outcome.connection };
+    return { outcome: 'failed', reason: outcome.connection.document.refresh.lastErrorCode ?? outcome.failure.code, connection: outcome.connection };
+  } catch (error) {
+    if (isFenced(error)) return { outcome: 'skipped', reason: 'fenced_out' };
+    const reason = isBrokerError(error) ? error.code : 'internal';
+    // Failures the engine could not record on the connection (storage, a bug) still count as failed refreshes.
+    engine.log.warn('refresh.failed', 'Refreshing a connection failed before anything could be recorded', { connectionId, provider, errorCode: reason, error });
+    return { outcome: 'failed', reason };
+  }
+}
+
+/** The engine of one runtime (build it once: BrokerRuntime.refreshEngine); tests build several to play several instances. */
+export function createRefreshEngine(deps: RefreshEngineDependencies, options: RefreshEngineOptions = {}): RefreshEngine {
+  const engine: Engine = {
+    deps,
+    instanceId: options.instanceId ?? deps.ids.newId(),
+    random: options.random ?? Math.random,
+    hooks: options.hooks ?? {},
+    minRefreshIntervalMs: options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS,
+    waitPoll: options.waitPollMs ?? DEFAULT_WAIT_POLL,
+    inFlight: new Map(),
+    log: deps.logger.child({ labels: { component: 'refresh' } }),
+  };
   return {
-    instanceId,
-    refreshConnection,
-    async freshCredentials(connection, { minValidityMs, actor }) {
-      if (!Number.isInteger(minValidityMs) || minValidityMs < 0) throw new TypeError('minValidityMs must be a non-negative integer');
-      const decision = decide(connection, minValidityMs);
-      switch (decision.kind) {
-        case 'serve':
-          return open(connection);
-        case 'revoked':
-          throw notConnectedError(connection);
-        case 'needs_reauth':
-          throw needsReauthError(connection);
-        case 'cooldown':
-          if (decision.tokenValid) return open(connection);
-          throw unavailableUntil(decision.retryAtMs, clock.nowMs(), connection);
-        case 'refresh':
-          return settle(await shared(connection, minValidityMs, actor));
-      }
-    },
+    instanceId: engine.instanceId,
+    freshCredentials: (connection, readOptions) => freshCredentials(engine, connection, readOptions),
+    refreshConnection: (connectionId, request) => refreshConnection(engine, connectionId, request),
   };
 }

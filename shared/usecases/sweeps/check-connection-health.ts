@@ -1,15 +1,15 @@
-// One connection's health check: probe the provider as the connection; on an auth failure refresh once and probe again
-// before declaring needs_reauth; record status, latency and error, and move the state machine with its events.
+// One connection's health check: an expired token is refreshed first (never probed with); the provider is probed as the
+// connection; on an auth failure one refresh and a second probe before needs_reauth; status, latency, error and events recorded.
 import { BrokerError, isBrokerError } from '../../errors/broker-error.js';
 import type { Logger } from '../../log/logger.js';
 import { openCredentials } from '../../store/connection-credentials.js';
 import { readConnection, type StoredConnection } from '../../store/connection-reads.js';
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
-import type { RefreshEngine } from '../refresh/refresh-engine.js';
+import type { SweepRefreshResult } from '../refresh/refresh-engine.js';
 import { type HealthRecord, recordHealthCheck } from './health-writes.js';
 import { type ProbeKind, probeIdentity } from './identity-probes.js';
-import { schedulerActor, sweepEngineOf } from './sweep-settings.js';
+import { schedulerActor } from './sweep-settings.js';
 
 export const healthOutcomes = ['healthy', 'unhealthy', 'needs_reauth', 'skipped'] as const;
 export type HealthOutcome = (typeof healthOutcomes)[number];
@@ -27,7 +27,6 @@ export interface HealthCheckResult {
 
 export interface HealthCheckOptions {
   readonly actor?: AuditActor;
-  readonly engine?: RefreshEngine;
   readonly logger?: Logger;
 }
 
@@ -44,7 +43,7 @@ export async function checkConnectionHealth(runtime: BrokerRuntime, connectionId
   const { clock } = runtime;
   const logger = (options.logger ?? runtime.logger).child({ labels: { component: 'health' } });
   const actor = options.actor ?? schedulerActor(runtime.config);
-  const engine = options.engine ?? sweepEngineOf(runtime);
+  const engine = runtime.refreshEngine();
   const firestore = runtime.firestore();
   const skipped = (reason: string): HealthCheckResult => ({ connectionId, outcome: 'skipped', reason, latencyMs: null, refreshed: false, probe: null });
 
@@ -56,6 +55,15 @@ export async function checkConnectionHealth(runtime: BrokerRuntime, connectionId
   if (document.kind === 'oauth1') return skipped('no_probe');
   const provider = runtime.catalog.resolve(document.provider);
   const client = runtime.config.providerClients[provider.id];
+
+  /** The check of a connection whose token expired and could not be refreshed now: the refresh's verdict, no probe. */
+  function expiredOutcome(refresh: Exclude<SweepRefreshResult, { outcome: 'refreshed' }>): HealthCheckResult {
+    if (refresh.outcome === 'skipped') return skipped(`token_expired:${refresh.reason}`);
+    // A dead grant was recorded by the refresh itself (status, health, event); anything else waits for the next check.
+    const outcome: HealthOutcome = refresh.connection?.document.status === 'needs_reauth' ? 'needs_reauth' : 'unhealthy';
+    logger.notice('health.checked', 'Connection is not healthy: its expired token could not be refreshed', { connectionId, provider: provider.id, outcome, errorCode: refresh.reason });
+    return { connectionId, outcome, reason: refresh.reason, latencyMs: null, refreshed: false, probe: null };
+  }
 
   async function probe(current: StoredConnection): Promise<{ kind: ProbeKind | null; latencyMs: number; error?: unknown }> {
     const sealed = current.document.credentials;
@@ -70,10 +78,22 @@ export async function checkConnectionHealth(runtime: BrokerRuntime, connectionId
     }
   }
 
-  let attempt = await probe(connection);
   let refreshed = false;
+  let current = connection;
+  // An expired access token proves nothing about the grant: refresh first, never probe with it.
+  if (document.expiresAtMs !== null && document.expiresAtMs <= clock.nowMs()) {
+    const refresh = await engine.refreshConnection(connectionId, { actor, mode: { kind: 'force' } });
+    if (refresh.outcome !== 'refreshed') return expiredOutcome(refresh);
+    refreshed = true;
+    current = refresh.connection;
+  }
+
+  let attempt = await probe(current);
   let needsReauthReason: string | undefined;
-  if (attempt.error !== undefined && isBrokerError(attempt.error, 'needs_reauth')) {
+  if (refreshed && attempt.error !== undefined && isBrokerError(attempt.error, 'needs_reauth')) {
+    // Refused with a token refreshed a moment ago: the grant itself is dead.
+    needsReauthReason = errorCodeOf(attempt.error);
+  } else if (attempt.error !== undefined && isBrokerError(attempt.error, 'needs_reauth')) {
     // The token may just have expired or been rotated elsewhere: one refresh, then a second look, before blaming the grant.
     const refresh = await engine.refreshConnection(connectionId, { actor, mode: { kind: 'force' } });
     if (refresh.outcome === 'refreshed') {

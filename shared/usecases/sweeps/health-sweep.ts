@@ -10,7 +10,7 @@ import { checkConnectionHealth, type HealthOutcome } from './check-connection-he
 import { countsForLog } from './refresh-sweep.js';
 import { runSweepPool } from './sweep-pool.js';
 import { countAfter, fetchSweepPage, healthCheckQuery, type SweepItem } from './sweep-queries.js';
-import { schedulerActor, sweepEngineOf, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
+import { schedulerActor, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
 
 export interface HealthSweepOptions extends SweepOptions {
   /** Connections checked more recently than this are not checked again; the configured interval by default. */
@@ -41,8 +41,7 @@ export async function runHealthSweep(runtime: BrokerRuntime, options: HealthSwee
   if (!(recheckMs >= 0)) throw new TypeError('recheckMs must be >= 0');
   const { clock } = runtime;
   const logger = (options.logger ?? runtime.logger).child({ labels: { component: 'health-sweep' } });
-  const engine = options.engine ?? sweepEngineOf(runtime);
-  const actor = options.actor ?? schedulerActor(runtime.config);
+    const actor = options.actor ?? schedulerActor(runtime.config);
   const query = healthCheckQuery(runtime.firestore());
   const startedAtMs = clock.nowMs();
   // Checked after this: recently enough to wait for a later run (everything this run checks lands after it too).
@@ -73,7 +72,7 @@ export async function runHealthSweep(runtime: BrokerRuntime, options: HealthSwee
     providerOf: (item) => item.provider,
     work: async (item) => {
       try {
-        const result = await checkConnectionHealth(runtime, item.id, { actor, engine, logger });
+        const result = await checkConnectionHealth(runtime, item.id, { actor, logger });
         outcomes[result.outcome] += 1;
         if (result.refreshed) refreshed += 1;
         if (result.outcome !== 'healthy' && result.outcome !== 'skipped' && result.reason !== null) {

@@ -13,7 +13,7 @@ import { drainAfterChange } from '../events/drain-after-change.js';
 import type { SweepSkipReason } from '../refresh/refresh-engine.js';
 import { runSweepPool } from './sweep-pool.js';
 import { countAfter, dueConnectionsQuery, fetchSweepPage, type SweepItem } from './sweep-queries.js';
-import { schedulerActor, sweepEngineOf, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
+import { schedulerActor, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
 
 export interface RefreshSweepOptions extends SweepOptions {
   /** Also refresh what falls due within this long; the configured window by default. */
@@ -55,7 +55,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
   if (!(windowMs >= 0)) throw new TypeError('windowMs must be >= 0');
   const { clock } = runtime;
   const logger = (options.logger ?? runtime.logger).child({ labels: { component: 'refresh-sweep' } });
-  const engine = options.engine ?? sweepEngineOf(runtime);
+  const engine = runtime.refreshEngine();
   const actor = options.actor ?? schedulerActor(runtime.config);
   const firestore = runtime.firestore();
   const startedAtMs = clock.nowMs();

@@ -3,9 +3,6 @@ import type { Config } from '../../config/config.js';
 import type { Logger } from '../../log/logger.js';
 import type { Clock } from '../../time/clock.js';
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
-import type { BrokerRuntime } from '../broker-runtime.js';
-import { refreshEngineFor } from '../token/token-service.js';
-import type { RefreshEngine } from '../refresh/refresh-engine.js';
 
 export interface SweepSettings {
   readonly pageSize: number;
@@ -21,8 +18,6 @@ export interface SweepSettings {
 export interface SweepOptions extends Partial<SweepSettings> {
   /** Who runs the sweep, for the audit entries of what it changes; the scheduler by default. */
   readonly actor?: AuditActor;
-  /** The engine to refresh through; the runtime's sweep engine by default (see sweepEngineOf). */
-  readonly engine?: RefreshEngine;
   /** Whether to drain the events outbox at the end (default true). */
   readonly drain?: boolean;
   /** The request's logger (trace, function label); the runtime's by default. */
@@ -65,16 +60,4 @@ export function sweepPoolLimits(settings: SweepSettings, startedAtMs: number, cl
 
 export function schedulerActor(config: Config): AuditActor {
   return { type: 'scheduler', id: config.scheduler.serviceAccount ?? null };
-}
-
-const engines = new WeakMap<BrokerRuntime, RefreshEngine>();
-
-/** One refresh engine per runtime for the sweeps (its instance id names this process in lease holders). */
-export function sweepEngineOf(runtime: BrokerRuntime): RefreshEngine {
-  let engine = engines.get(runtime);
-  if (engine === undefined) {
-    engine = refreshEngineFor(runtime);
-    engines.set(runtime, engine);
-  }
-  return engine;
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../../log/logger.js';
 import { appendAudit } from '../../store/audit-log.js';
 import type { Clock } from '../../time/clock.js';
 import type { IdSource } from '../../time/ids.js';
-import type { RefreshEngine } from '../refresh/refresh-engine.js';
+import type { RefreshEngine, RequestEffects } from '../refresh/refresh-engine.js';
 import { findConnection } from './find-connection.js';
 import type { TokenRequest, TokenResponse } from './token-request.js';
 
@@ -68,7 +68,13 @@ async function auditDenial(dependencies: ReadTokenDependencies, caller: Verified
   }
 }
 
-export async function readToken(dependencies: ReadTokenDependencies, caller: VerifiedCaller, request: TokenRequest): Promise<TokenResponse> {
+/** `effects` travels with this one request: it learns whether the read changed the connection's state. */
+export async function readToken(
+  dependencies: ReadTokenDependencies,
+  caller: VerifiedCaller,
+  request: TokenRequest,
+  effects?: RequestEffects,
+): Promise<TokenResponse> {
   const userId = request.userId ?? null;
   const auditFields = { callerEmail: caller.email, tenantId: request.tenantId, userId, provider: request.provider };
   // Policy before any read: a caller learns nothing about tenants and providers it may not use.
@@ -90,6 +96,7 @@ export async function readToken(dependencies: ReadTokenDependencies, caller: Ver
     const fresh = await dependencies.engine.freshCredentials(connection, {
       minValidityMs: request.minValiditySeconds === undefined ? dependencies.defaultMinValidityMs : request.minValiditySeconds * 1000,
       actor: { type: 'service_account', id: caller.email },
+      ...(effects === undefined ? {} : { effects }),
     });
     const { document } = fresh.connection;
     // A refresh may narrow the grant (the user removed a permission at the provider).

@@ -89,6 +89,8 @@ export async function startMatrixStack(options: MatrixStackOptions): Promise<Mat
       METADATA_SERVER_DETECTION: 'none',
       PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
       PROVIDER_TIMEOUT_SECONDS: String(PROVIDER_TIMEOUT_SECONDS),
+      // A refresh waits this long for a hanging provider (120 s by default), the token read's caller longer (10 s).
+      REFRESH_REPLY_DEADLINE_SECONDS: String(PROVIDER_TIMEOUT_SECONDS),
       CALLER_POLICY: JSON.stringify([
         { serviceAccount: matrixIdentities.reader, tenants: [matrixIdentities.tenant], providers: [MATRIX_PROVIDER], actions: ['read_token'] },
         { serviceAccount: matrixIdentities.productBackend, tenants: [matrixIdentities.tenant], providers: [MATRIX_PROVIDER], actions: ['connect'] },

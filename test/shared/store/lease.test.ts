@@ -1,211 +1,199 @@
-// The lease on the real emulator: one winner under contention, takeover after expiry, and fenced writes that reject a late holder.
-import type { DocumentReference, Firestore } from '@google-cloud/firestore';
+// The refresh lease on the real emulator: one winner under contention, takeover after expiry, extension, fenced commits
+// that reject a late holder, and the late reply kept only when nothing newer was stored.
+import type { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrokerError } from '../../../shared/errors/broker-error.js';
+import { sealCredentials } from '../../../shared/store/connection-credentials.js';
+import { connectionRef, readConnection } from '../../../shared/store/connection-reads.js';
+import { claimRefreshLease, commitLateReply, commitRefresh, extendRefreshLease, isLeaseLive } from '../../../shared/store/lease.js';
 import { createFirestore } from '../../../shared/store/firestore-client.js';
-import { claimLease, leaseFieldSchema, releaseLease, writeIfLeaseVersion } from '../../../shared/store/lease.js';
 import { ManualClock } from '../../../shared/time/clock.js';
+import { writeConnection } from '../../support/connection-fixtures.js';
 import { useFirestoreTestProject } from '../../support/firestore-test-project.js';
+import { startVaultHarness, type VaultHarness } from '../../support/vault-harness.js';
 
 const project = useFirestoreTestProject('lease');
 const ttlMs = 30_000;
 
 // A second client stands in for a second broker instance: its own channel, its own transactions.
 let otherInstance: Firestore;
-beforeAll(() => {
+let vaults: VaultHarness;
+beforeAll(async () => {
   otherInstance = createFirestore(project.config);
+  vaults = await startVaultHarness();
 });
 afterAll(async () => {
   await otherInstance.terminate();
+  await vaults?.close();
 });
 
-let documentCount = 0;
-async function newConnectionDocument(data: Record<string, unknown> = { status: 'active' }): Promise<DocumentReference> {
-  documentCount += 1;
-  const ref = project.firestore.collection('connections').doc(`connection-${documentCount}`);
-  await ref.set(data);
-  return ref;
+let count = 0;
+async function newConnection(): Promise<string> {
+  count += 1;
+  return writeConnection(project.firestore, vaults.vault, {
+    tenantId: 'acme',
+    userId: `user-${count}`,
+    provider: 'zoom',
+    providerAccountId: `account-${count}`,
+    credentials: { accessToken: 'at-fixture-not-a-secret', refreshToken: 'rt-fixture-not-a-secret' },
+    expiresAtMs: 0,
+  });
 }
 
-async function storedLease(ref: DocumentReference) {
-  return leaseFieldSchema.parse((await ref.get()).data()).lease;
+const claimAlways = (holder: string, clock: ManualClock) => ({ holder, ttlMs, clock, decide: () => 'claim' as const });
+
+async function storedLease(connectionId: string) {
+  return (await readConnection(project.firestore, connectionId))?.document.lease;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
+describe('isLeaseLive', () => {
+  it('is the one rule: a named holder whose time has not run out', () => {
+    expect(isLeaseLive(undefined, 10)).toBe(false);
+    expect(isLeaseLive({ holder: null, expiresAtMs: 0, version: 3 }, 10)).toBe(false);
+    expect(isLeaseLive({ holder: 'a', expiresAtMs: 10, version: 1 }, 10)).toBe(false);
+    expect(isLeaseLive({ holder: 'a', expiresAtMs: 11, version: 1 }, 10)).toBe(true);
+  });
+});
 
-describe('claimLease', () => {
-  it('takes a free lease at version 1 and stores holder and expiry', async () => {
+describe('claimRefreshLease', () => {
+  it('takes a free lease at version 1 and returns the document it decided on', async () => {
     const clock = new ManualClock();
-    const ref = await newConnectionDocument();
+    const id = await newConnection();
 
-    const result = await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
+    const result = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
 
-    expect(result).toEqual({ claimed: true, version: 1, expiresAtMs: clock.nowMs() + ttlMs });
-    expect(await storedLease(ref)).toEqual({ holder: 'instance-a', expiresAtMs: clock.nowMs() + ttlMs, version: 1 });
-    expect((await ref.get()).get('status')).toBe('active');
+    expect(result).toMatchObject({ claimed: true, tookOverFrom: null, fence: { holder: 'instance-a', version: 1 } });
+    expect(await storedLease(id)).toEqual({ holder: 'instance-a', expiresAtMs: clock.nowMs() + ttlMs, version: 1 });
   });
 
   it('gives two concurrent claimants exactly one winner, every time', { timeout: 120_000 }, async () => {
     const clock = new ManualClock();
     for (let round = 0; round < 4; round += 1) {
-      const ref = await newConnectionDocument();
-      const [first, second] = await Promise.all([
-        claimLease(project.firestore, ref, { holder: `a-${round}`, ttlMs, clock }),
-        claimLease(otherInstance, otherInstance.doc(ref.path), {
-          holder: `b-${round}`,
-          ttlMs,
-          clock,
-        }),
+      const id = await newConnection();
+      const results = await Promise.all([
+        claimRefreshLease(project.firestore, id, claimAlways(`a-${round}`, clock)),
+        claimRefreshLease(otherInstance, id, claimAlways(`b-${round}`, clock)),
       ]);
-
-      const winners = [first, second].filter((result) => result.claimed);
-      expect(winners).toHaveLength(1);
-      const winner = first.claimed ? `a-${round}` : `b-${round}`;
-      const loser = first.claimed ? second : first;
-      expect(loser).toEqual({ claimed: false, holder: winner, expiresAtMs: clock.nowMs() + ttlMs });
-      expect(await storedLease(ref)).toEqual({ holder: winner, expiresAtMs: clock.nowMs() + ttlMs, version: 1 });
+      expect(results.filter((result) => result.claimed)).toHaveLength(1);
+      expect(results.filter((result) => !result.claimed)).toEqual([expect.objectContaining({ reason: 'lease_held' })]);
+      expect((await storedLease(id))?.version).toBe(1);
     }
   });
 
-  it('refuses a live lease held by someone else', async () => {
+  it('refuses a live lease before asking the decision, and returns the decision’s own reason otherwise', async () => {
     const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
+    const id = await newConnection();
+    await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
     clock.advance(ttlMs - 1);
+    let asked = false;
+    const held = await claimRefreshLease(project.firestore, id, { holder: 'b', ttlMs, clock, decide: () => ((asked = true), 'claim' as const) });
+    expect(held).toMatchObject({ claimed: false, reason: 'lease_held' });
+    expect(asked).toBe(false);
 
-    const result = await claimLease(project.firestore, ref, { holder: 'instance-b', ttlMs, clock });
-
-    expect(result).toEqual({ claimed: false, holder: 'instance-a', expiresAtMs: clock.nowMs() + 1 });
+    clock.advance(1);
+    const skipped = await claimRefreshLease(project.firestore, id, { holder: 'b', ttlMs, clock, decide: () => 'not_due' as const });
+    expect(skipped).toMatchObject({ claimed: false, reason: 'not_due' });
+    expect(await storedLease(id)).toMatchObject({ holder: 'instance-a', version: 1 });
   });
 
-  it('lets a new holder take over an expired lease with a higher version', async () => {
+  it('takes over an expired lease with a higher version and names the holder it took over from', async () => {
     const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
+    const id = await newConnection();
+    await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
     clock.advance(ttlMs);
 
-    const result = await claimLease(otherInstance, otherInstance.doc(ref.path), { holder: 'instance-b', ttlMs, clock });
+    const result = await claimRefreshLease(otherInstance, id, claimAlways('instance-b', clock));
 
-    expect(result).toEqual({ claimed: true, version: 2, expiresAtMs: clock.nowMs() + ttlMs });
-    expect(await storedLease(ref)).toMatchObject({ holder: 'instance-b', version: 2 });
+    expect(result).toMatchObject({ claimed: true, tookOverFrom: 'instance-a', fence: { version: 2 } });
   });
 
-  it('renews the holder’s own live lease without moving the version', async () => {
-    const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
-    clock.advance(10_000);
-
-    const renewed = await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
-
-    expect(renewed).toEqual({ claimed: true, version: 1, expiresAtMs: clock.nowMs() + ttlMs });
-  });
-
-  it('reports a missing document as not_found instead of creating it', async () => {
-    const ref = project.firestore.collection('connections').doc('never-created');
-
-    const error = await rejection(claimLease(project.firestore, ref, { holder: 'a', ttlMs, clock: new ManualClock() }));
-
-    expect(error).toBeInstanceOf(BrokerError);
-    expect((error as BrokerError).code).toBe('not_found');
-    expect((await ref.get()).exists).toBe(false);
+  it('says gone for a missing document and creates nothing', async () => {
+    const result = await claimRefreshLease(project.firestore, 'conn_never_created', claimAlways('a', new ManualClock()));
+    expect(result).toEqual({ claimed: false, reason: 'gone' });
+    expect((await connectionRef(project.firestore, 'conn_never_created').get()).exists).toBe(false);
   });
 
   it('rejects caller mistakes with a TypeError', async () => {
-    const ref = await newConnectionDocument();
+    const id = await newConnection();
     const clock = new ManualClock();
-    await expect(claimLease(project.firestore, ref, { holder: '', ttlMs, clock })).rejects.toThrow(TypeError);
-    await expect(claimLease(project.firestore, ref, { holder: 'a', ttlMs: 0, clock })).rejects.toThrow(TypeError);
+    await expect(claimRefreshLease(project.firestore, id, claimAlways('', clock))).rejects.toThrow(TypeError);
+    await expect(claimRefreshLease(project.firestore, id, { ...claimAlways('a', clock), ttlMs: 0 })).rejects.toThrow(TypeError);
   });
 });
 
-describe('writeIfLeaseVersion', () => {
-  it('applies the write while the version is current', async () => {
+describe('extendRefreshLease', () => {
+  it('pushes the holder’s lease out at the same version, and refuses once it was taken over', async () => {
     const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    const claim = await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
-    if (!claim.claimed) throw new Error('setup: claim failed');
+    const id = await newConnection();
+    const claim = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
+    if (!claim.claimed) throw new Error('expected a claim');
+    clock.advance(ttlMs - 1);
 
-    await writeIfLeaseVersion(project.firestore, ref, claim.version, { accessToken: 'sealed-a', 'refresh.count': 1 });
+    expect(await extendRefreshLease(project.firestore, id, claim.fence, { ttlMs, clock })).toBe(true);
+    expect(await storedLease(id)).toEqual({ holder: 'instance-a', expiresAtMs: clock.nowMs() + ttlMs, version: 1 });
 
-    const data = (await ref.get()).data();
-    expect(data).toMatchObject({ accessToken: 'sealed-a', refresh: { count: 1 }, status: 'active' });
-    expect(await storedLease(ref)).toMatchObject({ holder: 'instance-a', version: 1 });
-  });
-
-  it('rejects a stale holder after a takeover and keeps the new holder’s data', async () => {
-    const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    const stale = await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
-    if (!stale.claimed) throw new Error('setup: first claim failed');
-    clock.advance(ttlMs + 1);
-    const fresh = await claimLease(otherInstance, otherInstance.doc(ref.path), { holder: 'instance-b', ttlMs, clock });
-    if (!fresh.claimed) throw new Error('setup: takeover failed');
-    await writeIfLeaseVersion(otherInstance, otherInstance.doc(ref.path), fresh.version, { refreshToken: 'rotated-by-b' });
-
-    const error = await rejection(
-      writeIfLeaseVersion(project.firestore, ref, stale.version, { refreshToken: 'stale-from-a' }),
-    );
-
-    expect(error).toBeInstanceOf(BrokerError);
-    expect((error as BrokerError).code).toBe('lease_held');
-    expect((error as BrokerError).details).toMatchObject({ version: 1, currentVersion: 2 });
-    expect((await ref.get()).get('refreshToken')).toBe('rotated-by-b');
-    expect(await storedLease(ref)).toMatchObject({ holder: 'instance-b', version: 2 });
-  });
-
-  it('still accepts the holder’s write after expiry when nobody took over', async () => {
-    const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    const claim = await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
-    if (!claim.claimed) throw new Error('setup: claim failed');
-    clock.advance(ttlMs * 2);
-
-    await writeIfLeaseVersion(project.firestore, ref, claim.version, { refreshToken: 'late-but-unopposed' });
-
-    expect((await ref.get()).get('refreshToken')).toBe('late-but-unopposed');
-  });
-
-  it('refuses an update that would change the lease itself', async () => {
-    const ref = await newConnectionDocument();
-    await expect(writeIfLeaseVersion(project.firestore, ref, 1, { lease: null })).rejects.toThrow(TypeError);
-    await expect(writeIfLeaseVersion(project.firestore, ref, 1, { 'lease.version': 9 })).rejects.toThrow(TypeError);
-  });
-});
-
-describe('releaseLease', () => {
-  it('releases at the current version; the fence never goes back', async () => {
-    const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    const claim = await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
-    if (!claim.claimed) throw new Error('setup: claim failed');
-
-    expect(await releaseLease(project.firestore, ref, { holder: 'instance-a', version: claim.version })).toBe(true);
-    expect(await storedLease(ref)).toEqual({ holder: null, expiresAtMs: 0, version: 1 });
-
-    // The released holder can no longer write, and the next claim moves past its version.
-    const late = await rejection(writeIfLeaseVersion(project.firestore, ref, claim.version, { refreshToken: 'late' }));
-    expect((late as BrokerError).code).toBe('conflict');
-    const next = await claimLease(project.firestore, ref, { holder: 'instance-b', ttlMs, clock });
-    expect(next).toMatchObject({ claimed: true, version: 2 });
-    expect((await ref.get()).get('refreshToken')).toBeUndefined();
-  });
-
-  it('does nothing for a holder whose lease was taken over', async () => {
-    const clock = new ManualClock();
-    const ref = await newConnectionDocument();
-    await claimLease(project.firestore, ref, { holder: 'instance-a', ttlMs, clock });
     clock.advance(ttlMs);
-    await claimLease(project.firestore, ref, { holder: 'instance-b', ttlMs, clock });
+    await claimRefreshLease(otherInstance, id, claimAlways('instance-b', clock));
+    expect(await extendRefreshLease(project.firestore, id, claim.fence, { ttlMs, clock })).toBe(false);
+    expect(await storedLease(id)).toMatchObject({ holder: 'instance-b', version: 2 });
+  });
+});
 
-    expect(await releaseLease(project.firestore, ref, { holder: 'instance-a', version: 1 })).toBe(false);
-    expect(await storedLease(ref)).toEqual({ holder: 'instance-b', expiresAtMs: clock.nowMs() + ttlMs, version: 2 });
+describe('commitRefresh', () => {
+  it('writes the outcome and releases the lease, keeping the version', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const claim = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
+    if (!claim.claimed) throw new Error('expected a claim');
+
+    const stored = await commitRefresh(project.firestore, id, claim.fence, () => ({ statusReason: 'written-under-lease' }));
+
+    expect(stored.document).toMatchObject({ statusReason: 'written-under-lease', lease: { holder: null, version: 1 } });
+    expect((await readConnection(project.firestore, id))?.document.statusReason).toBe('written-under-lease');
+  });
+
+  it('fences out a holder whose lease was taken over (lease_held), and one whose lease was released (conflict)', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const stale = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
+    if (!stale.claimed) throw new Error('expected a claim');
+    clock.advance(ttlMs);
+    const fresh = await claimRefreshLease(otherInstance, id, claimAlways('instance-b', clock));
+    if (!fresh.claimed) throw new Error('expected a claim');
+
+    await expect(commitRefresh(project.firestore, id, stale.fence, () => ({ statusReason: 'stale' }))).rejects.toMatchObject({ code: 'lease_held' });
+    await commitRefresh(otherInstance, id, fresh.fence, () => ({}));
+    await expect(commitRefresh(otherInstance, id, fresh.fence, () => ({ statusReason: 'twice' }))).rejects.toMatchObject({ code: 'conflict' });
+    expect((await readConnection(project.firestore, id))?.document.statusReason).toBeNull();
+  });
+
+  it('still accepts the holder of an expired lease nobody took over: no newer writer exists', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const claim = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
+    if (!claim.claimed) throw new Error('expected a claim');
+    clock.advance(ttlMs * 2);
+    await commitRefresh(project.firestore, id, claim.fence, () => ({ statusReason: 'late-but-unopposed' }));
+    expect((await readConnection(project.firestore, id))?.document.statusReason).toBe('late-but-unopposed');
+  });
+});
+
+describe('commitLateReply', () => {
+  it('keeps a late reply while the credentials are the seal it refreshed from, and refuses once newer ones were stored', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const stale = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
+    if (!stale.claimed) throw new Error('expected a claim');
+    clock.advance(ttlMs);
+    const fresh = await claimRefreshLease(otherInstance, id, claimAlways('instance-b', clock));
+    if (!fresh.claimed) throw new Error('expected a claim');
+
+    const kept = await commitLateReply(project.firestore, id, stale.fence, () => ({ statusReason: 'late-reply' }));
+    // The taker-over's lease is untouched: it can still commit its own outcome.
+    expect(kept.document.lease).toMatchObject({ holder: 'instance-b', version: 2 });
+
+    const newer = await sealCredentials(vaults.vault, { accessToken: 'at-newer-not-a-secret' }, { connectionId: id, tenantId: 'acme' });
+    await commitRefresh(otherInstance, id, fresh.fence, () => ({ credentials: newer }));
+    await expect(commitLateReply(project.firestore, id, stale.fence, () => ({ statusReason: 'too-late' }))).rejects.toMatchObject({ code: 'conflict' });
+    expect((await readConnection(project.firestore, id))?.document.statusReason).toBe('late-reply');
   });
 });

@@ -43,3 +43,20 @@ describe('broker runtime provider timeout', () => {
     }
   });
 });
+
+describe('broker runtime refresh deadlines', () => {
+  it('lets one call wait longer than the provider timeout (a refresh waits out a slow reply), and gives up at its own bound', async () => {
+    const runtime = createBrokerRuntime(loadConfig({ ...env(), PROVIDER_TIMEOUT_SECONDS: '1' }));
+    const started = Date.now();
+    await expect(
+      sendProviderRequest(runtime.oauth().http, boundary, { method: 'GET', url: 'https://provider.example/token', timeoutMs: 2_500 }),
+    ).rejects.toMatchObject({ code: 'provider_unavailable', details: { reason: 'timeout' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_400);
+  });
+
+  it('answers a token read after 10 s and waits 120 s for a refresh reply by default; both are configurable', () => {
+    expect(loadConfig(env()).refresh).toMatchObject({ callerWaitMs: 10_000, replyDeadlineMs: 120_000 });
+    expect(loadConfig({ ...env(), REFRESH_CALLER_WAIT_SECONDS: '3', REFRESH_REPLY_DEADLINE_SECONDS: '300' }).refresh).toMatchObject({ callerWaitMs: 3_000, replyDeadlineMs: 300_000 });
+    expect(() => loadConfig({ ...env(), REFRESH_REPLY_DEADLINE_SECONDS: '0' })).toThrow(/REFRESH_REPLY_DEADLINE_SECONDS/);
+  });
+});

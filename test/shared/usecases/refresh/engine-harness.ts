@@ -1,5 +1,6 @@
 // Independent refresh engines over one emulator project, KMS stand-in and provider sandbox: each one a "Cloud Run instance".
 import type { Firestore } from '@google-cloud/firestore';
+import { expect } from 'vitest';
 import { createCallerPolicy } from '../../../../shared/auth/caller-policy.js';
 import type { VerifiedCaller } from '../../../../shared/auth/id-token-verifier.js';
 import type { Config } from '../../../../shared/config/config.js';
@@ -7,13 +8,14 @@ import type { Vault } from '../../../../shared/crypto/vault.js';
 import { createLogger, type Logger } from '../../../../shared/log/logger.js';
 import { createOAuthRuntime } from '../../../../shared/oauth/oauth-runtime.js';
 import type { ClientCredentials } from '../../../../shared/oauth/token-set.js';
-import { createProviderCatalog } from '../../../../shared/providers/registry.js';
+import { createProviderCatalog, type ProviderCatalog } from '../../../../shared/providers/registry.js';
 import { createFirestore } from '../../../../shared/store/firestore-client.js';
 import { type Clock, systemClock } from '../../../../shared/time/clock.js';
 import { cryptoIdSource } from '../../../../shared/time/ids.js';
 import { createRefreshEngine, type RefreshEngine, type RefreshEngineOptions } from '../../../../shared/usecases/refresh/refresh-engine.js';
 import { readToken } from '../../../../shared/usecases/token/read-token.js';
 import type { TokenRequest, TokenResponse } from '../../../../shared/usecases/token/token-request.js';
+import { readStoredConnection } from '../../../support/connection-fixtures.js';
 import type { VaultHarness } from '../../../support/vault-harness.js';
 import type { ProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
 
@@ -41,6 +43,9 @@ export interface InstanceSettings {
   readonly clock?: Clock;
   readonly refresh?: Partial<Config['refresh']>;
   readonly engine?: RefreshEngineOptions;
+  /** Providers beyond the built-in ones (an OIDC peer), and where their origins are served. */
+  readonly catalog?: ProviderCatalog;
+  readonly originOverrides?: Readonly<Record<string, string>>;
 }
 
 const policy = createCallerPolicy([{ serviceAccount: READER.email, tenants: '*', providers: '*', actions: ['read_token'] }]);
@@ -55,8 +60,8 @@ export function startInstance(settings: InstanceSettings): EngineInstance {
     {
       firestore,
       vault,
-      oauth: createOAuthRuntime({ overrides: new Map(Object.entries(settings.sandbox.originOverrides)), timeoutMs: 5_000, clock }),
-      catalog: createProviderCatalog(),
+      oauth: createOAuthRuntime({ overrides: new Map(Object.entries({ ...settings.sandbox.originOverrides, ...settings.originOverrides })), timeoutMs: 5_000, clock }),
+      catalog: settings.catalog ?? createProviderCatalog(),
       clients: settings.clients,
       settings: { ...settings.config.refresh, ...settings.refresh },
       clock,
@@ -86,4 +91,33 @@ export function startInstance(settings: InstanceSettings): EngineInstance {
 /** Parsed log lines of one event name. */
 export function logEvents(lines: readonly string[], event: string): Record<string, unknown>[] {
   return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === event);
+}
+
+export interface StalledRound {
+  readonly firestore: Firestore;
+  readonly vault: Vault;
+  readonly connectionId: string;
+  readonly request: TokenRequest;
+  /** Starts the refresh; its reader gives up at its deadline. */
+  readonly first: EngineInstance;
+  /** Reads again after `pauseMs` (past the lease's unextended life): the holder's lease still keeps it off the provider. */
+  readonly second: EngineInstance;
+  readonly pauseMs: number;
+  readonly previousRefreshToken: string | undefined;
+  /** How long the stored refresh token may take to change. */
+  readonly timeoutMs: number;
+  readonly label: string;
+}
+
+/** One round of a provider stalling on a refresh: both readers get 503, then the holder stores the reply; returns what it stored. */
+export async function stalledRefreshStored(round: StalledRound) {
+  await expect(round.first.read(round.request), round.label).rejects.toMatchObject({ code: 'provider_unavailable', details: { reason: 'refresh_in_progress' } });
+  await new Promise((resolve) => setTimeout(resolve, round.pauseMs));
+  await expect(round.second.read(round.request), round.label).rejects.toMatchObject({ code: 'provider_unavailable' });
+  let stored = await readStoredConnection(round.firestore, round.vault, round.connectionId);
+  for (let waited = 0; stored.credentials.refreshToken === round.previousRefreshToken && waited < round.timeoutMs; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stored = await readStoredConnection(round.firestore, round.vault, round.connectionId);
+  }
+  return stored;
 }
