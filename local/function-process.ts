@@ -31,6 +31,8 @@ export interface FunctionProcessOptions {
   readonly serviceName: string;
   readonly onLine?: (line: string) => void;
   readonly readyTimeoutMs?: number;
+  /** Extra Node options before the command, such as `--cpu-prof` for the benchmark's profile of a function. */
+  readonly nodeOptions?: readonly string[];
 }
 
 /** Whether the port accepts connections; a TCP connect, so no request reaches (and is logged by) the function. */
@@ -59,7 +61,7 @@ export async function startFunctionProcess(options: FunctionProcessOptions): Pro
   };
   const child = spawnOwnedProcess(
     process.execPath,
-    ['--import', loopbackPreload, frameworkCommand, `--target=${options.name}`, '--signature-type=http', `--source=${options.repoRoot}`],
+    [...(options.nodeOptions ?? []), '--import', loopbackPreload, frameworkCommand, `--target=${options.name}`, '--signature-type=http', `--source=${options.repoRoot}`],
     { env, cwd: options.repoRoot, ...(options.onLine ? { onLine: options.onLine } : {}) },
   );
   const origin = `http://127.0.0.1:${options.port}`;

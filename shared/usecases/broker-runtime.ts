@@ -13,6 +13,7 @@ import { createRequestQuotas, type RequestQuotas } from '../quotas/request-quota
 import { createFirestore } from '../store/firestore-client.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { cryptoIdSource, type IdSource } from '../time/ids.js';
+import { type ConnectionCache, createConnectionCache, defaultConnectionCacheSettings } from './token/connection-cache.js';
 import { createRefreshEngine, type RefreshEngine, type RefreshEngineOptions } from './refresh/refresh-engine.js';
 
 export interface BrokerRuntime {
@@ -31,6 +32,8 @@ export interface BrokerRuntime {
   requestQuotas(): RequestQuotas;
   /** The one refresh engine of this process: token reads and both sweeps share its in-flight refreshes and instance id. */
   refreshEngine(): RefreshEngine;
+  /** This instance's cache of the connections it reads, coherent with Firestore (TOKEN_CACHE_*). */
+  connectionCache(): ConnectionCache;
 }
 
 export interface BrokerRuntimeOverrides {
@@ -102,6 +105,9 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
         },
         overrides.refreshEngine,
       ),
+    ),
+    connectionCache: once(() =>
+      createConnectionCache({ firestore: firestore(), clock, logger, instanceId: ids.newId() }, { ...defaultConnectionCacheSettings, ...config.tokenCache }),
     ),
     requestQuotas: once(() => createRequestQuotas({ quotas: config.quotas, callerPolicy: callerPolicy(), clock })),
     idTokenVerifier: once(() => {

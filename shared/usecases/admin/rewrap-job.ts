@@ -29,6 +29,7 @@ import {
   rewrapJobStatuses,
 } from './admin-schemas.js';
 import { mapWithConcurrency } from './bounded-concurrency.js';
+import { updateConnectionDocument } from '../../store/connection-change.js';
 
 const JOB_LEASE_MS = 60_000;
 const REWRAP_CONCURRENCY = 8;
@@ -167,12 +168,12 @@ async function rewrapConnection(firestore: Firestore, vault: Vault, connection: 
   const context = credentialsSealContext(connection.id, connection.document.tenantId);
   const rewrapped = await vault.rewrap(blob, context);
   if (rewrapped === blob) return { outcome: 'alreadyCurrent' };
-  const ref = connectionRef(firestore, connection.id);
+  const connectionDoc = connectionRef(firestore, connection.id);
   const written = await firestore.runTransaction(async (transaction: Transaction) => {
-    const current = parseConnectionSnapshot(await transaction.get(ref));
+    const current = parseConnectionSnapshot(await transaction.get(connectionDoc));
     const currentBlob = current?.document.credentials ?? null;
     if (currentBlob === null || !sameBlob(currentBlob, blob)) return false;
-    transaction.update(ref, { credentials: rewrapped });
+    updateConnectionDocument(transaction, connectionDoc, { credentials: rewrapped });
     return true;
   });
   return written ? { outcome: 'rewrapped', keyVersion: rewrapped.kmsKeyVersion } : { outcome: 'changedMeanwhile' };
