@@ -28,7 +28,7 @@ import {
   rewrapCountsSchema,
   rewrapJobStatuses,
 } from './admin-schemas.js';
-import { mapWithConcurrency } from './bounded-concurrency.js';
+import { mapWithConcurrency } from '../../async/bounded-concurrency.js';
 
 const JOB_LEASE_MS = 60_000;
 const REWRAP_CONCURRENCY = 8;
