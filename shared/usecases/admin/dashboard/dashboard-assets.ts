@@ -2,6 +2,7 @@
 // strict Content-Security-Policy (no inline code, nothing from another origin, Trusted Types for DOM sinks).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { lazy } from '../../../async/lazy.js';
 import { BrokerError } from '../../../errors/broker-error.js';
 import { DASHBOARD_FAVICON, dashboardHtml } from './dashboard-page.js';
 
@@ -63,8 +64,8 @@ function loadDashboard(): Dashboard {
   return { page, assets };
 }
 
-// Read once, on the first dashboard request (the API alone never needs them); a failed read is not kept.
-let dashboard: Dashboard | undefined;
+// Read on the first dashboard request (the API alone never needs them); a failed read is not kept.
+const dashboard = lazy(loadDashboard);
 
 /**
  * The page or asset for a GET of the root, or undefined when the request is not for the dashboard; an asset name
@@ -72,10 +73,10 @@ let dashboard: Dashboard | undefined;
  */
 export function dashboardAsset(path: string, query: Readonly<Record<string, string>>): DashboardAsset | undefined {
   if (path !== '/') return undefined;
-  dashboard ??= loadDashboard();
+  const { page, assets } = dashboard();
   const name = query.asset;
-  if (name === undefined) return dashboard.page;
-  const asset = dashboard.assets.get(name);
+  if (name === undefined) return page;
+  const asset = assets.get(name);
   if (asset === undefined) throw new BrokerError('not_found', 'No such dashboard asset');
   return asset;
 }
