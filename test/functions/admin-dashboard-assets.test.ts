@@ -73,6 +73,8 @@ describe('the dashboard page', () => {
     // What is served is the build's output of the TypeScript source, not a copy kept anywhere else.
     expect(script.body).toBe(readFileSync(`${repoRoot}dist/${browserFolder}/dashboard.js`, 'utf8'));
     expect(script.body).toContain("document.body.setAttribute('data-ready', 'true')");
+    // One file: a module import would be a request for a script no route serves.
+    expect(script.body).not.toMatch(/^\s*import\b/m);
   });
 
   it('has no inline styles or event handlers, and nothing from another origin', async () => {

@@ -1,5 +1,6 @@
 // The dashboard's browser script, served as its own route (no inline script under the CSP). It builds the DOM with
 // textContent only (Trusted Types enforced) and calls the JSON API relative to wherever the page is served.
+// The page loads this one file: it imports types only (a runtime import would be a request no route answers).
 import type {
   ConnectionActionAnswer,
   ConnectionAnswer,
