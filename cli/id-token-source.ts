@@ -2,6 +2,7 @@
 // Default Credentials (a service account key, impersonation, or the metadata server), or an operator service
 // account impersonated with those credentials (how a person gets a token whose audience is the admin URL).
 import type { GoogleAuth } from 'google-auth-library';
+import { lazy } from '../shared/async/lazy.js';
 import { AdminApiError } from './admin-api-error.js';
 
 /** Returns the `Authorization` header value (`Bearer <ID token>`) for the admin function. */
@@ -25,14 +26,10 @@ interface RequestHeadersClient {
  * share its creation, and a failed creation is not cached. Failures become `identity_token_failed` with `advice`.
  */
 function authorizationFrom(createClient: () => Promise<RequestHeadersClient>, url: string, advice: string): IdTokenSource {
-  let client: Promise<RequestHeadersClient> | undefined;
+  const client = lazy(createClient);
   return async () => {
     try {
-      client ??= createClient().catch((error: unknown) => {
-        client = undefined;
-        throw error;
-      });
-      const headers = await (await client).getRequestHeaders(url);
+      const headers = await (await client()).getRequestHeaders(url);
       const value = headers instanceof Headers ? headers.get('authorization') : (headers.Authorization ?? headers.authorization);
       if (!value) throw new Error('google-auth-library returned no Authorization header');
       return value;

@@ -2,6 +2,7 @@
 // every connection without seeing a secret. GET / is the dashboard; GET /api/openapi.json describes the JSON API under /api/.
 import * as functions from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
+import { lazy } from '../shared/async/lazy.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
@@ -12,14 +13,10 @@ import { DASHBOARD_CSP, dashboardAsset } from '../shared/usecases/admin/dashboar
 import { createOperatorAccess, type OperatorAccess } from '../shared/usecases/admin/operator-access.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 
-let wiring: { runtime: BrokerRuntime; access: OperatorAccess; services: AdminServices } | undefined;
-const admin = () => {
-  if (wiring === undefined) {
-    const runtime = createBrokerRuntime(functionConfig('admin'));
-    wiring = { runtime, access: createOperatorAccess(runtime), services: createAdminServices(runtime) };
-  }
-  return wiring;
-};
+const admin = lazy((): { runtime: BrokerRuntime; access: OperatorAccess; services: AdminServices } => {
+  const runtime = createBrokerRuntime(functionConfig('admin'));
+  return { runtime, access: createOperatorAccess(runtime), services: createAdminServices(runtime) };
+});
 
 functions.http(
   'admin',

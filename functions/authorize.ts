@@ -2,6 +2,7 @@
 import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
+import { lazy } from '../shared/async/lazy.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
@@ -9,8 +10,7 @@ import { tenantIdOf } from '../shared/quotas/request-quotas.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { startConnectFlow } from '../shared/usecases/connect/start-connect-flow.js';
 
-let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('authorize')));
+const broker = lazy((): BrokerRuntime => createBrokerRuntime(functionConfig('authorize')));
 
 functions.http(
   'authorize',

@@ -3,6 +3,7 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { Response } from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
+import { lazy } from '../shared/async/lazy.js';
 import { isBrokerError } from '../shared/errors/broker-error.js';
 import { type ErrorCode, errorCodeTable } from '../shared/errors/error-codes.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -13,8 +14,7 @@ import { CALLBACK_CONTENT_SECURITY_POLICY, errorPageHtml } from '../shared/useca
 import { completeConnectFlow } from '../shared/usecases/connect/complete-connect-flow.js';
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 
-let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('callback')));
+const broker = lazy((): BrokerRuntime => createBrokerRuntime(functionConfig('callback')));
 
 function errorPage(res: Response, code: ErrorCode): void {
   res.status(errorCodeTable[code].status).type('html').send(errorPageHtml(code));

@@ -8,6 +8,7 @@
 import * as functions from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
+import { lazy } from '../shared/async/lazy.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
@@ -20,8 +21,7 @@ import { disconnectConnection } from '../shared/usecases/connections/disconnect-
 import { listConnections } from '../shared/usecases/connections/list-connections.js';
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 
-let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('connections')));
+const broker = lazy((): BrokerRuntime => createBrokerRuntime(functionConfig('connections')));
 
 const postRoutes = {
   '/disconnect': disconnectConnection,

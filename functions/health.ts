@@ -1,14 +1,14 @@
 // health: Cloud Scheduler's sweep that calls each active connection's identity endpoint and moves its health state.
 import * as functions from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
+import { lazy } from '../shared/async/lazy.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runHealthSweep } from '../shared/usecases/sweeps/health-sweep.js';
 import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-caller.js';
 
-let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('health')));
+const broker = lazy((): BrokerRuntime => createBrokerRuntime(functionConfig('health')));
 
 functions.http(
   'health',

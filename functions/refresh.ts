@@ -1,14 +1,14 @@
 // refresh: Cloud Scheduler's sweep that refreshes every connection due within the window, within the function's time budget.
 import * as functions from '@google-cloud/functions-framework';
 import { functionConfig } from './config-reads.js';
+import { lazy } from '../shared/async/lazy.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { type BrokerRuntime, createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { authenticateSchedulerCaller } from '../shared/usecases/sweeps/sweep-caller.js';
 
-let runtime: BrokerRuntime | undefined;
-const broker = (): BrokerRuntime => (runtime ??= createBrokerRuntime(functionConfig('refresh')));
+const broker = lazy((): BrokerRuntime => createBrokerRuntime(functionConfig('refresh')));
 
 functions.http(
   'refresh',

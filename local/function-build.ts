@@ -8,16 +8,17 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** What the build reads: the package's source folders (TypeScript, and JSON such as the provider catalog) and the compiler's settings. */
+/** What the build reads: the package's source folders (TypeScript, JSON such as the provider catalog, the dashboard's CSS), the compiler's settings and the build script. */
 const sourceFolders = ['functions', 'shared', 'client', 'cli'];
-const sourceFiles = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const sourceExtensions = ['.ts', '.json', '.css'];
+const sourceFiles = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.js'];
 /** Beside the output: the hash of the sources it was built from. */
 const STAMP = 'dist/.source-hash';
 
 function filesUnder(folder: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && (entry.name.endsWith('.ts') || entry.name.endsWith('.json')))
+    .filter((entry) => entry.isFile() && sourceExtensions.some((extension) => entry.name.endsWith(extension)))
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
@@ -35,7 +36,7 @@ export interface BuildResult {
   readonly ms: number;
 }
 
-/** Runs `tsc -p tsconfig.build.json` unless dist/ matches the sources; throws with the compiler's output on failure. */
+/** Runs the package build (scripts/build.js, as `npm run build`) unless dist/ matches the sources; throws with the compiler's output on failure. */
 export async function ensureFunctionsBuilt(repoRoot: string): Promise<BuildResult> {
   const startedAt = performance.now();
   const hash = sourceHash(repoRoot);
@@ -43,12 +44,11 @@ export async function ensureFunctionsBuilt(repoRoot: string): Promise<BuildResul
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(join(repoRoot, 'dist/functions/index.js'))) {
     return { built: false, ms: performance.now() - startedAt };
   }
-  const compiler = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   try {
-    await run(process.execPath, [compiler, '-p', 'tsconfig.build.json'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    await run(process.execPath, [join(repoRoot, 'scripts', 'build.js')], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
-    const output = (error as { stdout?: string }).stdout ?? '';
-    throw new Error(`The build (tsc -p tsconfig.build.json) failed:\n${output.trim() || String(error)}`);
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`The build (npm run build) failed:\n${`${stdout}${stderr}`.trim() || String(error)}`);
   }
   writeFileSync(stamp, hash);
   return { built: true, ms: performance.now() - startedAt };

@@ -6,5 +6,5 @@ export const sharedLayers = [
     name: 'adapters',
     folders: ['providers', 'oauth', 'crypto', 'store', 'auth', 'http', 'events', 'quotas'],
   },
-  { name: 'foundation', folders: ['config', 'log', 'errors', 'time'] },
+  { name: 'foundation', folders: ['config', 'log', 'errors', 'time', 'async'] },
 ];

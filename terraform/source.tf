@@ -7,7 +7,7 @@ data "archive_file" "source" {
   dynamic "source" {
     for_each = setunion(
       toset(["package.json", "package-lock.json"]),
-      fileset(local.source_dir, "dist/{functions,shared}/**/*.js"),
+      fileset(local.source_dir, "dist/{functions,shared}/**/*.{js,css}"),
     )
     content {
       filename = source.value

@@ -1,5 +1,6 @@
 // Creates the Cloud KMS client lazily, once, on the first KMS call: @google-cloud/kms costs ~0.7 s to load.
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
+import { lazy } from '../async/lazy.js';
 
 /** The three RPCs the vault uses; the full client satisfies it. */
 export type KmsApi = Pick<KeyManagementServiceClient, 'encrypt' | 'decrypt' | 'getCryptoKey' | 'close'>;
@@ -43,24 +44,14 @@ async function createClient(options: KmsClientOptions): Promise<KmsApi> {
 /** One client per source, created on first use; a failed creation is forgotten so the next call retries. */
 export function createKmsClientSource(options: KmsClientOptions): KmsClientSource {
   if (options.apiEndpoint !== undefined) splitHostPort(options.apiEndpoint);
-  let pending: Promise<KmsApi> | undefined;
+  const client = lazy(() => createClient(options));
   return {
-    get() {
-      if (!pending) {
-        const attempt = createClient(options);
-        pending = attempt;
-        attempt.catch(() => {
-          if (pending === attempt) pending = undefined;
-        });
-      }
-      return pending;
-    },
+    get: () => client(),
     async close() {
-      const current = pending;
-      pending = undefined;
+      const current = client.take();
       if (!current) return;
-      const client = await current.catch(() => undefined);
-      await client?.close();
+      const opened = await current.catch(() => undefined);
+      await opened?.close();
     },
   };
 }

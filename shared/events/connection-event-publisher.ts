@@ -1,6 +1,7 @@
 // Publishes connection events to the Pub/Sub topic, in order per connection; @google-cloud/pubsub loads on the first publish.
 import type * as pubsubModule from '@google-cloud/pubsub';
 import type { PubSub, Topic } from '@google-cloud/pubsub';
+import { lazy } from '../async/lazy.js';
 import type { Config } from '../config/config.js';
 import { BrokerError } from '../errors/broker-error.js';
 import type { ConnectionEvent } from '../store/connection-events-outbox.js';
@@ -62,40 +63,33 @@ export function createConnectionEventPublisher(
   options: ConnectionEventPublisherOptions = {},
 ): ConnectionEventPublisher {
   const loadPubsub = options.loadPubsub ?? (() => import('@google-cloud/pubsub'));
-  let opened: Promise<{ client: PubSub; topic: Topic }> | undefined;
-
-  const open = (topicName: string): Promise<{ client: PubSub; topic: Topic }> => {
-    opened ??= (async () => {
-      const { PubSub } = await loadPubsub();
-      const client = settings.emulatorHost
-        ? new PubSub({
-            projectId: projectOfTopic(topicName),
-            apiEndpoint: settings.emulatorHost,
-            // Insecure channel, no credentials: without these two the client would look for Application
-            // Default Credentials and probe the GCE metadata server for a universe domain.
-            emulatorMode: true,
-            universeDomain: 'googleapis.com',
-          })
-        : new PubSub({ projectId: projectOfTopic(topicName) });
-      const topic = client.topic(topicName, {
-        messageOrdering: true,
-        batching,
-        // The whole publish, retries included, must end within this: the outbox keeps what did not make it.
-        gaxOpts: { timeout: settings.publishTimeoutMs },
-      });
-      return { client, topic };
-    })();
-    // A failed creation is not cached: the next publish tries again.
-    opened.catch(() => {
-      opened = undefined;
+  const openTopic = async (topicName: string): Promise<{ client: PubSub; topic: Topic }> => {
+    const { PubSub } = await loadPubsub();
+    const client = settings.emulatorHost
+      ? new PubSub({
+          projectId: projectOfTopic(topicName),
+          apiEndpoint: settings.emulatorHost,
+          // Insecure channel, no credentials: without these two the client would look for Application
+          // Default Credentials and probe the GCE metadata server for a universe domain.
+          emulatorMode: true,
+          universeDomain: 'googleapis.com',
+        })
+      : new PubSub({ projectId: projectOfTopic(topicName) });
+    const topic = client.topic(topicName, {
+      messageOrdering: true,
+      batching,
+      // The whole publish, retries included, must end within this: the outbox keeps what did not make it.
+      gaxOpts: { timeout: settings.publishTimeoutMs },
     });
-    return opened;
+    return { client, topic };
   };
+  // Opened on the first publish; a failed opening is not kept, so the next publish tries again.
+  const topicName = settings.topic;
+  const opened = topicName === undefined ? undefined : lazy(() => openTopic(topicName));
 
   return {
     async publish(event) {
-      const topicName = settings.topic;
-      if (topicName === undefined) {
+      if (opened === undefined || topicName === undefined) {
         throw new BrokerError('misconfigured', 'EVENTS_TOPIC is not set: connection events cannot be published', {
           details: { variables: ['EVENTS_TOPIC'] },
         });
@@ -103,7 +97,7 @@ export function createConnectionEventPublisher(
       const message = encodeConnectionEvent(event);
       let topic: Topic;
       try {
-        ({ topic } = await open(topicName));
+        ({ topic } = await opened());
       } catch (error) {
         throw publishFailure(error, topicName);
       }
@@ -117,8 +111,7 @@ export function createConnectionEventPublisher(
       }
     },
     async close() {
-      const current = opened;
-      opened = undefined;
+      const current = opened?.take();
       if (current === undefined) return;
       const { client } = await current.catch(() => ({ client: undefined }));
       await client?.close();

@@ -1,5 +1,6 @@
 // Creates the Firestore client once per process; talks to the emulator when the config names one.
 import { Firestore } from '@google-cloud/firestore';
+import { lazy } from '../async/lazy.js';
 import type { Config } from '../config/config.js';
 
 export function createFirestore(config: Config): Firestore {
@@ -24,9 +25,5 @@ export function createFirestore(config: Config): Firestore {
 
 /** A lazily created shared client; a failed creation is not cached, so the next call tries again. */
 export function lazyFirestore(config: Config): () => Firestore {
-  let client: Firestore | undefined;
-  return () => {
-    client ??= createFirestore(config);
-    return client;
-  };
+  return lazy(() => createFirestore(config));
 }

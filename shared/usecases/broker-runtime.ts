@@ -1,6 +1,7 @@
 // Everything a function needs, built from config once per process; heavy clients are created on first use,
 // and a failed creation is not cached, so the next request tries again.
 import type { Firestore } from '@google-cloud/firestore';
+import { lazy } from '../async/lazy.js';
 import { type CallerPolicy, createCallerPolicy } from '../auth/caller-policy.js';
 import { createIdTokenVerifier, type IdTokenVerifier } from '../auth/id-token-verifier.js';
 import type { Config } from '../config/config.js';
@@ -45,29 +46,17 @@ export interface BrokerRuntimeOverrides {
   readonly refreshEngine?: RefreshEngineOptions;
 }
 
-function once<T>(create: () => T): () => T {
-  let value: T | undefined;
-  let created = false;
-  return () => {
-    if (!created) {
-      value = create();
-      created = true;
-    }
-    return value as T;
-  };
-}
-
 export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOverrides = {}): BrokerRuntime {
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? cryptoIdSource;
   const logger = overrides.logger ?? createLogger({ projectId: config.projectId, minSeverity: config.log.minSeverity });
   // Built on first use, like the clients: a function that never resolves a provider or checks a caller (the public
   // callback has no callers) need not declare those config sections.
-  const catalog = once(() => createProviderCatalog(config.providers.oidcProviders, config.providers.endpointAllowlist, config.providers.oauth2Providers));
-  const callerPolicy = once(() => createCallerPolicy(config.callerPolicy));
-  const firestore = once(() => createFirestore(config));
-  const vault = once(() => createVault(config, { clock, logger }));
-  const oauth = once(() =>
+  const catalog = lazy(() => createProviderCatalog(config.providers.oidcProviders, config.providers.endpointAllowlist, config.providers.oauth2Providers));
+  const callerPolicy = lazy(() => createCallerPolicy(config.callerPolicy));
+  const firestore = lazy(() => createFirestore(config));
+  const vault = lazy(() => createVault(config, { clock, logger }));
+  const oauth = lazy(() =>
     createOAuthRuntime({
       overrides: config.providers.originOverrides,
       timeoutMs: config.providers.timeoutMs,
@@ -90,7 +79,7 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
     firestore,
     vault,
     oauth,
-    refreshEngine: once(() =>
+    refreshEngine: lazy(() =>
       createRefreshEngine(
         {
           firestore: firestore(),
@@ -106,11 +95,11 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
         overrides.refreshEngine,
       ),
     ),
-    connectionCache: once(() =>
+    connectionCache: lazy(() =>
       createConnectionCache({ firestore: firestore(), clock, logger, instanceId: ids.newId() }, { ...defaultConnectionCacheSettings, ...config.tokenCache }),
     ),
-    requestQuotas: once(() => createRequestQuotas({ quotas: config.quotas, callerPolicy: callerPolicy(), clock })),
-    idTokenVerifier: once(() => {
+    requestQuotas: lazy(() => createRequestQuotas({ quotas: config.quotas, callerPolicy: callerPolicy(), clock })),
+    idTokenVerifier: lazy(() => {
       if (config.callerIdentity.audiences.length === 0) {
         throw new BrokerError('misconfigured', 'ID_TOKEN_AUDIENCES is not set: no caller can be verified', {
           details: { variables: ['ID_TOKEN_AUDIENCES'] },

@@ -60,8 +60,6 @@ interface AdminOperation<P extends z.ZodObject, Q extends z.ZodObject, B extends
   readonly query: Q;
   readonly body?: B;
   readonly response: R;
-  /** Reads are audited too; the OpenAPI document alone is not an action. */
-  readonly audited: boolean;
   handle(input: HandlerInput<P, Q, B>): Promise<z.input<R>>;
 }
 
@@ -80,7 +78,6 @@ export const adminOperations = [
     params: noParametersSchema,
     query: noParametersSchema,
     response: statsSchema,
-    audited: true,
     handle: ({ runtime }) => connectionStats(runtime),
   }),
   operation({
@@ -91,7 +88,6 @@ export const adminOperations = [
     params: noParametersSchema,
     query: statsHistoryQuerySchema,
     response: statsHistorySchema,
-    audited: true,
     handle: ({ runtime, query }) => readSweepHistory(runtime, query),
   }),
   operation({
@@ -102,7 +98,6 @@ export const adminOperations = [
     params: noParametersSchema,
     query: listConnectionsQuerySchema,
     response: connectionListSchema,
-    audited: true,
     handle: ({ runtime, query }) => listAllConnections(runtime, query),
   }),
   operation({
@@ -113,7 +108,6 @@ export const adminOperations = [
     params: connectionPathSchema,
     query: noParametersSchema,
     response: connectionDetailSchema,
-    audited: true,
     handle: ({ runtime, params }) => connectionDetail(runtime, params.connectionId),
   }),
   operation({
@@ -125,7 +119,6 @@ export const adminOperations = [
     query: noParametersSchema,
     body: emptyBodySchema,
     response: healthCheckResultSchema,
-    audited: true,
     handle: ({ services, operator, params }) => services.checkHealth(operator, params.connectionId),
   }),
   operation({
@@ -137,7 +130,6 @@ export const adminOperations = [
     query: noParametersSchema,
     body: emptyBodySchema,
     response: sweepResultSchema,
-    audited: true,
     handle: ({ services, operator, logger }) => services.healthSweep(operator, logger),
   }),
   operation({
@@ -149,7 +141,6 @@ export const adminOperations = [
     query: noParametersSchema,
     body: emptyBodySchema,
     response: refreshResultSchema,
-    audited: true,
     handle: ({ runtime, services, operator, params }) => refreshAsOperator(runtime, services.refreshEngine(), operator, params.connectionId),
   }),
   operation({
@@ -161,7 +152,6 @@ export const adminOperations = [
     query: noParametersSchema,
     body: emptyBodySchema,
     response: sweepResultSchema,
-    audited: true,
     handle: ({ services, operator, logger }) => services.refreshSweep(operator, logger),
   }),
   operation({
@@ -173,7 +163,6 @@ export const adminOperations = [
     query: noParametersSchema,
     body: emptyBodySchema,
     response: revokeResultSchema,
-    audited: true,
     handle: ({ runtime, operator, params }) => revokeAsOperator(runtime, operator, params.connectionId),
   }),
   operation({
@@ -185,7 +174,6 @@ export const adminOperations = [
     query: noParametersSchema,
     body: rewrapRequestSchema,
     response: rewrapJobSchema,
-    audited: true,
     handle: async ({ runtime, services, operator, body }) =>
       (await loadRewrapJob()).runRewrapJob(runtime, operator, body, { deadlineMs: runtime.clock.nowMs() + services.rewrapBudgetMs, openVault: services.openVault }),
   }),
@@ -197,7 +185,6 @@ export const adminOperations = [
     params: rewrapJobPathSchema,
     query: noParametersSchema,
     response: rewrapJobSchema,
-    audited: true,
     handle: async ({ runtime, params }) => (await loadRewrapJob()).readRewrapJob(runtime, params.jobId),
   }),
 ];
@@ -270,8 +257,9 @@ export async function handleAdminRequest(
 ): Promise<{ status: number; body: unknown }> {
   const { operation: op, params: rawParams } = matchAdminRoute(request.method, request.path);
   const connectionId = typeof rawParams.connectionId === 'string' ? rawParams.connectionId : undefined;
+  // Every operation is audited, reads included; the OpenAPI document is no operation (functions/admin.ts serves it).
   const audit = (outcome: 'success' | 'failure', detail?: string) =>
-    op.audited ? recordOperatorAction(runtime, operator, { operation: op.operationId, outcome, connectionId, detail }) : Promise.resolve();
+    recordOperatorAction(runtime, operator, { operation: op.operationId, outcome, connectionId, detail });
   let checked: unknown;
   try {
     const params = validate(op.params, rawParams, 'path');

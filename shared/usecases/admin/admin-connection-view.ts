@@ -1,39 +1,25 @@
-// What an operator sees of a connection: everything about its state, nothing of its secrets or sealed blob.
+// What an operator sees of a connection: the product backends' summary, plus the refresh and key bookkeeping an
+// operator steers by; nothing of its secrets or sealed blob.
 import type { StoredConnection } from '../../store/connection-reads.js';
+import { isoTimeOrNull, summarizeConnection } from '../connections/connection-summary.js';
 import type { AdminConnection } from './admin-schemas.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export function adminConnectionView({ id, document }: StoredConnection): AdminConnection {
+export function adminConnectionView(connection: StoredConnection): AdminConnection {
+  const { document } = connection;
+  const summary = summarizeConnection(connection);
   return {
-    connectionId: id,
-    tenantId: document.tenantId,
-    userId: document.userId,
-    provider: document.provider,
-    kind: document.kind,
-    accountId: document.providerAccountId,
-    displayName: document.displayName,
-    scopes: [...document.scopes],
-    status: document.status,
-    statusReason: document.statusReason,
-    health: {
-      status: document.health.status,
-      checkedAt: iso(document.health.checkedAtMs),
-      latencyMs: document.health.latencyMs,
-      errorCode: document.health.errorCode,
-    },
+    ...summary,
+    scopes: [...summary.scopes],
+    metadata: { ...summary.metadata },
+    health: { ...summary.health, latencyMs: document.health.latencyMs },
     refresh: {
-      lastRefreshAt: iso(document.refresh.lastRefreshAtMs),
-      nextRefreshAt: iso(document.nextRefreshAtMs),
+      lastRefreshAt: isoTimeOrNull(document.refresh.lastRefreshAtMs),
+      nextRefreshAt: isoTimeOrNull(document.nextRefreshAtMs),
       consecutiveFailures: document.refresh.consecutiveFailures,
       lastErrorCode: document.refresh.lastErrorCode,
     },
     sealedWithKeyVersion: document.credentials?.kmsKeyVersion ?? null,
     hasCredentials: document.credentials !== null,
-    metadata: { ...document.metadata },
-    expiresAt: iso(document.expiresAtMs),
-    createdAt: new Date(document.createdAtMs).toISOString(),
-    updatedAt: new Date(document.updatedAtMs).toISOString(),
-    revokedAt: iso(document.revokedAtMs),
+    revokedAt: isoTimeOrNull(document.revokedAtMs),
   };
 }

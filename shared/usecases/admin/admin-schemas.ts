@@ -11,6 +11,7 @@ import {
   STATS_SNAPSHOT_RETENTION_DAYS,
   sweepRunOutcomes,
 } from '../../store/stats-snapshots.js';
+import { rewrapCountsSchema, rewrapJobStatuses } from '../../store/rewrap-jobs.js';
 import { healthOutcomes } from '../sweeps/check-connection-health.js';
 
 export const connectionIdSchema = z.string().regex(/^conn_[0-9a-f]{30}$/).meta({ description: 'A connection id (conn_ + 30 hex digits)' });
@@ -216,21 +217,6 @@ export const rewrapRequestSchema = z
   })
   .strict();
 export type RewrapRequest = z.infer<typeof rewrapRequestSchema>;
-
-export const rewrapCountsSchema = z
-  .object({
-    scanned: countSchema,
-    rewrapped: countSchema,
-    alreadyCurrent: countSchema,
-    /** Revoked (crypto-shredded) connections: nothing to re-wrap. */
-    noCredentials: countSchema,
-    /** Re-sealed by a refresh or reconnect while the job worked on them: already under the new primary. */
-    changedMeanwhile: countSchema,
-    failed: countSchema,
-  })
-  .strict();
-
-export const rewrapJobStatuses = ['running', 'completed'] as const;
 
 export const rewrapJobSchema = z
   .object({

@@ -1,6 +1,7 @@
 // What the admin operations run on beyond the runtime: the refresh engine, a vault per re-wrap run, the sweeps
 // (in-process, or the deployed refresh job through Cloud Scheduler), and the time budget of long operations.
 import type { z } from 'zod';
+import { lazy } from '../../async/lazy.js';
 import type { Operator } from '../../auth/admin-operator.js';
 import { createVault, type Vault } from '../../crypto/vault.js';
 import { BrokerError } from '../../errors/broker-error.js';
@@ -40,13 +41,9 @@ export const DEFAULT_REWRAP_BUDGET_MS = 240_000;
 
 /** Loads @google-cloud/scheduler on first use only: every other admin request skips its cold-start cost. */
 function lazySchedulerRunner(): SchedulerJobRunner {
-  let client: Promise<{ runJob(request: { name: string }): Promise<unknown> }> | undefined;
+  const client = lazy(() => import('@google-cloud/scheduler').then(({ CloudSchedulerClient }) => new CloudSchedulerClient()));
   return async (jobName) => {
-    client ??= import('@google-cloud/scheduler').then(({ CloudSchedulerClient }) => new CloudSchedulerClient()).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    await (await client).runJob({ name: jobName });
+    await (await client()).runJob({ name: jobName });
   };
 }
 

@@ -1,8 +1,9 @@
 // Lets an operator in, or not: IAP assertion or ID token verified, then the admin allowlist (deny by default).
 // A verified identity that is refused is audited, so attempts by non-operators leave a trace.
+import { lazy } from '../../async/lazy.js';
 import { type AdminAllowlist, authenticateOperator, createAdminAllowlist, type Operator } from '../../auth/admin-operator.js';
 import type { RequestHeaders } from '../../auth/authenticate-caller.js';
-import { createIapAssertionVerifier, type IapAssertionVerifier } from '../../auth/iap-assertion.js';
+import { createIapAssertionVerifier } from '../../auth/iap-assertion.js';
 import { BrokerError } from '../../errors/broker-error.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { recordOperatorAction } from './operator-audit.js';
@@ -15,12 +16,11 @@ export interface OperatorAccess {
 export function createOperatorAccess(runtime: BrokerRuntime): OperatorAccess {
   const { admin } = runtime.config;
   const allowlist: AdminAllowlist = createAdminAllowlist(admin.allowlist);
-  let iap: IapAssertionVerifier | undefined;
-  const iapVerifier = () => {
-    if (admin.iap.audience === undefined) return undefined;
-    iap ??= createIapAssertionVerifier({ audience: admin.iap.audience, issuer: admin.iap.issuer, publicKeysUrl: admin.iap.publicKeysUrl, clock: runtime.clock });
-    return iap;
-  };
+  const { audience } = admin.iap;
+  const iapVerifier =
+    audience === undefined
+      ? () => undefined
+      : lazy(() => createIapAssertionVerifier({ audience, issuer: admin.iap.issuer, publicKeysUrl: admin.iap.publicKeysUrl, clock: runtime.clock }));
   return {
     async admit(headers, operation) {
       if (admin.allowlist.length === 0) {

@@ -1,97 +1,13 @@
-// The dashboard's history: each sweep run records a snapshot (its outcome counts and the connections by status when it
-// ended), and the operator reads the snapshots of the last hours as a series. Recording never fails a sweep.
-import { isBrokerError } from '../../errors/broker-error.js';
-import type { Logger } from '../../log/logger.js';
-import {
-  boundedReasonCounts,
-  readStatsSnapshots,
-  type StatsSnapshot,
-  writeStatsSnapshot,
-} from '../../store/stats-snapshots.js';
+// The dashboard's history: the snapshots the sweep runs left (shared/usecases/sweeps/sweep-snapshot.ts), read as a series.
+import { readStatsSnapshots } from '../../store/stats-snapshots.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import type { StatsHistory, StatsHistoryQuery } from './admin-schemas.js';
-import { countConnectionsByStatus } from './connection-stats.js';
-
-interface RunCommon {
-  readonly skipped: number;
-  readonly refreshed: number;
-  readonly remaining: number;
-  readonly failed: { readonly total: number; readonly byReason: Readonly<Record<string, number>> };
-  readonly stoppedByDeadline: boolean;
-  readonly durationMs: number;
-}
-
-/** What a sweep's report says, as far as history keeps it (the sweeps' reports have these fields and more). */
-export type SweepRunRecord =
-  | { readonly kind: 'refresh'; readonly queryFailed: boolean; readonly report: RunCommon }
-  | {
-      readonly kind: 'health';
-      readonly queryFailed: boolean;
-      readonly report: RunCommon & {
-        readonly checked: number;
-        readonly healthy: number;
-        readonly unhealthy: number;
-        readonly needsReauth: number;
-        readonly unhealthyByReason: Readonly<Record<string, number>>;
-      };
-    };
 
 /**
  * Snapshots in one answer at most, the newest kept: the default schedules (refresh every 5 minutes, health every 30)
  * leave about 340 a day, so this covers some 12 days; the dashboard's default 48 hours reads about 670.
  */
 export const MAX_HISTORY_SNAPSHOTS = 4000;
-
-function snapshotOf(record: SweepRunRecord, atMs: number, byStatus: StatsSnapshot['byStatus']): StatsSnapshot {
-  const { report } = record;
-  const base = {
-    atMs,
-    durationMs: Math.max(0, Math.round(report.durationMs)),
-    outcome: record.queryFailed ? 'query_failed' : report.stoppedByDeadline ? 'budget_exhausted' : 'complete',
-    byStatus,
-  } as const;
-  const failedByReason = boundedReasonCounts(report.failed.byReason);
-  if (record.kind === 'refresh') {
-    return {
-      kind: 'refresh',
-      ...base,
-      run: { refreshed: report.refreshed, failed: report.failed.total, skipped: report.skipped, remaining: report.remaining, failedByReason },
-    };
-  }
-  const health = record.report;
-  return {
-    kind: 'health',
-    ...base,
-    run: {
-      checked: health.checked,
-      healthy: health.healthy,
-      unhealthy: health.unhealthy,
-      needsReauth: health.needsReauth,
-      skipped: health.skipped,
-      failed: health.failed.total,
-      refreshed: health.refreshed,
-      remaining: health.remaining,
-      unhealthyByReason: boundedReasonCounts(health.unhealthyByReason),
-      failedByReason,
-    },
-  };
-}
-
-/**
- * Counts the connections by status now and stores them with the run's counts. A failure is logged and swallowed:
- * the sweep's own work is done and reported whether or not its history could be kept.
- */
-export async function recordSweepSnapshot(runtime: BrokerRuntime, record: SweepRunRecord, logger: Logger): Promise<void> {
-  try {
-    const byStatus = await countConnectionsByStatus(runtime);
-    await writeStatsSnapshot(runtime.firestore(), snapshotOf(record, runtime.clock.nowMs(), byStatus), runtime.ids);
-  } catch (error) {
-    logger.warn(`${record.kind}.sweep_snapshot_failed`, 'The sweep ran, but its stats snapshot for the dashboard could not be stored', {
-      errorCode: isBrokerError(error) ? error.code : 'internal',
-      error,
-    });
-  }
-}
 
 /** The snapshots of the last `hours`, oldest first, times as ISO strings; bucketing is the reader's business. */
 export async function readSweepHistory(runtime: BrokerRuntime, query: StatsHistoryQuery): Promise<StatsHistory> {

@@ -1,27 +1,10 @@
 // What a product backend may see of a connection: who, what, how healthy; never a secret or sealed blob.
 import type { StoredConnection } from '../../store/connection-reads.js';
 
-export interface ConnectionSummary {
-  readonly connectionId: string;
-  readonly tenantId: string;
-  readonly userId: string | null;
-  readonly provider: string;
-  readonly kind: string;
-  readonly accountId: string;
-  readonly displayName: string | null;
-  readonly scopes: readonly string[];
-  readonly status: string;
-  readonly statusReason: string | null;
-  readonly health: { readonly status: string; readonly checkedAt: string | null; readonly errorCode: string | null };
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly expiresAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+/** A stored time in milliseconds as the ISO string the APIs answer with; null stays null. */
+export const isoTimeOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export function summarizeConnection({ id, document }: StoredConnection): ConnectionSummary {
+export function summarizeConnection({ id, document }: StoredConnection) {
   return {
     connectionId: id,
     tenantId: document.tenantId,
@@ -33,10 +16,12 @@ export function summarizeConnection({ id, document }: StoredConnection): Connect
     scopes: document.scopes,
     status: document.status,
     statusReason: document.statusReason,
-    health: { status: document.health.status, checkedAt: iso(document.health.checkedAtMs), errorCode: document.health.errorCode },
+    health: { status: document.health.status, checkedAt: isoTimeOrNull(document.health.checkedAtMs), errorCode: document.health.errorCode },
     metadata: document.metadata,
-    expiresAt: iso(document.expiresAtMs),
+    expiresAt: isoTimeOrNull(document.expiresAtMs),
     createdAt: new Date(document.createdAtMs).toISOString(),
     updatedAt: new Date(document.updatedAtMs).toISOString(),
   };
 }
+
+export type ConnectionSummary = Readonly<ReturnType<typeof summarizeConnection>>;

@@ -1,4 +1,5 @@
 // One connection-event publisher per broker runtime, created on first use; the runtime itself stays unaware of events.
+import { lazyPerOwner } from '../../async/lazy.js';
 import type { Config } from '../../config/config.js';
 import { type ConnectionEventPublisher, createConnectionEventPublisher } from '../../events/connection-event-publisher.js';
 
@@ -7,19 +8,14 @@ export interface PublisherOwner {
   readonly config: Config;
 }
 
-const publishers = new WeakMap<PublisherOwner, ConnectionEventPublisher>();
+const publishers = lazyPerOwner((runtime: PublisherOwner) => createConnectionEventPublisher(runtime.config.events));
 
 /** The runtime's publisher; creating it loads nothing (the client library loads on the first publish). */
 export function eventPublisherOf(runtime: PublisherOwner): ConnectionEventPublisher {
-  let publisher = publishers.get(runtime);
-  if (publisher === undefined) {
-    publisher = createConnectionEventPublisher(runtime.config.events);
-    publishers.set(runtime, publisher);
-  }
-  return publisher;
+  return publishers.of(runtime);
 }
 
 /** Flushes and closes the runtime's publisher, if it has one (at shutdown; a later drain opens a new client). */
 export async function closeEventPublisherOf(runtime: PublisherOwner): Promise<void> {
-  await publishers.get(runtime)?.close();
+  await publishers.existing(runtime)?.close();
 }

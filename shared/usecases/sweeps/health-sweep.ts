@@ -3,7 +3,7 @@
 // A connection checked within the recheck interval is left alone, so a run that ends early (budget) continues
 // where it stopped on the next run: the order is by last check, and what this run checked goes to the back.
 import { isBrokerError } from '../../errors/broker-error.js';
-import { recordSweepSnapshot } from '../admin/sweep-history.js';
+import { recordSweepSnapshot } from './sweep-snapshot.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { drainAfterChange } from '../events/drain-after-change.js';
 import { checkConnectionHealth, type HealthOutcome } from './check-connection-health.js';

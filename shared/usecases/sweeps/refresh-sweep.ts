@@ -5,7 +5,7 @@
 // flight. Nothing is skipped for good: a skipped, failed or unreached connection stays due (or is due again after
 // its backoff), so the next run takes it.
 import { isBrokerError } from '../../errors/broker-error.js';
-import { recordSweepSnapshot } from '../admin/sweep-history.js';
+import { recordSweepSnapshot } from './sweep-snapshot.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import { discardUnconfirmedGrants, type UnconfirmedGrantsReport } from '../connections/discard-parked-grant.js';
 import { type PendingRevocationsReport, retryPendingRevocations } from '../connections/retry-pending-revocations.js';

@@ -1,4 +1,5 @@
 // Who may run a sweep: exactly the scheduler's service account, proven by a verified ID token; everyone else is refused.
+import { lazyPerOwner } from '../../async/lazy.js';
 import { authenticateCaller, type RequestHeaders } from '../../auth/authenticate-caller.js';
 import { authenticateCallerVerifiedByCloudRunIam } from '../../auth/cloud-run-iam-caller.js';
 import type { IamProtectionProof } from '../../auth/iam-protection-proof.js';
@@ -8,16 +9,9 @@ import { BrokerError } from '../../errors/broker-error.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 
 // One proof per runtime, so per instance: it is cached and re-checked inside (iam-protection-proof.ts).
-const proofs = new WeakMap<BrokerRuntime, IamProtectionProof>();
-
-function iamProofOf(runtime: BrokerRuntime): IamProtectionProof {
-  let proof = proofs.get(runtime);
-  if (proof === undefined) {
-    proof = createOwnServiceIamProof(runtime.config, { clock: runtime.clock, logger: runtime.logger });
-    proofs.set(runtime, proof);
-  }
-  return proof;
-}
+const proofs = lazyPerOwner(
+  (runtime: BrokerRuntime): IamProtectionProof => createOwnServiceIamProof(runtime.config, { clock: runtime.clock, logger: runtime.logger }),
+);
 
 /**
  * Verifies the caller's ID token (401 when it fails), then requires SCHEDULER_SERVICE_ACCOUNT (403 for anyone else).
@@ -29,7 +23,7 @@ export async function authenticateSchedulerCaller(runtime: BrokerRuntime, header
   const caller = runtime.config.scheduler.trustCloudRunIam
     ? await authenticateCallerVerifiedByCloudRunIam(headers, {
         verifier: runtime.idTokenVerifier(),
-        proof: iamProofOf(runtime),
+        proof: proofs.of(runtime),
         claims: { audiences: runtime.config.callerIdentity.audiences, clock: runtime.clock },
       })
     : await authenticateCaller(headers, runtime.idTokenVerifier());

@@ -1,11 +1,11 @@
 // The dashboard's HTML: plain, accessible markup; its script and styles are separate routes (strict CSP, no inline code).
-import { DASHBOARD_SCRIPT_INTEGRITY } from './dashboard-script.js';
+import { healthStatuses } from '../../../store/connection-document.js';
+import { connectionStatuses } from '../../../store/connection-status.js';
 
-const statuses = ['active', 'refreshing', 'needs_reauth', 'error', 'revoked'] as const;
-const healths = ['unknown', 'healthy', 'unhealthy'] as const;
 const options = (values: readonly string[]) => ['<option value="">any</option>', ...values.map((value) => `<option>${value}</option>`)].join('');
 
-export const DASHBOARD_HTML = `<!doctype html>
+/** The page, naming the script by its subresource integrity, which the browser checks against what it fetched. */
+export const dashboardHtml = (scriptIntegrity: string): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -13,7 +13,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>oauth-broker · operator dashboard</title>
 <link rel="icon" href="?asset=favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="?asset=dashboard.css">
-<script src="?asset=dashboard.js" integrity="${DASHBOARD_SCRIPT_INTEGRITY}" defer></script>
+<script type="module" src="?asset=dashboard.js" integrity="${scriptIntegrity}"></script>
 </head>
 <body>
 <header><h1>oauth-broker operations</h1><p id="operator-note">Every action here is audited under your identity.</p></header>
@@ -32,11 +32,11 @@ export const DASHBOARD_HTML = `<!doctype html>
 <section aria-labelledby="history-title">
   <h2 id="history-title">Over time</h2>
   <p id="history-note" aria-live="polite"></p>
-  <figure id="status-chart" class="chart" hidden>
+  <figure id="status-chart" class="chart" data-statuses="${connectionStatuses.join(' ')}" hidden>
     <figcaption id="status-chart-caption">Connections by status at the end of each sweep run</figcaption>
     <div class="chart-canvas"></div>
-    <ul class="legend">${statuses.map((status) => `<li><span class="swatch series-${status}"></span>${status.replace('_', ' ')}</li>`).join('')}</ul>
-    <table class="visually-hidden"><caption>Connections by status, latest runs first</caption><thead><tr><th scope="col">Run ended</th><th scope="col">Sweep</th>${statuses.map((status) => `<th scope="col">${status.replace('_', ' ')}</th>`).join('')}</tr></thead><tbody></tbody></table>
+    <ul class="legend">${connectionStatuses.map((status) => `<li><span class="swatch series-${status}"></span>${status.replace('_', ' ')}</li>`).join('')}</ul>
+    <table class="visually-hidden"><caption>Connections by status, latest runs first</caption><thead><tr><th scope="col">Run ended</th><th scope="col">Sweep</th>${connectionStatuses.map((status) => `<th scope="col">${status.replace('_', ' ')}</th>`).join('')}</tr></thead><tbody></tbody></table>
   </figure>
   <figure id="outcome-chart" class="chart" hidden>
     <figcaption id="outcome-chart-caption">Refresh outcomes per refresh sweep run</figcaption>
@@ -52,8 +52,8 @@ export const DASHBOARD_HTML = `<!doctype html>
     <label>Tenant <input name="tenantId" autocomplete="off"></label>
     <label>User <input name="userId" autocomplete="off"></label>
     <label>Provider <input name="provider" autocomplete="off"></label>
-    <label>Status <select name="status">${options(statuses)}</select></label>
-    <label>Health <select name="health">${options(healths)}</select></label>
+    <label>Status <select name="status">${options(connectionStatuses)}</select></label>
+    <label>Health <select name="health">${options(healthStatuses)}</select></label>
     <button type="submit">Filter</button>
   </form>
   <table id="connections">
@@ -84,47 +84,6 @@ export const DASHBOARD_HTML = `<!doctype html>
 </dialog>
 </body>
 </html>
-`;
-
-export const DASHBOARD_CSS = `
-:root { font-family: system-ui, sans-serif; color: #1b1b1b; background: #fafafa; }
-body { margin: 0 auto; max-width: 75rem; padding: 1rem; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-.cards { display: flex; flex-wrap: wrap; gap: .75rem; }
-.card { background: #fff; border: 1px solid #ccc; border-radius: .4rem; padding: .5rem .9rem; min-width: 7rem; }
-.card strong { display: block; font-size: 1.5rem; }
-table { border-collapse: collapse; width: 100%; margin-top: .75rem; background: #fff; }
-caption { text-align: left; font-weight: 600; padding: .25rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: .35rem .5rem; text-align: left; font-size: .9rem; }
-form#filters { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
-label { display: flex; flex-direction: column; font-size: .85rem; }
-button { padding: .35rem .8rem; cursor: pointer; }
-button.danger { background: #a40000; color: #fff; border: 1px solid #700; }
-.actions { display: flex; gap: .5rem; align-items: center; margin-top: .75rem; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-dt { font-weight: 600; }
-.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-#status:not(:empty) { background: #eef; padding: .5rem; border-radius: .3rem; }
-:focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
-figure.chart { margin: .75rem 0 0; background: #fff; border: 1px solid #ccc; border-radius: .4rem; padding: .5rem .9rem; }
-figcaption { font-weight: 600; }
-.chart-canvas svg { display: block; width: 100%; height: auto; }
-.chart-canvas text { font-size: 11px; fill: #444; }
-.chart-canvas .axis { stroke: #888; stroke-width: 1; }
-.chart-canvas .grid { stroke: #e3e3e3; stroke-width: 1; }
-.chart-canvas .line { fill: none; stroke-width: 2; }
-.legend { display: flex; flex-wrap: wrap; gap: .9rem; list-style: none; padding: 0; margin: .4rem 0 0; font-size: .85rem; }
-.swatch { display: inline-block; width: 1.4rem; height: 0; border-top: 3px solid; margin-right: .35rem; vertical-align: middle; }
-.series-active { stroke: #2e7d32; fill: #2e7d32; border-color: #2e7d32; }
-.series-refreshing { stroke: #1a5fb4; fill: #1a5fb4; border-color: #1a5fb4; stroke-dasharray: 6 3; border-top-style: dashed; }
-.series-needs_reauth { stroke: #c64600; fill: #c64600; border-color: #c64600; stroke-dasharray: 2 3; border-top-style: dotted; }
-.series-error { stroke: #a40000; fill: #a40000; border-color: #a40000; stroke-dasharray: 8 3 2 3; border-top-style: dashed; }
-.series-revoked { stroke: #6b6b6b; fill: #6b6b6b; border-color: #6b6b6b; stroke-dasharray: 1 4; border-top-style: dotted; }
-.chart-canvas .point { stroke: none; }
-.outcome-refreshed { fill: #2e7d32; border-color: #2e7d32; }
-.outcome-failed { fill: #a40000; border-color: #a40000; }
-.swatch.outcome-refreshed, .swatch.outcome-failed { height: .8rem; border-top: 0; background: currentColor; }
-.swatch.outcome-refreshed { color: #2e7d32; } .swatch.outcome-failed { color: #a40000; }
 `;
 
 /** A plain key glyph, so browsers do not ask for /favicon.ico (which is no route here). */
