@@ -3,13 +3,15 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
 /** What the build reads: the package's source folders (TypeScript, and JSON such as the provider catalog) and the compiler's settings. */
 const sourceFolders = ['functions', 'shared', 'client', 'cli'];
+/** Build output inside a source folder (the client package's own dist/) is not a source. */
+const outputFolder = 'dist';
 const sourceFiles = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 /** Beside the output: the hash of the sources it was built from. */
 const STAMP = 'dist/.source-hash';
@@ -18,6 +20,7 @@ function filesUnder(folder: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder, { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && (entry.name.endsWith('.ts') || entry.name.endsWith('.json')))
+    .filter((entry) => !relative(folder, entry.parentPath).split(sep).includes(outputFolder))
     .map((entry) => join(entry.parentPath, entry.name));
 }
 

@@ -684,6 +684,8 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
 
 /** FUNCTION_TARGET, for the package entry point that loads the named function (which then reads its own sections). */
 export function processFunctionTarget(): string | undefined {
+  // Unset, the package is being imported rather than started as a function: there is no configuration to check yet.
+  if ((process.env.FUNCTION_TARGET ?? '') === '') return undefined;
   return loadConfig(process.env, { functionName: 'index', sections: [] }).runtime.functionTarget;
 }
 
