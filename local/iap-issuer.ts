@@ -14,7 +14,7 @@ export interface MintIapAssertionOptions {
   readonly issuedAt?: Date;
   /** Added to (or replacing) the standard claims; a claim set to `undefined` is left out. */
   readonly extraClaims?: Readonly<Record<string, unknown>>;
-  /** Sign with a key the key map does not publish (a forgery), under the published kid. */
+  /** Sign with a key the JWK set does not publish (a forgery), under the published kid. */
   readonly forged?: boolean;
   readonly alg?: string;
 }
@@ -25,7 +25,7 @@ export interface IapIssuer {
   readonly jwksUrl: string;
   readonly kid: string;
   mint(options: MintIapAssertionOptions): string;
-  /** How often the key map was fetched, for cache assertions. */
+  /** How often the JWK set was fetched, for cache assertions. */
   keyFetches(): number;
   stop(): Promise<void>;
 }
