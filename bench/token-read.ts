@@ -48,7 +48,7 @@ export async function runTokenReadBenchmark(log: (line: string) => void): Promis
       KMS_KEY_NAME: KEY_NAME,
       KMS_API_ENDPOINT: kms.endpoint,
       ID_TOKEN_ISSUER: issuer.issuer,
-      ID_TOKEN_CERTS_URL: issuer.certsUrl,
+      ID_TOKEN_JWKS_URL: issuer.jwksUrl,
       ID_TOKEN_AUDIENCES: AUDIENCE,
       CALLER_POLICY: JSON.stringify([{ serviceAccount: CALLER, tenants: '*', providers: '*', actions: ['read_token'] }]),
       PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
