@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { layersPlugin } from './scripts/eslint-plugin-layers.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.local/**', 'test-results/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'client/dist/**', '.local/**', 'test-results/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
     plugins: { layers: layersPlugin },

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -11,6 +11,8 @@ const run = promisify(execFile);
 /** What the build reads: the package's source folders (TypeScript, JSON such as the provider catalog, the dashboard's CSS), the compiler's settings and the build script. */
 const sourceFolders = ['functions', 'shared', 'client', 'cli'];
 const sourceExtensions = ['.ts', '.json', '.css'];
+/** Build output inside a source folder (the client package's own dist/) is not a source. */
+const outputFolder = 'dist';
 const sourceFiles = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.js'];
 /** Beside the output: the hash of the sources it was built from. */
 const STAMP = 'dist/.source-hash';
@@ -19,6 +21,7 @@ function filesUnder(folder: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder, { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && sourceExtensions.some((extension) => entry.name.endsWith(extension)))
+    .filter((entry) => !relative(folder, entry.parentPath).split(sep).includes(outputFolder))
     .map((entry) => join(entry.parentPath, entry.name));
 }
 

@@ -1,5 +1,5 @@
 // A local stand-in for Identity-Aware Proxy's signer: mints ES256 `X-Goog-IAP-JWT-Assertion` values and serves
-// the public-key map (`{kid: PEM}`) the way https://www.gstatic.com/iap/verify/public_key does.
+// its public key as a JWK set, the way https://www.gstatic.com/iap/verify/public_key-jwk does.
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,18 +14,18 @@ export interface MintIapAssertionOptions {
   readonly issuedAt?: Date;
   /** Added to (or replacing) the standard claims; a claim set to `undefined` is left out. */
   readonly extraClaims?: Readonly<Record<string, unknown>>;
-  /** Sign with a key the key map does not publish (a forgery), under the published kid. */
+  /** Sign with a key the JWK set does not publish (a forgery), under the published kid. */
   readonly forged?: boolean;
   readonly alg?: string;
 }
 
 export interface IapIssuer {
   readonly url: string;
-  /** What IAP_PUBLIC_KEYS_URL should be. */
-  readonly publicKeysUrl: string;
+  /** What IAP_JWKS_URL should be. */
+  readonly jwksUrl: string;
   readonly kid: string;
   mint(options: MintIapAssertionOptions): string;
-  /** How often the key map was fetched, for cache assertions. */
+  /** How often the JWK set was fetched, for cache assertions. */
   keyFetches(): number;
   stop(): Promise<void>;
 }
@@ -42,17 +42,17 @@ function ecKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
 export async function startIapIssuer(): Promise<IapIssuer> {
   const { privateKey, publicKey } = ecKeyPair();
   const foreign = ecKeyPair().privateKey;
-  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   // IAP's kids are short opaque strings; any stable one will do.
-  const kid = createHash('sha256').update(publicPem).digest('hex').slice(0, 6);
+  const kid = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 6);
+  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' }] };
   let fetches = 0;
 
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
-    if (request.method === 'GET' && path === '/iap/verify/public_key') {
+    if (request.method === 'GET' && path === '/iap/verify/public_key-jwk') {
       fetches += 1;
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
-      response.end(JSON.stringify({ [kid]: publicPem }));
+      response.end(JSON.stringify(jwks));
       return;
     }
     response.writeHead(404).end();
@@ -62,7 +62,7 @@ export async function startIapIssuer(): Promise<IapIssuer> {
 
   return {
     url,
-    publicKeysUrl: `${url}/iap/verify/public_key`,
+    jwksUrl: `${url}/iap/verify/public_key-jwk`,
     kid,
     mint(options) {
       const iat = Math.floor((options.issuedAt?.getTime() ?? Date.now()) / 1000);

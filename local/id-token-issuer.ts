@@ -1,20 +1,12 @@
-// A local stand-in for Google's ID-token issuer: mints RS256 tokens for any service account and serves its keys.
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomUUID,
-  sign,
-} from 'node:crypto';
+// A local stand-in for Google's ID-token issuer: mints RS256 tokens for any service account and serves its key as a
+// JWK set, as Google does. Signed with node:crypto, synchronously, so minting stays a plain call for its many callers.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdir, link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../shared/time/clock.js';
-import { createSelfSignedCertificate } from './self-signed-certificate.js';
 import { recordJwt } from './leak-ledger/leak-recorder.js';
 
 /**
@@ -33,11 +25,9 @@ export function localIssuerDataDir(repoRoot: string): string {
 /** Google's ID tokens live one hour. */
 export const DEFAULT_ID_TOKEN_LIFETIME_SECONDS = 3600;
 
-// Google's certificate endpoints answer with a max-age of hours; locally a regenerated key should show up fast.
-const CERTS_MAX_AGE_SECONDS = 300;
+// Google's key endpoints answer with a max-age of hours; locally a regenerated key should show up fast.
+const KEYS_MAX_AGE_SECONDS = 300;
 const KEY_FILE = 'signing-key.json';
-const CERTIFICATE_COMMON_NAME = 'local-id-token-issuer.oauth-broker.invalid';
-const CERTIFICATE_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
 
 export interface MintIdTokenOptions {
   readonly email: string;
@@ -54,9 +44,7 @@ export interface IdTokenSigner {
   readonly issuer: string;
   readonly kid: string;
   mint(options: MintIdTokenOptions): string;
-  /** The `https://www.googleapis.com/oauth2/v1/certs` shape: `{ [kid]: PEM certificate }`. */
-  pemCerts(): Record<string, string>;
-  /** The `https://www.googleapis.com/oauth2/v3/certs` shape. */
+  /** The JWK set, shaped as `https://www.googleapis.com/oauth2/v3/certs` serves it. */
   jwks(): { keys: Record<string, unknown>[] };
 }
 
@@ -68,29 +56,16 @@ export interface IdTokenSignerOptions {
   readonly clock?: Clock;
 }
 
-const storedKeySchema = z
-  .object({
-    version: z.literal(1),
-    privateKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
-    certificatePem: z.string().startsWith('-----BEGIN CERTIFICATE-----'),
-  })
-  .strict();
+// Key files written before the issuer published a JWK set also hold a certificate: it is ignored, the key kept.
+const storedKeySchema = z.object({
+  version: z.literal(1),
+  privateKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
+});
 type StoredKey = z.infer<typeof storedKeySchema>;
 
-function newStoredKey(clock: Clock): StoredKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const now = clock.nowMs();
-  return {
-    version: 1,
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    certificatePem: createSelfSignedCertificate({
-      privateKey,
-      publicKey,
-      commonName: CERTIFICATE_COMMON_NAME,
-      notBefore: new Date(now - 3600_000),
-      notAfter: new Date(now + CERTIFICATE_LIFETIME_MS),
-    }),
-  };
+function newStoredKey(): StoredKey {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { version: 1, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
 async function readStoredKey(path: string): Promise<StoredKey | undefined> {
@@ -107,13 +82,13 @@ async function readStoredKey(path: string): Promise<StoredKey | undefined> {
 }
 
 // Write-then-link makes creation atomic: the command and the local stack may race to create the key.
-async function loadOrCreateStoredKey(dataDir: string, clock: Clock): Promise<StoredKey> {
+async function loadOrCreateStoredKey(dataDir: string): Promise<StoredKey> {
   const path = join(dataDir, KEY_FILE);
   const existing = await readStoredKey(path);
   if (existing) return existing;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const temporary = join(dataDir, `.${KEY_FILE}.${randomUUID()}`);
-  await writeFile(temporary, `${JSON.stringify(newStoredKey(clock), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(temporary, `${JSON.stringify(newStoredKey(), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   try {
     await link(temporary, path);
   } catch (error) {
@@ -132,20 +107,12 @@ function numericSubject(email: string): string {
   return `1${(digest % 10n ** 20n).toString().padStart(20, '0')}`;
 }
 
-function publicKeyOf(certificatePem: string, privateKey: KeyObject): KeyObject {
-  const fromCertificate = createPublicKey(certificatePem);
-  if (!fromCertificate.equals(createPublicKey(privateKey))) {
-    throw new Error('The stored certificate does not belong to the stored private key; delete the key file');
-  }
-  return fromCertificate;
-}
-
 export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): Promise<IdTokenSigner> {
   const clock = options.clock ?? systemClock;
   const issuer = options.issuer ?? LOCAL_ID_TOKEN_ISSUER;
-  const stored = options.dataDir ? await loadOrCreateStoredKey(options.dataDir, clock) : newStoredKey(clock);
+  const stored = options.dataDir ? await loadOrCreateStoredKey(options.dataDir) : newStoredKey();
   const privateKey = createPrivateKey(stored.privateKeyPem);
-  const publicKey = publicKeyOf(stored.certificatePem, privateKey);
+  const publicKey = createPublicKey(privateKey);
   // Like Google's, the kid is a 40-hex-digit fingerprint of the key.
   const kid = createHash('sha256')
     .update(publicKey.export({ type: 'spki', format: 'der' }))
@@ -182,7 +149,6 @@ export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): P
       recordJwt('id_token_issuer:id_token', idToken);
       return idToken;
     },
-    pemCerts: () => ({ [kid]: stored.certificatePem }),
     jwks: () => ({ keys: [{ ...jwk }] }),
   };
 }
@@ -190,11 +156,10 @@ export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): P
 export interface IdTokenIssuer extends IdTokenSigner {
   /** Base URL of the key server, e.g. `http://127.0.0.1:PORT`. */
   readonly url: string;
-  /** What `ID_TOKEN_CERTS_URL` should be: the PEM map that verifyIdToken fetches in Node. */
-  readonly certsUrl: string;
+  /** What `ID_TOKEN_JWKS_URL` should be. */
   readonly jwksUrl: string;
-  /** How often each key document was served, so tests can assert a verifier's cert caching. */
-  requestCounts(): { pemCerts: number; jwks: number };
+  /** How often the JWK set was served, so tests can assert a verifier's key caching. */
+  requestCounts(): { jwks: number };
   stop(): Promise<void>;
 }
 
@@ -221,7 +186,7 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 export async function startIdTokenIssuer(options: StartIdTokenIssuerOptions = {}): Promise<IdTokenIssuer> {
-  const counts = { pemCerts: 0, jwks: 0 };
+  const counts = { jwks: 0 };
   let signer: IdTokenSigner | undefined;
   let url = '';
 
@@ -230,16 +195,12 @@ export async function startIdTokenIssuer(options: StartIdTokenIssuerOptions = {}
     const send = (status: number, body: unknown): void => {
       response.writeHead(status, {
         'content-type': 'application/json; charset=UTF-8',
-        'cache-control': status === 200 ? `public, max-age=${CERTS_MAX_AGE_SECONDS}` : 'no-store',
+        'cache-control': status === 200 ? `public, max-age=${KEYS_MAX_AGE_SECONDS}` : 'no-store',
       });
       response.end(JSON.stringify(body));
     };
     if (!signer) return send(503, { error: 'starting' });
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(405, { error: 'method_not_allowed' });
-    if (path === '/oauth2/v1/certs') {
-      counts.pemCerts += 1;
-      return send(200, signer.pemCerts());
-    }
     if (path === '/oauth2/v3/certs') {
       counts.jwks += 1;
       return send(200, signer.jwks());
@@ -275,10 +236,8 @@ export async function startIdTokenIssuer(options: StartIdTokenIssuerOptions = {}
     issuer: ready.issuer,
     kid: ready.kid,
     mint: (mint) => ready.mint(mint),
-    pemCerts: () => ready.pemCerts(),
     jwks: () => ready.jwks(),
     url,
-    certsUrl: `${url}/oauth2/v1/certs`,
     jwksUrl: `${url}/oauth2/v3/certs`,
     requestCounts: () => ({ ...counts }),
     stop: () =>

@@ -62,7 +62,7 @@ export interface StackDescription {
   /** Connection events: the Pub/Sub emulator, the topic, and the subscription the console printer reads. */
   readonly events: { readonly pubsubEmulatorHost: string; readonly topic: string; readonly printerSubscription: string };
   readonly kms: { readonly endpoint: string; readonly keyName: string };
-  readonly idTokenIssuer: { readonly issuer: string; readonly certsUrl: string };
+  readonly idTokenIssuer: { readonly issuer: string; readonly jwksUrl: string };
   readonly metadataServer: string;
   readonly providerSandbox: { readonly origin: string; readonly providers: readonly string[] };
   /** The redirect URI registered with every sandbox provider. */
@@ -277,11 +277,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       FIRESTORE_EMULATOR_HOST: emulator.host,
       KMS_API_ENDPOINT: kms.endpoint,
       ID_TOKEN_ISSUER: issuer.issuer,
-      ID_TOKEN_CERTS_URL: issuer.certsUrl,
+      ID_TOKEN_JWKS_URL: issuer.jwksUrl,
       // The sandbox plays the built-in providers; a user's own overrides win.
       PROVIDER_ORIGIN_OVERRIDES: JSON.stringify({ ...sandbox.originOverrides, ...userOverrides }),
       PUBSUB_EMULATOR_HOST: pubsub.host,
-      IAP_PUBLIC_KEYS_URL: iap.publicKeysUrl,
+      IAP_JWKS_URL: iap.jwksUrl,
       CLOUD_RUN_ADMIN_API_URL: cloudRunAdmin.url,
     };
     // Settings a developer tunes locally (sweep pace, health recheck, ...) reach every function that reads them.
@@ -385,7 +385,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       firestoreEmulatorHost: emulator.host,
       events: { pubsubEmulatorHost: pubsub.host, topic: events.topic, printerSubscription: events.subscription },
       kms: { endpoint: kms.endpoint, keyName: LOCAL_KMS_KEY_NAME },
-      idTokenIssuer: { issuer: issuer.issuer, certsUrl: issuer.certsUrl },
+      idTokenIssuer: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl },
       metadataServer: metadata.url,
       providerSandbox: { origin: sandbox.origin, providers: providerIds },
       callbackUrl,

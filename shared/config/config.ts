@@ -33,9 +33,9 @@ const commaSeparatedList = z
   .regex(/^\s*[^\s,]+\s*(,\s*[^\s,]+\s*)*$/, 'must be a comma-separated list without empty items')
   .transform((value) => value.split(',').map((item) => item.trim()));
 
-/** Who signs the ID tokens of Google service accounts, and where verifyIdToken (in Node) finds their keys. */
+/** Who signs the ID tokens of Google service accounts, and their JWK set (the `jwks_uri` of Google's OpenID discovery). */
 export const GOOGLE_ID_TOKEN_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
-export const GOOGLE_ID_TOKEN_CERTS_URL = 'https://www.googleapis.com/oauth2/v1/certs';
+export const GOOGLE_ID_TOKEN_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
 
 /** A variable holding JSON that `schema` validates; the message names where it is wrong, never the value. */
 function jsonVariable<T extends z.ZodType>(schema: T, describe: { readonly expected: string; readonly invalid: string }) {
@@ -165,9 +165,9 @@ const adminAllowlist = commaSeparatedList.refine(
   'must list email addresses',
 );
 
-/** Who signs Identity-Aware Proxy assertions, and where their ES256 public keys (a PEM map by kid) are published. */
+/** Who signs Identity-Aware Proxy assertions, and where their ES256 public keys are published as a JWK set. */
 export const IAP_ISSUER = 'https://cloud.google.com/iap';
-export const IAP_PUBLIC_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key';
+export const IAP_JWKS_URL = 'https://www.gstatic.com/iap/verify/public_key-jwk';
 
 // The `aud` of IAP's signed header: a backend service (load balancer) or an App Engine app, by project number.
 const iapAudience = z
@@ -230,9 +230,9 @@ const sectionVariables = {
   callerIdentity: z.object({
     // The `aud` values callers' ID tokens must carry (the service URL or a custom audience).
     ID_TOKEN_AUDIENCES: commaSeparatedList.optional(),
-    // A non-Google issuer (the local one) and its PEM certificate map; unset means Google's. Never "off".
+    // A non-Google issuer (the local one) and its JWK set; unset means Google's. Never "off".
     ID_TOKEN_ISSUER: z.url().optional(),
-    ID_TOKEN_CERTS_URL: httpsOrLoopbackUrl.optional(),
+    ID_TOKEN_JWKS_URL: httpsOrLoopbackUrl.optional(),
   }),
   providers: z.object({
     PROVIDER_ORIGIN_OVERRIDES: providerOriginOverrides.optional(),
@@ -297,8 +297,8 @@ const sectionVariables = {
     // The admin function: operators by email (deny by default), and IAP's signed header where IAP fronts it.
     ADMIN_ALLOWLIST: adminAllowlist.optional(),
     IAP_AUDIENCE: iapAudience.optional(),
-    // IAP's key map; a loopback URL only for the local IAP stand-in. The issuer is always IAP's own.
-    IAP_PUBLIC_KEYS_URL: httpsOrLoopbackUrl.optional(),
+    // IAP's JWK set; a loopback URL only for the local IAP stand-in. The issuer is always IAP's own.
+    IAP_JWKS_URL: httpsOrLoopbackUrl.optional(),
     // The deployed refresh sweep's Scheduler job: "refresh all" runs it there instead of inside the admin function.
     SCHEDULER_REFRESH_JOB: schedulerJobName.optional(),
   }),
@@ -362,8 +362,8 @@ const environmentSchema = z.object({
   ...sectionVariables.runtime.shape,
 }).superRefine((e, context) => {
   // Half a custom issuer would verify local tokens against Google's keys or Google tokens against local ones.
-  if ((e.ID_TOKEN_ISSUER === undefined) !== (e.ID_TOKEN_CERTS_URL === undefined)) {
-    const missing = e.ID_TOKEN_ISSUER === undefined ? 'ID_TOKEN_ISSUER' : 'ID_TOKEN_CERTS_URL';
+  if ((e.ID_TOKEN_ISSUER === undefined) !== (e.ID_TOKEN_JWKS_URL === undefined)) {
+    const missing = e.ID_TOKEN_ISSUER === undefined ? 'ID_TOKEN_ISSUER' : 'ID_TOKEN_JWKS_URL';
     context.addIssue({ code: 'custom', path: [missing], message: 'is required with the other ID_TOKEN_ variable' });
   }
   if (e.ID_TOKEN_ISSUER !== undefined && (GOOGLE_ID_TOKEN_ISSUERS as readonly string[]).includes(e.ID_TOKEN_ISSUER)) {
@@ -411,8 +411,8 @@ export interface Config {
     /** Accepted `aud` values; empty where this deployment authenticates no callers. */
     readonly audiences: readonly string[];
     readonly issuers: readonly string[];
-    /** The PEM certificate map (`{kid: "-----BEGIN CERTIFICATE-----..."}`) of those issuers. */
-    readonly certsUrl: string;
+    /** The JWK set of those issuers. */
+    readonly jwksUrl: string;
   };
   readonly providers: {
     /** Production origin → loopback base URL; empty in production. */
@@ -569,10 +569,10 @@ export const standInVariables = [
   'FIRESTORE_EMULATOR_HOST',
   'KMS_API_ENDPOINT',
   'ID_TOKEN_ISSUER',
-  'ID_TOKEN_CERTS_URL',
+  'ID_TOKEN_JWKS_URL',
   'PROVIDER_ORIGIN_OVERRIDES',
   'PUBSUB_EMULATOR_HOST',
-  'IAP_PUBLIC_KEYS_URL',
+  'IAP_JWKS_URL',
   'CLOUD_RUN_ADMIN_API_URL',
 ] as const;
 /** Set by Cloud Run (and by the local stack the same way), never by the deployment. */
@@ -635,7 +635,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
     callerIdentity: {
       audiences: e.ID_TOKEN_AUDIENCES ?? [],
       issuers: e.ID_TOKEN_ISSUER === undefined ? [...GOOGLE_ID_TOKEN_ISSUERS] : [e.ID_TOKEN_ISSUER],
-      certsUrl: e.ID_TOKEN_CERTS_URL ?? GOOGLE_ID_TOKEN_CERTS_URL,
+      jwksUrl: e.ID_TOKEN_JWKS_URL ?? GOOGLE_ID_TOKEN_JWKS_URL,
     },
     providers: {
       originOverrides: e.PROVIDER_ORIGIN_OVERRIDES ?? new Map<string, string>(),
@@ -675,7 +675,7 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
     },
     admin: {
       allowlist: (e.ADMIN_ALLOWLIST ?? []).map((email) => email.toLowerCase()),
-      iap: { audience: e.IAP_AUDIENCE, issuer: IAP_ISSUER, publicKeysUrl: e.IAP_PUBLIC_KEYS_URL ?? IAP_PUBLIC_KEYS_URL },
+      iap: { audience: e.IAP_AUDIENCE, issuer: IAP_ISSUER, publicKeysUrl: e.IAP_JWKS_URL ?? IAP_JWKS_URL },
       schedulerRefreshJob: e.SCHEDULER_REFRESH_JOB,
     },
     scheduler: {
@@ -701,6 +701,8 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
 
 /** FUNCTION_TARGET, for the package entry point that loads the named function (which then reads its own sections). */
 export function processFunctionTarget(): string | undefined {
+  // Unset, the package is being imported rather than started as a function: there is no configuration to check yet.
+  if ((process.env.FUNCTION_TARGET ?? '') === '') return undefined;
   return loadConfig(process.env, { functionName: 'index', sections: [] }).runtime.functionTarget;
 }
 

@@ -86,7 +86,7 @@ export async function startConnectHarness(label: string, extraEnv: Record<string
     KMS_KEY_NAME: KEY_NAME,
     KMS_API_ENDPOINT: kms.endpoint,
     ID_TOKEN_ISSUER: issuer.issuer,
-    ID_TOKEN_CERTS_URL: issuer.certsUrl,
+    ID_TOKEN_JWKS_URL: issuer.jwksUrl,
     ID_TOKEN_AUDIENCES: functionNames.map((name) => `${origin}/${name}`).join(','),
     METADATA_SERVER_DETECTION: 'none',
     PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),

@@ -76,7 +76,7 @@ export async function startSweepFunctionStack(options: SweepFunctionStackOptions
     KMS_KEY_NAME: KEY_NAME,
     KMS_API_ENDPOINT: kms.endpoint,
     ID_TOKEN_ISSUER: issuer.issuer,
-    ID_TOKEN_CERTS_URL: issuer.certsUrl,
+    ID_TOKEN_JWKS_URL: issuer.jwksUrl,
     ID_TOKEN_AUDIENCES: Object.values(audiences).join(','),
     SCHEDULER_SERVICE_ACCOUNT: SCHEDULER,
     PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),

@@ -54,7 +54,7 @@ export async function startTokenFunctionStack(options: TokenFunctionStackOptions
     KMS_KEY_NAME: KEY_NAME,
     KMS_API_ENDPOINT: kms.endpoint,
     ID_TOKEN_ISSUER: issuer.issuer,
-    ID_TOKEN_CERTS_URL: issuer.certsUrl,
+    ID_TOKEN_JWKS_URL: issuer.jwksUrl,
     CALLER_POLICY: JSON.stringify(options.callerPolicy),
     PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
     PROVIDER_ENDPOINT_ALLOWLIST: JSON.stringify(sandbox.endpointAllowlist),

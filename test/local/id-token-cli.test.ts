@@ -37,7 +37,7 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 async function verifyAgainstLocalStack(token: string, keyDir: string) {
   const issuer = await startIdTokenIssuer({ dataDir: keyDir });
   try {
-    const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [LOCAL_ID_TOKEN_ISSUER], certsUrl: issuer.certsUrl });
+    const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [LOCAL_ID_TOKEN_ISSUER], jwksUrl: issuer.jwksUrl });
     return await verifier.verify(token);
   } finally {
     await issuer.stop();
@@ -60,7 +60,7 @@ describe('local:id-token', () => {
     const stack = await startIdTokenIssuer({ dataDir });
     try {
       const { stdout } = await run(['--email', EMAIL, '--audience', AUDIENCE, '--expires-in', '60']);
-      const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [stack.issuer], certsUrl: stack.certsUrl });
+      const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [stack.issuer], jwksUrl: stack.jwksUrl });
       await expect(verifier.verify(stdout.trim())).resolves.toMatchObject({ email: EMAIL });
       const claims = JSON.parse(Buffer.from(stdout.split('.')[1] ?? '', 'base64url').toString()) as { iat: number; exp: number };
       expect(claims.exp - claims.iat).toBe(60);

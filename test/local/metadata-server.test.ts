@@ -51,7 +51,7 @@ describe('startMetadataServer', () => {
 
   it('mints ID tokens for the audience asked, with the email only in the full format', async () => {
     const full = await (await get(`instance/service-accounts/default/identity?audience=${AUDIENCE}&format=full`)).text();
-    const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [issuer.issuer], certsUrl: issuer.certsUrl });
+    const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [issuer.issuer], jwksUrl: issuer.jwksUrl });
     await expect(verifier.verify(full)).resolves.toMatchObject({ email: SERVICE_ACCOUNT, audience: AUDIENCE });
 
     const standard = await (await get(`instance/service-accounts/default/identity?audience=${AUDIENCE}`)).text();

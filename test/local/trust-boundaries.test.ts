@@ -1,11 +1,10 @@
 // Issue 14's trust boundaries, attacked from outside through HTTP against the production-shaped local stack: a SMART
 // server nobody registered, a provider reply that never ends, prototype names as dashboard assets, two Authorization
 // headers, and a page on a foreign name reaching the stack's port (DNS rebinding).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIdTokenSigner } from '../../local/id-token-issuer.js';
 import { type LocalStack, localIdentities, startLocalStack } from '../../local/local-stack.js';
 import { SMART_BASE } from '../../local/provider-sandbox/profiles.js';
-import { createSelfSignedCertificate } from '../../local/self-signed-certificate.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { createVault, type Vault } from '../../shared/crypto/vault.js';
 import { MAX_PROVIDER_REPLY_BYTES } from '../../shared/oauth/provider-http.js';
@@ -62,20 +60,15 @@ describe('trust boundaries of the local stack', () => {
   let firestore: Firestore | undefined;
   let vault: Vault | undefined;
   const functionLines: { name: string; line: string }[] = [];
-  // The attacker's "FHIR server": https on loopback, counting every connection and request that reaches it.
-  let hostile: HttpsServer;
-  const hostileSeen = { connections: 0, requests: [] as { url: string; authorization: string | undefined }[] };
+  // The attacker's "FHIR server": a port on loopback counting every connection that reaches it. A refused server must
+  // not even be connected to, so nothing needs to answer (nor could a request arrive before TLS, which it would fail).
+  let hostile: TcpServer;
+  let hostileConnections = 0;
 
   beforeAll(async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const cert = createSelfSignedCertificate({ privateKey, publicKey, commonName: 'fhir.attacker.test', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000) });
-    hostile = createHttpsServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert }, (req, res) => {
-      hostileSeen.requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ authorization_endpoint: 'https://fhir.attacker.test/authorize', token_endpoint: 'https://fhir.attacker.test/token', code_challenge_methods_supported: ['S256'] }));
-    });
-    hostile.on('connection', () => {
-      hostileSeen.connections += 1;
+    hostile = createTcpServer((socket) => {
+      hostileConnections += 1;
+      socket.destroy();
     });
     await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
     const hostileOrigin = `https://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
@@ -107,7 +100,6 @@ describe('trust boundaries of the local stack', () => {
     await vault?.close();
     await firestore?.terminate();
     await stack?.stop();
-    hostile?.closeAllConnections();
     await new Promise<void>((resolve) => (hostile ? hostile.close(() => resolve()) : resolve()));
     await rm(stateDir, { recursive: true, force: true });
   });
@@ -135,7 +127,7 @@ describe('trust boundaries of the local stack', () => {
       const refused = await connect(ATTACKER_FHIR);
       expect(refused.status).toBe(400);
       expect(refused.body).toMatchObject({ code: 'invalid_connection_config', details: { provider: 'smart_on_fhir', fields: ['fhirBaseUrl'] } });
-      expect(hostileSeen).toEqual({ connections: 0, requests: [] });
+      expect(hostileConnections).toBe(0);
       // The registered server (the sandbox's) still connects: the refusal is the allowlist, not SMART as such.
       const allowed = await connect(SMART_BASE);
       expect(allowed.status).toBe(200);
@@ -155,7 +147,7 @@ describe('trust boundaries of the local stack', () => {
       const read = await callAsDemoBackend('token', { tenantId: stack.description.demoTenant, userId: 'stored-before-the-allowlist', provider: 'smart_on_fhir' });
       expect(read.status).toBe(400);
       expect(read.body).toMatchObject({ code: 'invalid_connection_config', details: { fields: ['fhirBaseUrl'] } });
-      expect(hostileSeen).toEqual({ connections: 0, requests: [] });
+      expect(hostileConnections).toBe(0);
     });
   });
 

@@ -99,7 +99,7 @@ export async function startFuzzStack(options: FuzzStackOptions): Promise<FuzzSta
       KMS_KEY_NAME: keyName,
       KMS_API_ENDPOINT: kms.endpoint,
       ID_TOKEN_ISSUER: idTokens.issuer,
-      ID_TOKEN_CERTS_URL: idTokens.certsUrl,
+      ID_TOKEN_JWKS_URL: idTokens.jwksUrl,
       // Every name in the list, served or not: a function that appears later is configured already.
       ID_TOKEN_AUDIENCES: functionNames.map((name) => server.urlOf(name)).join(','),
       METADATA_SERVER_DETECTION: 'none',
@@ -121,7 +121,7 @@ export async function startFuzzStack(options: FuzzStackOptions): Promise<FuzzSta
       SWEEP_JITTER_MS: '0',
       ADMIN_ALLOWLIST: fuzzIdentities.operator,
       IAP_AUDIENCE: FUZZ_IAP_AUDIENCE,
-      IAP_PUBLIC_KEYS_URL: iap.publicKeysUrl,
+      IAP_JWKS_URL: iap.jwksUrl,
       // 5xx and unexpected failures are what the fuzzer looks for: their log lines stay visible.
       LOG_LEVEL: 'ERROR',
       ...clientEnv,

@@ -84,7 +84,7 @@ export async function startMatrixStack(options: MatrixStackOptions): Promise<Mat
       KMS_KEY_NAME: keyName,
       KMS_API_ENDPOINT: kms.endpoint,
       ID_TOKEN_ISSUER: issuer.issuer,
-      ID_TOKEN_CERTS_URL: issuer.certsUrl,
+      ID_TOKEN_JWKS_URL: issuer.jwksUrl,
       ID_TOKEN_AUDIENCES: functionNames.map((name) => server.urlOf(name)).join(','),
       METADATA_SERVER_DETECTION: 'none',
       PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),

@@ -24,12 +24,12 @@ beforeAll(async () => {
 afterAll(() => issuer.stop());
 
 describe('caller identity configuration', () => {
-  it("defaults to Google's issuers and certificate map, with no audiences until set", () => {
+  it("defaults to Google's issuers and JWK set, with no audiences until set", () => {
     const config = loadConfig(base);
     expect(config.callerIdentity).toEqual({
       audiences: [],
       issuers: ['https://accounts.google.com', 'accounts.google.com'],
-      certsUrl: 'https://www.googleapis.com/oauth2/v1/certs',
+      jwksUrl: 'https://www.googleapis.com/oauth2/v3/certs',
     });
     expect(Object.isFrozen(config.callerIdentity.issuers)).toBe(true);
     // A function that authenticates callers refuses to start without an audience.
@@ -44,12 +44,12 @@ describe('caller identity configuration', () => {
     ]);
   });
 
-  it('runs the same verifier against the local issuer when ID_TOKEN_ISSUER and ID_TOKEN_CERTS_URL name it', async () => {
+  it('runs the same verifier against the local issuer when ID_TOKEN_ISSUER and ID_TOKEN_JWKS_URL name it', async () => {
     const config = loadConfig({
       ...base,
       ID_TOKEN_AUDIENCES: 'http://127.0.0.1:8080',
       ID_TOKEN_ISSUER: issuer.issuer,
-      ID_TOKEN_CERTS_URL: issuer.certsUrl,
+      ID_TOKEN_JWKS_URL: issuer.jwksUrl,
     });
     expect(config.callerIdentity.issuers).toEqual([issuer.issuer]);
     const verifier = createIdTokenVerifier(config.callerIdentity);
@@ -62,20 +62,20 @@ describe('caller identity configuration', () => {
 
   it('only fetches keys over https, or plain http on loopback', () => {
     for (const url of ['http://keys.example.com/certs', 'ftp://127.0.0.1/certs', 'not a url']) {
-      expect(configError({ ID_TOKEN_ISSUER: 'https://issuer.example', ID_TOKEN_CERTS_URL: url }).details?.variables).toEqual([
-        'ID_TOKEN_CERTS_URL',
+      expect(configError({ ID_TOKEN_ISSUER: 'https://issuer.example', ID_TOKEN_JWKS_URL: url }).details?.variables).toEqual([
+        'ID_TOKEN_JWKS_URL',
       ]);
     }
     for (const url of ['https://keys.example.com/certs', 'http://localhost:9/certs', 'http://[::1]:9/certs']) {
-      expect(loadConfig({ ...base, ID_TOKEN_ISSUER: 'https://issuer.example', ID_TOKEN_CERTS_URL: url }).callerIdentity.certsUrl).toBe(url);
+      expect(loadConfig({ ...base, ID_TOKEN_ISSUER: 'https://issuer.example', ID_TOKEN_JWKS_URL: url }).callerIdentity.jwksUrl).toBe(url);
     }
   });
 
   it('wants the issuer and its keys together, and never a local key for a Google issuer', () => {
-    expect(configError({ ID_TOKEN_ISSUER: 'https://issuer.example' }).details?.variables).toEqual(['ID_TOKEN_CERTS_URL']);
-    expect(configError({ ID_TOKEN_CERTS_URL: 'http://127.0.0.1:9/certs' }).details?.variables).toEqual(['ID_TOKEN_ISSUER']);
+    expect(configError({ ID_TOKEN_ISSUER: 'https://issuer.example' }).details?.variables).toEqual(['ID_TOKEN_JWKS_URL']);
+    expect(configError({ ID_TOKEN_JWKS_URL: 'http://127.0.0.1:9/certs' }).details?.variables).toEqual(['ID_TOKEN_ISSUER']);
     expect(
-      configError({ ID_TOKEN_ISSUER: 'https://accounts.google.com', ID_TOKEN_CERTS_URL: 'http://127.0.0.1:9/certs' }).details
+      configError({ ID_TOKEN_ISSUER: 'https://accounts.google.com', ID_TOKEN_JWKS_URL: 'http://127.0.0.1:9/certs' }).details
         ?.variables,
     ).toEqual(['ID_TOKEN_ISSUER']);
   });

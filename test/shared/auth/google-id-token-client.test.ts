@@ -63,7 +63,7 @@ beforeEach(() => metadata.resetCounts());
 
 let cachedVerifier: ReturnType<typeof createIdTokenVerifier> | undefined;
 function verifier() {
-  cachedVerifier ??= createIdTokenVerifier({ audiences: [audience], issuers: [issuer.issuer], certsUrl: issuer.certsUrl });
+  cachedVerifier ??= createIdTokenVerifier({ audiences: [audience], issuers: [issuer.issuer], jwksUrl: issuer.jwksUrl });
   return cachedVerifier;
 }
 

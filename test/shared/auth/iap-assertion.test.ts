@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const verifier = (clock = new ManualClock(Date.now())) =>
-  createIapAssertionVerifier({ audience: AUDIENCE, issuer: IAP_ISSUER, publicKeysUrl: iap.publicKeysUrl, clock });
+  createIapAssertionVerifier({ audience: AUDIENCE, issuer: IAP_ISSUER, publicKeysUrl: iap.jwksUrl, clock });
 
 async function reason(promise: Promise<unknown>): Promise<string> {
   const error = await promise.then(() => undefined, (caught: unknown) => caught);
@@ -65,6 +65,6 @@ describe('IAP assertions', () => {
   });
 
   it('refuses to be built for an audience IAP never issues', () => {
-    expect(() => createIapAssertionVerifier({ audience: 'https://admin.example.com', issuer: IAP_ISSUER, publicKeysUrl: iap.publicKeysUrl })).toThrow(TypeError);
+    expect(() => createIapAssertionVerifier({ audience: 'https://admin.example.com', issuer: IAP_ISSUER, publicKeysUrl: iap.jwksUrl })).toThrow(TypeError);
   });
 });

@@ -16,7 +16,7 @@ let written: string[];
 
 beforeAll(async () => {
   issuer = await startIdTokenIssuer();
-  verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [issuer.issuer], certsUrl: issuer.certsUrl });
+  verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [issuer.issuer], jwksUrl: issuer.jwksUrl });
 });
 afterAll(() => issuer.stop());
 
@@ -66,7 +66,7 @@ describe('createIdTokenVerifier', () => {
     const both = createIdTokenVerifier({
       audiences: [AUDIENCE, 'https://broker.acme.example/token'],
       issuers: [issuer.issuer],
-      certsUrl: issuer.certsUrl,
+      jwksUrl: issuer.jwksUrl,
     });
     const second = issuer.mint({ email: CALLER, audience: 'https://broker.acme.example/token' });
     await expect(both.verify(second)).resolves.toMatchObject({ audience: 'https://broker.acme.example/token' });
@@ -108,7 +108,7 @@ describe('createIdTokenVerifier', () => {
     const clocked = createIdTokenVerifier({
       audiences: [AUDIENCE],
       issuers: [issuer.issuer],
-      certsUrl: issuer.certsUrl,
+      jwksUrl: issuer.jwksUrl,
       clock,
     });
     const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
@@ -207,12 +207,12 @@ describe('createIdTokenVerifier', () => {
   it('fetches the keys once and serves later and concurrent verifications from the cache', async () => {
     const own = await startIdTokenIssuer();
     try {
-      const cached = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [own.issuer], certsUrl: own.certsUrl });
+      const cached = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [own.issuer], jwksUrl: own.jwksUrl });
       const tokens = Array.from({ length: 5 }, (_, index) => own.mint({ email: `caller-${index}@p.iam.gserviceaccount.com`, audience: AUDIENCE }));
       const callers = await Promise.all(tokens.map((token) => cached.verify(token)));
       expect(callers.map((caller) => caller.email)).toEqual(tokens.map((_, index) => `caller-${index}@p.iam.gserviceaccount.com`));
       await cached.verify(tokens[0] ?? '');
-      expect(own.requestCounts()).toEqual({ pemCerts: 1, jwks: 0 });
+      expect(own.requestCounts()).toEqual({ jwks: 1 });
     } finally {
       await own.stop();
     }
@@ -223,7 +223,7 @@ describe('createIdTokenVerifier', () => {
     const stranded = createIdTokenVerifier({
       audiences: [AUDIENCE],
       issuers: [issuer.issuer],
-      certsUrl: `http://127.0.0.1:${port}/oauth2/v1/certs`,
+      jwksUrl: `http://127.0.0.1:${port}/oauth2/v3/certs`,
     });
     const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
     const error = await caught(() => stranded.verify(token));
@@ -235,7 +235,7 @@ describe('createIdTokenVerifier', () => {
   });
 
   it('fails at construction without an audience, and on options that would weaken it', () => {
-    const base = { audiences: [AUDIENCE], issuers: [issuer.issuer], certsUrl: issuer.certsUrl };
+    const base = { audiences: [AUDIENCE], issuers: [issuer.issuer], jwksUrl: issuer.jwksUrl };
     const error = (() => {
       try {
         createIdTokenVerifier({ ...base, audiences: [] });
@@ -248,7 +248,7 @@ describe('createIdTokenVerifier', () => {
     expect((error as BrokerError).code).toBe('misconfigured');
     expect((error as BrokerError).message).toContain('ID_TOKEN_AUDIENCES');
     expect(() => createIdTokenVerifier({ ...base, issuers: [] })).toThrow(TypeError);
-    expect(() => createIdTokenVerifier({ ...base, certsUrl: 'http://keys.example.com/certs' })).toThrow(TypeError);
+    expect(() => createIdTokenVerifier({ ...base, jwksUrl: 'http://keys.example.com/certs' })).toThrow(TypeError);
     expect(() => createIdTokenVerifier({ ...base, clockSkewSeconds: 3600 })).toThrow(TypeError);
   });
 });

@@ -3,7 +3,7 @@ import { BrokerError } from '../../../shared/errors/broker-error.js';
 import { createLogger, type Logger } from '../../../shared/log/logger.js';
 import { loggableFields } from '../../../shared/log/loggable-fields.js';
 import { traceFromHeaders } from '../../../shared/log/trace.js';
-import { randomBytes } from 'node:crypto';
+import { credentialSamples } from '../../support/credential-samples.js';
 
 function capture(options: Parameters<typeof createLogger>[0] = {}) {
   const lines: string[] = [];
@@ -11,21 +11,7 @@ function capture(options: Parameters<typeof createLogger>[0] = {}) {
   return { logger, lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
-// Values shaped like every kind of secret the broker handles.
-const secrets = {
-  slackBot: `xoxb-${'1234567890'}-${'0987654321'}-${randomBytes(12).toString('hex')}`,
-  slackRefresh: `xoxe-1-${randomBytes(30).toString('base64url')}`,
-  googleAccess: `ya29.${randomBytes(40).toString('base64url')}`,
-  googleRefresh: `1//0${randomBytes(40).toString('base64url')}`,
-  github: `ghu_${randomBytes(18).toString('hex').slice(0, 36)}`,
-  jwt: `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"sub":"a"}').toString('base64url')}.${randomBytes(64).toString('base64url')}`,
-  opaque: randomBytes(32).toString('base64url'),
-  trello: randomBytes(32).toString('hex'),
-  code: `4/0A${randomBytes(24).toString('base64url')}`,
-  state: randomBytes(32).toString('base64url'),
-  verifier: randomBytes(48).toString('base64url'),
-  dataKey: randomBytes(32).toString('base64'),
-};
+const secrets = credentialSamples();
 
 const allSecretValues = Object.values(secrets);
 

@@ -62,7 +62,7 @@ function runtime(env: Record<string, string> = {}, clock = new ManualClock(Date.
   const config = loadConfig({
     GOOGLE_CLOUD_PROJECT: PROJECT,
     ID_TOKEN_ISSUER: issuer.issuer,
-    ID_TOKEN_CERTS_URL: issuer.certsUrl,
+    ID_TOKEN_JWKS_URL: issuer.jwksUrl,
     ID_TOKEN_AUDIENCES: AUDIENCE,
     SCHEDULER_SERVICE_ACCOUNT: SCHEDULER,
     K_SERVICE: SERVICE,
