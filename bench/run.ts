@@ -90,22 +90,36 @@ async function faultMatrixSection(): Promise<void> {
 async function tokenReadSection(): Promise<void> {
   const tokenRead = await runTokenReadBenchmark(log);
   log('');
-  log('Token read (warm: token valid, data key cached) — Firestore emulator, KMS stand-in, provider sandbox, this machine');
+  log('Token read over HTTP (warm: token valid) — the token function in its own process, the load generator in another; floors from the same run');
   log(tokenRead.table);
   log('');
   log(`KMS calls per warm read: ${tokenRead.kmsCallsPerWarmRead.toFixed(4)}`);
-  const row = (label: string, inFlight: number) => tokenRead.rows.find((candidate) => candidate.label === label && candidate.inFlight === inFlight);
-  const floor1 = row('firestore get() (floor)', 1);
-  const read1 = row('token use case, accountId (get)', 1);
-  const floor16 = row('firestore get() (floor)', 16);
-  const read16 = row('token use case, accountId (get)', 16);
-  if (floor1 && read1 && floor16 && read16) {
-    const p50Ratio = read1.p50Ms / floor1.p50Ms;
-    const throughputShare = read16.perSecond / floor16.perSecond;
-    log(`target p50 <= 1.5x floor:            ${p50Ratio.toFixed(2)}x  ${p50Ratio <= 1.5 ? 'met' : 'MISSED'}`);
-    log(`target reads/s @16 >= 70 % of floor:  ${(throughputShare * 100).toFixed(0)} %  ${throughputShare >= 0.7 ? 'met' : 'MISSED'}`);
-    log(`target 0 KMS calls per warm read:     ${tokenRead.kmsCallsPerWarmRead === 0 ? 'met' : 'MISSED'}`);
+  const row = (prefix: string, inFlight: number) => tokenRead.rows.find((candidate) => candidate.label.startsWith(prefix) && candidate.inFlight === inFlight);
+  const read16 = row('token function', 16);
+  const get16 = row('firestore get()', 16);
+  if (read16 && get16) {
+    log(`target reads/s @16 >= 1,000:            ${read16.perSecond.toFixed(0)}  ${read16.perSecond >= 1000 ? 'met' : 'MISSED'}`);
+    log(`target reads/s @16 above get() floor:   ${((read16.perSecond / get16.perSecond) * 100).toFixed(0)} % of it  ${read16.perSecond > get16.perSecond ? 'met' : 'MISSED'}`);
+    log(`target p50 @16 <= 15 ms:                ${read16.p50Ms.toFixed(2)} ms  ${read16.p50Ms <= 15 ? 'met' : 'MISSED'}`);
+    log(`target 0 errors:                        ${tokenRead.rows.reduce((sum, each) => sum + each.errors, 0)}`);
+    log(`target 0 KMS calls per warm read:       ${tokenRead.kmsCallsPerWarmRead === 0 ? 'met' : 'MISSED'}`);
   }
+  const perRead = Object.entries(tokenRead.firestoreCallsPerWarmRead).map(([method, count]) => `${method} ${count.toFixed(4)}`).join(', ');
+  log(`Firestore calls per warm read (second process, counted on its way to the emulator): ${perRead || 'none'}`);
+  log(`target 0 Firestore reads per warm read: ${tokenRead.firestoreReadsPerWarmRead.toFixed(4)}  ${tokenRead.firestoreReadsPerWarmRead === 0 ? 'met' : 'MISSED'}`);
+  const thousand = tokenRead.thousandInFlight;
+  const sixteen = tokenRead.rows.find((each) => each.label.startsWith('token function') && each.inFlight === 16);
+  log(`1,000 in flight: ${thousand.perSecond.toFixed(0)} reads/s, ${thousand.errors} not 200`);
+  if (sixteen) log(`target 1,000 in flight all 200 and >= the 16-in-flight figure: ${thousand.errors === 0 && thousand.perSecond >= sixteen.perSecond ? 'met' : 'MISSED'}`);
+  log('');
+  log('Where a token process\'s CPU goes at 16 in flight (V8 CPU profile, self time by layer, busy time only):');
+  for (const row of tokenRead.cpuBreakdown) log(`  ${row.layer.padEnd(58)} ${(row.share * 100).toFixed(1).padStart(5)} %  ${(row.cpuMsPerRead * 1000).toFixed(0).padStart(5)} µs/read`);
+  const { coherence } = tokenRead;
+  log('');
+  log(`Coherence: ${coherence.revocations} revocations, ${coherence.reads} reads through two token processes, ${coherence.readsAfterRevocation} of them after their connection's revocation`);
+  log(`stale answers: ${coherence.staleAnswers}; longest from revocation to a read still answered: ${coherence.longestStaleMs} ms; unexpected statuses: ${JSON.stringify(coherence.unexpectedStatuses)}`);
+  log(`target revocation to refusal <= 1 s:    ${coherence.longestStaleMs <= 1000 ? 'met' : 'MISSED'}`);
+  log(`target 0 reads served after the bound:  ${coherence.staleAnswersBeyondOneSecond}  ${coherence.staleAnswersBeyondOneSecond === 0 ? 'met' : 'MISSED'}`);
 }
 
 async function refreshSweepSection(): Promise<void> {

@@ -10,7 +10,7 @@ export const functionConfigReads = {
   // Public: no caller identity or policy; it exchanges codes, so it holds the client secrets.
   callback: ['firestore', 'kms', 'providers', 'providerClients', 'connect', 'refresh', 'events'],
   connections: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'events', 'sweeps'],
-  token: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'events'],
+  token: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'tokenCache', 'events'],
   admin: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'admin', 'sweeps'],
   refresh: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'scheduler', 'cloudRun', 'sweeps'],
   health: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'scheduler', 'cloudRun', 'sweeps'],

@@ -3,7 +3,7 @@ import { http } from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { functionConfig } from './config-reads.js';
 import { BrokerError } from '../shared/errors/broker-error.js';
-import { httpFunction } from '../shared/http/http-function.js';
+import { httpFunction, sendJson } from '../shared/http/http-function.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../shared/http/request-body-limits.js';
 import { tenantIdOf } from '../shared/quotas/request-quotas.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
@@ -36,6 +36,6 @@ http(
     } finally {
       if (effects.stateChanged) await drainAfterChange(runtime, { logger });
     }
-    res.status(200).type('application/json').send(JSON.stringify(body));
+    sendJson(res, 200, body);
   }),
 );

@@ -114,6 +114,8 @@ export interface LocalStackOptions {
   readonly projectId?: string;
   /** Each line a function process writes (its JSON log lines); npm start keeps them in .local/logs/. */
   readonly onFunctionLog?: (name: FunctionName, line: string) => void;
+  /** Extra Node options for some function processes (the benchmark profiles the token function with them). */
+  readonly functionNodeOptions?: Readonly<Partial<Record<FunctionName, readonly string[]>>>;
 }
 
 async function writeAtomically(path: string, content: string): Promise<void> {
@@ -320,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           port: await findFreePort(),
           env: functionEnvironments[name],
           serviceName: serviceName(name),
+          nodeOptions: options.functionNodeOptions?.[name] ?? [],
           onLine: (line) => {
             recordLogLine(`function ${name}`, line);
             options.onFunctionLog?.(name, line);

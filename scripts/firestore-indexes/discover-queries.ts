@@ -217,17 +217,11 @@ class QueryAnalyzer {
     if (passThroughMethods.has(method)) return this.evaluate(callee.expression, scope);
     if (method === 'where') {
       this.covered.add(call);
-      if (call.arguments.length < 3) {
-        throw new Unanalyzable(call, 'where(Filter…) composite filters are not analyzed; write separate where(field, op, value) calls or named queries');
-      }
-      const field = this.stringLiteral(call.arguments[0], 'The where() field', call);
-      const operator = this.stringLiteral(call.arguments[1], 'The where() operator', call);
-      if (!(whereOperators as readonly string[]).includes(operator)) throw new Unanalyzable(call, `unknown where() operator '${operator}'`);
-      const filter: QueryFilter = { field, operator: operator as WhereOperator };
-      return this.evaluate(callee.expression, scope).map((candidate) => ({
-        ...candidate,
-        shape: { ...candidate.shape, filters: [...candidate.shape.filters, filter] },
-      }));
+      // An or() of single filters runs as one query per disjunct (Firestore serves each from its own index).
+      const disjuncts = call.arguments.length < 3 ? this.disjunctsOf(call) : [this.whereFilter(call, call.arguments, 'where()')];
+      return this.evaluate(callee.expression, scope).flatMap((candidate) =>
+        disjuncts.map((filter) => ({ ...candidate, shape: { ...candidate.shape, filters: [...candidate.shape.filters, filter] } })),
+      );
     }
     if (method === 'orderBy') {
       this.covered.add(call);
@@ -246,6 +240,24 @@ class QueryAnalyzer {
     }
     this.covered.add(call);
     throw new Unanalyzable(call, `the Firestore call .${method}() is not analyzed (vector and other special queries need their indexes declared by hand)`);
+  }
+
+  private whereFilter(call: ts.CallExpression, args: ts.NodeArray<ts.Expression>, what: string): QueryFilter {
+    const field = this.stringLiteral(args[0], `The ${what} field`, call);
+    const operator = this.stringLiteral(args[1], `The ${what} operator`, call);
+    if (!(whereOperators as readonly string[]).includes(operator)) throw new Unanalyzable(call, `unknown ${what} operator '${operator}'`);
+    return { field, operator: operator as WhereOperator };
+  }
+
+  /** The filters of `where(Filter.or(Filter.where(…), …))`; any other composite filter is not analyzed. */
+  private disjunctsOf(call: ts.CallExpression): QueryFilter[] {
+    const composite = call.arguments[0];
+    const isFilterCall = (node: ts.Node | undefined, name: string): node is ts.CallExpression =>
+      node !== undefined && ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.getText() === `Filter.${name}`;
+    if (call.arguments.length !== 1 || !isFilterCall(composite, 'or') || !composite.arguments.every((each) => isFilterCall(each, 'where') && each.arguments.length === 3)) {
+      throw new Unanalyzable(call, 'where(Filter…) composite filters other than Filter.or(Filter.where(…), …) are not analyzed; write separate where(field, op, value) calls or named queries');
+    }
+    return composite.arguments.map((each) => this.whereFilter(call, (each as ts.CallExpression).arguments, 'Filter.where()'));
   }
 
   private evaluateHelper(call: ts.CallExpression, helper: ts.SignatureDeclaration & { body?: ts.Node }, scope: Scope): readonly Candidate[] {

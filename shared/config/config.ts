@@ -278,6 +278,13 @@ const sectionVariables = {
     // Consecutive retryable failures after which the connection's status becomes `error` (with an event).
     REFRESH_FAILURES_BEFORE_ERROR: z.coerce.number().int().min(1).max(100).default(5),
   }),
+  tokenCache: z.object({
+    // The token function's cache of connections it served (shared/usecases/token/connection-cache.ts): at most this
+    // many lookups per instance, each one Firestore listener; 0 turns the cache off.
+    TOKEN_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(10_000).default(500),
+    // A lookup not read for this long is dropped and its listener closed.
+    TOKEN_CACHE_IDLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  }),
   events: z.object({
     // Where connection events are published; unset means this deployment publishes none (the outbox keeps them).
     EVENTS_TOPIC: pubsubTopicName.optional(),
@@ -345,6 +352,7 @@ const environmentSchema = z.object({
   ...sectionVariables.quotas.shape,
   ...sectionVariables.connect.shape,
   ...sectionVariables.refresh.shape,
+  ...sectionVariables.tokenCache.shape,
   ...sectionVariables.events.shape,
   ...sectionVariables.admin.shape,
   ...sectionVariables.scheduler.shape,
@@ -451,6 +459,10 @@ export interface Config {
     readonly backoffMaxMs: number;
     readonly failuresBeforeError: number;
   };
+  readonly tokenCache: {
+    readonly maxEntries: number;
+    readonly idleMs: number;
+  };
   readonly events: {
     /** projects/P/topics/T; undefined where this deployment publishes no events. */
     readonly topic: string | undefined;
@@ -516,6 +528,7 @@ export const configSections = [
   'quotas',
   'connect',
   'refresh',
+  'tokenCache',
   'events',
   'admin',
   'scheduler',
@@ -650,6 +663,10 @@ function buildConfig(env: Readonly<Record<string, string | undefined>>): Config 
       backoffBaseMs: e.REFRESH_BACKOFF_BASE_SECONDS * 1000,
       backoffMaxMs: Math.max(e.REFRESH_BACKOFF_MAX_SECONDS, e.REFRESH_BACKOFF_BASE_SECONDS) * 1000,
       failuresBeforeError: e.REFRESH_FAILURES_BEFORE_ERROR,
+    },
+    tokenCache: {
+      maxEntries: e.TOKEN_CACHE_MAX_ENTRIES,
+      idleMs: e.TOKEN_CACHE_IDLE_SECONDS * 1000,
     },
     events: {
       topic: e.EVENTS_TOPIC,

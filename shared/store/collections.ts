@@ -16,6 +16,8 @@ export const firestoreCollections = [
   'pendingRevocations',
   /** Grants a connect flow obtained, sealed, waiting for the product to confirm its user (docs/connect-confirmation.md). */
   'parkedGrants',
+  /** Per token-function instance, its heartbeat document (in a `connections` subcollection) proving its cache's listener current. */
+  'watchHeartbeats',
 ] as const;
 export type FirestoreCollection = (typeof firestoreCollections)[number];
 
@@ -30,6 +32,7 @@ export const collectionNames = {
   statsSnapshots: 'statsSnapshots',
   pendingRevocations: 'pendingRevocations',
   parkedGrants: 'parkedGrants',
+  watchHeartbeats: 'watchHeartbeats',
 } as const satisfies Readonly<Record<string, FirestoreCollection>>;
 
 // Every listed collection has a role, and (by `satisfies` above) every role names a listed one: they cannot drift.
@@ -47,4 +50,7 @@ export const ttlFields = {
   statsSnapshots: 'expireAt',
   pendingRevocations: 'expireAt',
   parkedGrants: 'expireAt',
+  // Only the token cache's heartbeat documents (watchHeartbeats/{instance}/connections/beat, connection-watch.ts)
+  // carry this field; TTL policies apply per collection group, and theirs is `connections`.
+  connections: 'heartbeatExpireAt',
 } as const satisfies Readonly<Partial<Record<FirestoreCollection, string>>>;

@@ -1,5 +1,6 @@
 // The shape of a connection document in Firestore: one zod schema, read through on every load.
 import { createHash } from 'node:crypto';
+import { Timestamp } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { sealedBlobSchema } from '../crypto/sealed-blob.js';
 import { connectionStatuses } from './connection-status.js';
@@ -83,6 +84,8 @@ export const connectionDocumentSchema = z
     createdAtMs: z.number().int(),
     updatedAtMs: z.number().int(),
     revokedAtMs: z.number().int().nullable(),
+    /** When the document last changed, on Firestore's clock: written by connection-change.ts alone, never by hand. */
+    changedAt: z.instanceof(Timestamp).optional(),
   })
   .strict();
 

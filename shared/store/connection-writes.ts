@@ -11,6 +11,7 @@ import { recordConnectionEvent } from './connection-events-outbox.js';
 import { connectionRef, parseConnectionSnapshot } from './connection-reads.js';
 import { type ConnectionEventType, eventForMove } from './connection-status.js';
 import { schedulePendingRevocationInTransaction, type StoredPendingRevocation } from './pending-revocations.js';
+import { setConnectionDocument, updateConnectionDocument } from './connection-change.js';
 
 export interface WriteDependencies {
   readonly clock: Clock;
@@ -104,7 +105,7 @@ export async function upsertConnectedGrant(
       updatedAtMs: nowMs,
       revokedAtMs: null,
     });
-    transaction.set(ref, document);
+    setConnectionDocument(transaction, ref, document);
     const fromStatus = previous?.status ?? null;
     let event = eventForMove(fromStatus, 'active');
     if (event === undefined && live && !sameScopes(previous.scopes, record.scopes)) event = 'connection.scopes_changed';
@@ -179,7 +180,7 @@ export async function revokeConnection(
     if (previous.status === 'revoked') return { connectionId: input.connectionId, destroyedCredentials: null, pendingRevocationStored: false };
     const nowMs = dependencies.clock.nowMs();
     const statusReason = input.providerRevocation.outcome === 'failed' ? 'provider_revocation_failed' : 'user_disconnected';
-    transaction.update(ref, {
+    updateConnectionDocument(transaction, ref, {
       status: 'revoked',
       statusReason,
       credentials: null,

@@ -17,6 +17,7 @@ import type { Clock } from '../time/clock.js';
 import { type ConnectionDocument, connectionDocumentSchema, type Lease } from './connection-document.js';
 import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
 import { firestoreFailure } from './firestore-failure.js';
+import { updateConnectionDocument } from './connection-change.js';
 
 /** The one liveness rule: a holder is named and its time has not run out. */
 export function isLeaseLive(lease: Lease | undefined, nowMs: number): lease is Lease & { holder: string } {
@@ -88,7 +89,7 @@ export async function claimRefreshLease<Skip extends string>(
     const decision = options.decide(stored, nowMs);
     if (decision !== 'claim') return { claimed: false, reason: decision, connection: stored };
     const lease: Lease = { holder: options.holder, expiresAtMs: nowMs + options.ttlMs, version: (previous?.version ?? 0) + 1 };
-    transaction.update(docRef, { lease });
+    updateConnectionDocument(transaction, docRef, { lease });
     const { document } = stored;
     return {
       claimed: true,
@@ -112,7 +113,7 @@ export async function extendRefreshLease(
     const stored = parseConnectionSnapshot(await transaction.get(docRef));
     const lease = stored?.document.lease;
     if (lease?.holder !== fence.holder || lease.version !== fence.version) return false;
-    transaction.update(docRef, { 'lease.expiresAtMs': options.clock.nowMs() + options.ttlMs });
+    updateConnectionDocument(transaction, docRef, { 'lease.expiresAtMs': options.clock.nowMs() + options.ttlMs });
     return true;
   });
 }
@@ -149,7 +150,7 @@ async function writeOutcome(
     const changes = build(stored, transaction);
     // Validated as a whole before it is written: a refresh never leaves a document the schema rejects.
     const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
-    transaction.update(docRef, changes as UpdateData<ConnectionDocument>);
+    updateConnectionDocument(transaction, docRef, changes as UpdateData<ConnectionDocument>);
     return { id: stored.id, document };
   });
 }

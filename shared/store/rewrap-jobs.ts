@@ -16,6 +16,7 @@ import type { SealedBlob } from '../crypto/vault.js';
 import { BrokerError } from '../errors/broker-error.js';
 import { collectionNames } from './collections.js';
 import { countAllConnections } from './connection-counts.js';
+import { updateConnectionDocument } from './connection-change.js';
 import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
 
 const JOB_LEASE_MS = 60_000;
@@ -165,12 +166,12 @@ function sameBlob(a: SealedBlob, b: SealedBlob): boolean {
 
 /** Writes the re-wrapped credentials only if the stored ones are still `expected`; false when they changed meanwhile. */
 export async function replaceRewrappedCredentials(firestore: Firestore, connectionId: string, expected: SealedBlob, rewrapped: SealedBlob): Promise<boolean> {
-  const ref = connectionRef(firestore, connectionId);
+  const connectionDoc = connectionRef(firestore, connectionId);
   return firestore.runTransaction(async (transaction) => {
-    const current = parseConnectionSnapshot(await transaction.get(ref));
+    const current = parseConnectionSnapshot(await transaction.get(connectionDoc));
     const currentBlob = current?.document.credentials ?? null;
     if (currentBlob === null || !sameBlob(currentBlob, expected)) return false;
-    transaction.update(ref, { credentials: rewrapped });
+    updateConnectionDocument(transaction, connectionDoc, { credentials: rewrapped });
     return true;
   });
 }

@@ -14,6 +14,7 @@ import { createRequestQuotas, type RequestQuotas } from '../quotas/request-quota
 import { createFirestore } from '../store/firestore-client.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { cryptoIdSource, type IdSource } from '../time/ids.js';
+import { type ConnectionCache, createConnectionCache, defaultConnectionCacheSettings } from './token/connection-cache.js';
 import { createRefreshEngine, type RefreshEngine, type RefreshEngineOptions } from './refresh/refresh-engine.js';
 
 export interface BrokerRuntime {
@@ -32,6 +33,8 @@ export interface BrokerRuntime {
   requestQuotas(): RequestQuotas;
   /** The one refresh engine of this process: token reads and both sweeps share its in-flight refreshes and instance id. */
   refreshEngine(): RefreshEngine;
+  /** This instance's cache of the connections it reads, coherent with Firestore (TOKEN_CACHE_*). */
+  connectionCache(): ConnectionCache;
 }
 
 export interface BrokerRuntimeOverrides {
@@ -91,6 +94,9 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
         },
         overrides.refreshEngine,
       ),
+    ),
+    connectionCache: lazy(() =>
+      createConnectionCache({ firestore: firestore(), clock, logger, instanceId: ids.newId() }, { ...defaultConnectionCacheSettings, ...config.tokenCache }),
     ),
     requestQuotas: lazy(() => createRequestQuotas({ quotas: config.quotas, callerPolicy: callerPolicy(), clock })),
     idTokenVerifier: lazy(() => {

@@ -5,6 +5,7 @@ import type { Vault } from '../../shared/crypto/vault.js';
 import { type ConnectionDocument, connectionDocumentSchema, connectionIdFor } from '../../shared/store/connection-document.js';
 import { sealCredentials } from '../../shared/store/connection-credentials.js';
 import { connectionRef } from '../../shared/store/connection-reads.js';
+import { changeStamp } from '../../shared/store/connection-change.js';
 
 const SEAL_CONCURRENCY = 16;
 const BATCH_WRITES = 500;
@@ -63,7 +64,7 @@ export async function writeBulkConnections(firestore: Firestore, vault: Vault, c
   );
   for (let start = 0; start < count; start += BATCH_WRITES) {
     const batch = firestore.batch();
-    for (const { id, document } of documents.slice(start, start + BATCH_WRITES)) batch.set(connectionRef(firestore, id), document);
+    for (const { id, document } of documents.slice(start, start + BATCH_WRITES)) batch.set(connectionRef(firestore, id), { ...document, ...changeStamp() });
     await batch.commit();
   }
   return { ids: documents.map(({ id }) => id), secrets, credentialsOf };

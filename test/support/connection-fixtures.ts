@@ -16,6 +16,7 @@ import {
   connectionDocumentSchema,
   connectionIdFor,
 } from '../../shared/store/connection-document.js';
+import { changeStamp } from '../../shared/store/connection-change.js';
 import { openCredentials, sealCredentials } from '../../shared/store/connection-credentials.js';
 import { connectionRef, readConnection, type StoredConnection } from '../../shared/store/connection-reads.js';
 import { SANDBOX_ENDPOINT_ALLOWLIST } from '../../local/provider-sandbox/profiles.js';
@@ -71,7 +72,8 @@ export async function writeConnection(firestore: Firestore, vault: Vault, input:
     updatedAtMs: nowMs,
     revokedAtMs: null,
   });
-  await connectionRef(firestore, id).set(document);
+  // Stamped as the broker's own writes are, so token caches hear of it (shared/store/connection-change.ts).
+  await connectionRef(firestore, id).set({ ...document, ...changeStamp() });
   return id;
 }
 
@@ -136,7 +138,7 @@ export async function connectAtSandbox(input: SandboxConnectionInput): Promise<{
 
 /** Makes the stored token look like it expires at `expiresAtMs` (the provider's copy is untouched). */
 export async function setStoredExpiry(firestore: Firestore, connectionId: string, expiresAtMs: number | null): Promise<void> {
-  await connectionRef(firestore, connectionId).update({ expiresAtMs, nextRefreshAtMs: expiresAtMs });
+  await connectionRef(firestore, connectionId).update({ expiresAtMs, nextRefreshAtMs: expiresAtMs, ...changeStamp() });
 }
 
 /** The connection as stored, with its credentials opened: what a test compares against the provider. */

@@ -13,6 +13,7 @@ import type { AuditActor } from '../../store/connection-refresh-writes.js';
 import { canMove, eventForMove } from '../../store/connection-status.js';
 import type { Clock } from '../../time/clock.js';
 import type { IdSource } from '../../time/ids.js';
+import { updateConnectionDocument } from '../../store/connection-change.js';
 
 export type HealthRecord = ConnectionDocument['health'];
 
@@ -47,7 +48,7 @@ export async function recordHealthCheck(
     if (stored === undefined || stored.document.status === 'revoked') return stored;
     if (stored.document.status === 'needs_reauth') {
       // Already waiting for the user (the refresh this check tried said so, with its event): record the check only.
-      transaction.update(docRef, { health: write.health });
+      updateConnectionDocument(transaction, docRef, { health: write.health });
       return { id: stored.id, document: { ...stored.document, health: write.health } };
     }
     const { tenantId, userId, provider, status } = stored.document;
@@ -98,7 +99,7 @@ export async function recordHealthCheck(
       );
     }
     const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
-    transaction.update(docRef, changes as UpdateData<ConnectionDocument>);
+    updateConnectionDocument(transaction, docRef, changes as UpdateData<ConnectionDocument>);
     return { id: stored.id, document };
   });
 }

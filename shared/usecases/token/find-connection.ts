@@ -1,8 +1,8 @@
 // Finds the one connection a token request means: by account when named, else the only one the user has.
-import type { Firestore } from '@google-cloud/firestore';
 import { BrokerError } from '../../errors/broker-error.js';
 import { connectionIdFor } from '../../store/connection-document.js';
-import { listUserConnections, readConnection, type StoredConnection } from '../../store/connection-reads.js';
+import type { StoredConnection } from '../../store/connection-reads.js';
+import type { ConnectionSource } from './connection-source.js';
 
 export interface ConnectionSelector {
   readonly tenantId: string;
@@ -21,15 +21,15 @@ function notConnected(selector: ConnectionSelector): BrokerError {
   );
 }
 
-export async function findConnection(firestore: Firestore, selector: ConnectionSelector): Promise<StoredConnection> {
+export async function findConnection(source: ConnectionSource, selector: ConnectionSelector): Promise<StoredConnection> {
   if (selector.accountId !== undefined) {
     // The id is derived from who and what the connection is: one document read, no query.
     const id = connectionIdFor({ ...selector, providerAccountId: selector.accountId });
-    const connection = await readConnection(firestore, id);
+    const connection = await source.byId(id);
     if (connection === undefined || connection.document.status === 'revoked') throw notConnected(selector);
     return connection;
   }
-  const connections = await listUserConnections(firestore, selector);
+  const connections = await source.byUser(selector);
   const [only, ...others] = connections;
   if (only === undefined) throw notConnected(selector);
   if (others.length > 0) {

@@ -14,11 +14,14 @@ import { appendAudit } from '../../store/audit-log.js';
 import type { Clock } from '../../time/clock.js';
 import type { IdSource } from '../../time/ids.js';
 import type { RefreshEngine, RequestEffects } from '../refresh/refresh-engine.js';
+import type { ConnectionSource } from './connection-source.js';
 import { findConnection } from './find-connection.js';
 import type { TokenRequest, TokenResponse } from './token-request.js';
 
 export interface ReadTokenDependencies {
   readonly firestore: Firestore;
+  /** Where connections are found: Firestore, or the instance's coherent cache (connection-cache.ts). */
+  readonly connections: ConnectionSource;
   readonly engine: RefreshEngine;
   readonly callerPolicy: CallerPolicy;
   readonly defaultMinValidityMs: number;
@@ -87,7 +90,7 @@ export async function readToken(
   }
   let connectionId: string | null = null;
   try {
-    const connection = await findConnection(dependencies.firestore, { ...request, userId });
+    const connection = await findConnection(dependencies.connections, { ...request, userId });
     connectionId = connection.id;
     const required = request.requiredScopes ?? [];
     const missingBefore = missingScopes(connection.document.scopes, required);

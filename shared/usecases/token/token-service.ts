@@ -16,6 +16,7 @@ export function createTokenService(runtime: BrokerRuntime): TokenService {
       readToken(
         {
           firestore: runtime.firestore(),
+          connections: runtime.connectionCache(),
           engine: runtime.refreshEngine(),
           callerPolicy: runtime.callerPolicy,
           defaultMinValidityMs: runtime.config.refresh.defaultMinValidityMs,

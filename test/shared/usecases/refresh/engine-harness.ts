@@ -18,6 +18,7 @@ import type { TokenRequest, TokenResponse } from '../../../../shared/usecases/to
 import { readStoredConnection } from '../../../support/connection-fixtures.js';
 import type { VaultHarness } from '../../../support/vault-harness.js';
 import type { ProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
+import { firestoreConnectionSource } from '../../../../shared/usecases/token/connection-source.js';
 
 export const READER: VerifiedCaller = {
   email: 'reader@acme-prod.iam.gserviceaccount.com',
@@ -72,6 +73,7 @@ export function startInstance(settings: InstanceSettings): EngineInstance {
   );
   const dependencies = {
     firestore,
+    connections: firestoreConnectionSource(firestore),
     engine,
     callerPolicy: policy,
     defaultMinValidityMs: settings.config.refresh.defaultMinValidityMs,

@@ -12,6 +12,7 @@ import { useFirestoreTestProject } from '../../../support/firestore-test-project
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
 import { type EngineInstance, logEvents, stalledRefreshStored, startInstance } from './engine-harness.js';
+import { changeStamp } from '../../../../shared/store/connection-change.js';
 
 const project = useFirestoreTestProject('refresh-oidc-peer-stall');
 const ISSUER = 'https://op.peer.test';
@@ -123,7 +124,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
     const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs: LEASE_TTL_MS * 1.2, timeoutMs: STALL_MS * 4 };
     let previousRefreshToken = (await readStoredConnection(project.firestore, vaults.vault, connectionId)).credentials.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
-      await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000 });
+      await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
       tokenRequests = 0;
       stallNextTokenReplyMs = STALL_MS;
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
@@ -135,7 +136,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
     }
 
     // The peer still honours the grant: one more refresh with the last stored token succeeds.
-    await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000 });
+    await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
     tokenRequests = 0;
     await first.read(request);
     expect(tokenRequests).toBe(1);

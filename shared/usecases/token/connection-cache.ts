@@ -1,0 +1,268 @@
+// The token function's per-instance cache of the connections it has served, kept coherent with Firestore, so a warm
+// read costs no Firestore read.
+//
+// Coherence: one listener per instance (store/connection-watch.ts) hears of every connection write, each of which
+// drops the lookups it may touch: the connection by id, and its user's connections to its provider. An entry is
+// served only while the listener vouches for it: the newest echo of the instance's heartbeat, which travels the same
+// stream after every change committed before it, came from a beat sent at most `maxStalenessMs` ago. A stalled, cut
+// or lagging stream stops the echoes, and reads go to Firestore until it is back. An entry is filled from a Firestore
+// read made after its placeholder was in place, so a change that lands during the read drops the placeholder and
+// the read's answer is not kept.
+//
+// Writes that bypass the change stamp (connection-change.ts; say, an edit in the console) are not heard: entries
+// older than `maxEntryAgeMs` are read again, which bounds how long such a write can go unseen.
+//
+// Nothing in the cache is a secret in the clear: it holds the stored documents, whose credentials stay sealed.
+// Bounded: at most `maxEntries` lookups (least recently used dropped first); lookups idle for `idleMs` are dropped,
+// and with no lookups left the listener and the heartbeat stop.
+import type { Firestore } from '@google-cloud/firestore';
+import type { Logger } from '../../log/logger.js';
+import { type ChangedConnection, type ConnectionChangeWatch, watchConnectionChanges } from '../../store/connection-watch.js';
+import type { Clock } from '../../time/clock.js';
+import { type ConnectionSource, firestoreConnectionSource, type UserConnectionsFilter } from './connection-source.js';
+
+export interface ConnectionCacheSettings {
+  /** 0 turns the cache off: every read goes to Firestore. */
+  readonly maxEntries: number;
+  readonly idleMs: number;
+  /** The longest a change may take to reach this instance before it stops serving from the cache. */
+  readonly maxStalenessMs: number;
+  readonly beatIntervalMs: number;
+  /** Entries are read again after this long, whatever the listener says (see the header). */
+  readonly maxEntryAgeMs: number;
+  /**
+   * The listener's query matches every connection changed since it began, and the client keeps that result set in
+   * memory: once it has grown by this many documents a new listener takes over from now on.
+   */
+  readonly maxWatchedDocuments: number;
+}
+
+/** Sizes come from config (TOKEN_CACHE_*); the staleness bound is the product's promise, not a setting. */
+export const defaultConnectionCacheSettings: ConnectionCacheSettings = {
+  maxEntries: 500,
+  idleMs: 60_000,
+  maxStalenessMs: 1000,
+  beatIntervalMs: 250,
+  maxEntryAgeMs: 60_000,
+  maxWatchedDocuments: 5_000,
+};
+
+/**
+ * A listener hears of changes stamped after its start minus this margin: the stamps are Firestore's commit times and
+ * the start is this instance's clock, so the margin absorbs any skew between the two.
+ */
+const LISTEN_SINCE_MARGIN_MS = 60_000;
+
+export interface ConnectionCacheStats {
+  /** Reads answered from a proven-current entry. */
+  readonly hits: number;
+  /** Reads that went to Firestore: no entry yet, entry dropped by a change or too old, or the listener not vouching. */
+  readonly misses: number;
+  readonly entries: number;
+  /** Entries dropped for room (least recently used) or idleness. */
+  readonly evictions: number;
+  /** Times a new listener took over from a full one. */
+  readonly rollovers: number;
+}
+
+export interface ConnectionCache extends ConnectionSource {
+  stats(): ConnectionCacheStats;
+  close(): void;
+}
+
+interface Entry {
+  /** undefined until the Firestore read that fills it answers. */
+  state: { readonly value: unknown; readonly loadedAtMs: number } | undefined;
+  lastUsedMs: number;
+}
+
+export interface ConnectionCacheDependencies {
+  readonly firestore: Firestore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Names this instance's heartbeat document. */
+  readonly instanceId: string;
+}
+
+const idKey = (connectionId: string) => JSON.stringify(['id', connectionId]);
+const userKey = (tenantId: unknown, userId: unknown, provider: unknown) => JSON.stringify(['user', tenantId, userId, provider]);
+
+export function createConnectionCache(dependencies: ConnectionCacheDependencies, settings: ConnectionCacheSettings = defaultConnectionCacheSettings): ConnectionCache {
+  const { clock } = dependencies;
+  const direct = firestoreConnectionSource(dependencies.firestore);
+  if (settings.maxEntries === 0) {
+    return { ...direct, stats: () => ({ hits: 0, misses: 0, entries: 0, evictions: 0, rollovers: 0 }), close: () => undefined };
+  }
+  // Insertion order is recency order: a used entry is moved to the end, the first one is the least recently used.
+  const entries = new Map<string, Entry>();
+  let hits = 0;
+  let misses = 0;
+  let evictions = 0;
+  const listener = changeListener(dependencies, settings, {
+    dropFor(changed) {
+      entries.delete(idKey(changed.id));
+      entries.delete(userKey(changed.tenantId, changed.userId, changed.provider));
+    },
+    dropAll: () => entries.clear(),
+  });
+
+  const evictIdle = setInterval(() => {
+    const idleSince = clock.nowMs() - settings.idleMs;
+    for (const [key, entry] of entries) {
+      if (entry.lastUsedMs >= idleSince) continue;
+      entries.delete(key);
+      evictions += 1;
+    }
+    if (entries.size === 0) listener.stop();
+  }, Math.max(1000, settings.idleMs / 4));
+  evictIdle.unref();
+
+  async function lookup<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const now = clock.nowMs();
+    const existing = entries.get(key);
+    if (existing?.state !== undefined && now - existing.state.loadedAtMs <= settings.maxEntryAgeMs && listener.vouchesAt(now)) {
+      entries.delete(key);
+      entries.set(key, existing);
+      existing.lastUsedMs = now;
+      hits += 1;
+      return existing.state.value as T;
+    }
+    misses += 1;
+    listener.start();
+    // The placeholder goes in before the read: a change heard while the read is out drops it, and the answer with it.
+    const placeholder: Entry = { state: undefined, lastUsedMs: now };
+    entries.delete(key);
+    if (entries.size >= settings.maxEntries) {
+      const oldest = entries.keys().next();
+      if (!oldest.done) {
+        entries.delete(oldest.value);
+        evictions += 1;
+      }
+    }
+    entries.set(key, placeholder);
+    const value = await read();
+    if (entries.get(key) === placeholder) placeholder.state = { value, loadedAtMs: now };
+    return value;
+  }
+
+  return {
+    byId: (connectionId) => lookup(idKey(connectionId), () => direct.byId(connectionId)),
+    byUser: (filter: UserConnectionsFilter) => lookup(userKey(filter.tenantId, filter.userId, filter.provider), () => direct.byUser(filter)),
+    stats: () => ({ hits, misses, entries: entries.size, evictions, rollovers: listener.rollovers() }),
+    close() {
+      clearInterval(evictIdle);
+      entries.clear();
+      listener.stop();
+    },
+  };
+}
+
+interface ChangeListener {
+  /** Whether an echo proves every change committed up to `maxStalenessMs` before `nowMs` has been heard. */
+  vouchesAt(nowMs: number): boolean;
+  /** Listens and beats, if not already. */
+  start(): void;
+  stop(): void;
+  rollovers(): number;
+}
+
+/** The listener and its heartbeat: `dropFor` hears of every change, `dropAll` that nothing heard so far can be vouched for. */
+function changeListener(
+  dependencies: ConnectionCacheDependencies,
+  settings: ConnectionCacheSettings,
+  on: { dropFor(changed: ChangedConnection): void; dropAll(): void },
+): ChangeListener {
+  const { firestore, clock, logger, instanceId } = dependencies;
+  const sentAtMs = new Map<number, number>();
+  let current: ConnectionChangeWatch | undefined;
+  /** The listener taking over from a full `current`, until it has echoed a beat of its own. */
+  let successor: ConnectionChangeWatch | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let sequence = 0;
+  let provenAtMs = Number.NEGATIVE_INFINITY;
+  let rollovers = 0;
+
+  const listen = (): ConnectionChangeWatch => {
+    /** The size of its first snapshot: a listener rolls over once it has grown by maxWatchedDocuments beyond it. */
+    let startedWith: number | undefined;
+    const watch: ConnectionChangeWatch = watchConnectionChanges(
+      firestore,
+      { instanceId, sinceMs: clock.nowMs() - LISTEN_SINCE_MARGIN_MS },
+      {
+        onSnapshot(changed, echoedBeat, watchedDocuments) {
+          for (const each of changed) on.dropFor(each);
+          if (echoedBeat !== undefined) {
+            if (watch === successor) promote();
+            // Only the listener in charge vouches; a successor's changes are heard all the same.
+            if (watch === current) vouchFor(echoedBeat);
+          }
+          startedWith ??= watchedDocuments;
+          // Growth since its start, not size: a successor starts with the last minute's changes (the margin), and
+          // rolling over on size alone would hand over again and again whenever a minute holds that many.
+          if (watch === current && successor === undefined && watchedDocuments - startedWith > settings.maxWatchedDocuments) {
+            successor = listen();
+            rollovers += 1;
+          }
+        },
+        onError(error) {
+          logger.warn('token_cache.listener_failed', 'The connection change listener failed; reads go to Firestore until a new one is current', { error });
+          watch.stop();
+          if (watch === successor) {
+            successor = undefined;
+            return;
+          }
+          if (watch !== current) return;
+          current = undefined;
+          provenAtMs = Number.NEGATIVE_INFINITY;
+          // Changes may have been missed while it failed: nothing cached before now can be vouched for.
+          on.dropAll();
+        },
+      },
+    );
+    return watch;
+  };
+
+  const promote = () => {
+    current?.stop();
+    current = successor;
+    successor = undefined;
+  };
+
+  const vouchFor = (echoedBeat: number) => {
+    const sent = sentAtMs.get(echoedBeat);
+    if (sent !== undefined && sent > provenAtMs) provenAtMs = sent;
+    for (const beat of sentAtMs.keys()) if (beat <= echoedBeat) sentAtMs.delete(beat);
+  };
+
+  const beat = () => {
+    current ??= listen();
+    sequence += 1;
+    const now = clock.nowMs();
+    sentAtMs.set(sequence, now);
+    // A write that fails or hangs simply never echoes: the proof ages out and reads go to Firestore.
+    current.beat(sequence, now).catch(() => undefined);
+    // Beats that never echo (lost writes) must not pile up.
+    if (sentAtMs.size > 64) sentAtMs.delete(sentAtMs.keys().next().value as number);
+  };
+
+  return {
+    vouchesAt: (nowMs) => nowMs - provenAtMs <= settings.maxStalenessMs,
+    start() {
+      if (timer !== undefined) return;
+      timer = setInterval(beat, settings.beatIntervalMs);
+      timer.unref();
+      beat();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+      current?.stop();
+      successor?.stop();
+      current = undefined;
+      successor = undefined;
+      provenAtMs = Number.NEGATIVE_INFINITY;
+      sentAtMs.clear();
+    },
+    rollovers: () => rollovers,
+  };
+}

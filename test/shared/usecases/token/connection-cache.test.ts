@@ -1,0 +1,187 @@
+// The token function's connection cache against the real Firestore emulator: warm reads skip Firestore only while
+// the change listener's heartbeat vouches for the entry; every stamped change arrives within the staleness bound.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../../shared/log/logger.js';
+import { FieldValue } from '@google-cloud/firestore';
+import { CHANGE_STAMP_FIELD, changeStamp } from '../../../../shared/store/connection-change.js';
+import { connectionRef } from '../../../../shared/store/connection-reads.js';
+import { ManualClock, systemClock, type Clock } from '../../../../shared/time/clock.js';
+import { type ConnectionCache, type ConnectionCacheSettings, createConnectionCache, defaultConnectionCacheSettings } from '../../../../shared/usecases/token/connection-cache.js';
+import { writeConnection } from '../../../support/connection-fixtures.js';
+import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
+import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
+
+// A project per test: the emulator's listen streams are per project, and closing a listener on it can fail a commit
+// made at that moment in the same project (an emulator fault; see the bench notes), so no test sees another's.
+const TESTS = 9;
+const projects = Array.from({ length: TESTS }, () => useFirestoreTestProject('connection-cache'));
+let testIndex = -1;
+const project = { get firestore() { return (projects[testIndex] ?? projects[0])!.firestore; } };
+let vaults: VaultHarness;
+const caches: ConnectionCache[] = [];
+let nextUser = 0;
+
+beforeAll(async () => {
+  vaults = await startVaultHarness();
+});
+beforeEach(() => {
+  testIndex += 1;
+});
+afterEach(() => {
+  for (const cache of caches.splice(0)) cache.close();
+});
+afterAll(async () => {
+  await vaults.close();
+});
+
+function newCache(settings: Partial<ConnectionCacheSettings> = {}, clock: Clock = systemClock): ConnectionCache {
+  const cache = createConnectionCache(
+    { firestore: project.firestore, clock, logger: createLogger({ sink: () => undefined }), instanceId: `cache-test-${caches.length}` },
+    { ...defaultConnectionCacheSettings, ...settings },
+  );
+  caches.push(cache);
+  return cache;
+}
+
+async function newConnection(overrides: { userId?: string; providerAccountId?: string } = {}): Promise<{ id: string; userId: string }> {
+  const userId = overrides.userId ?? `user-${(nextUser += 1)}`;
+  const id = await writeConnection(project.firestore, vaults.vault, {
+    tenantId: 'acme',
+    userId,
+    provider: 'slack',
+    providerAccountId: overrides.providerAccountId ?? `T-${userId}`,
+    credentials: { accessToken: 'fake-access-token-for-cache-tests' },
+    expiresAtMs: Date.now() + 3_600_000,
+  });
+  return { id, userId };
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<{ value: T; elapsedMs: number }> {
+  const begin = Date.now();
+  for (;;) {
+    const value = await read();
+    if (done(value)) return { value, elapsedMs: Date.now() - begin };
+    if (Date.now() - begin > timeoutMs) throw new Error(`not reached in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('connection cache', () => {
+  it('answers warm reads without Firestore once the listener and the heartbeat prove the entry current', async () => {
+    const { id } = await newConnection();
+    const cache = newCache();
+    expect((await cache.byId(id))?.document.status).toBe('active');
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1, entries: 1 });
+    await until(() => cache.byId(id), () => cache.stats().hits > 0);
+    const before = cache.stats();
+    for (let read = 0; read < 100; read += 1) expect((await cache.byId(id))?.id).toBe(id);
+    expect(cache.stats().hits - before.hits).toBe(100);
+    expect(cache.stats().misses).toBe(before.misses);
+  });
+
+  it('sees a revocation, a scope change and a rotated credential within the staleness bound', async () => {
+    const { id } = await newConnection();
+    const cache = newCache();
+    await until(() => cache.byId(id), () => cache.stats().hits > 0);
+    const ref = connectionRef(project.firestore, id);
+    await ref.update({ scopes: ['chat:write', 'users:read'], ...changeStamp() });
+    const scopes = await until(() => cache.byId(id), (value) => value?.document.scopes.length === 2);
+    expect(scopes.elapsedMs).toBeLessThan(defaultConnectionCacheSettings.maxStalenessMs);
+    await ref.update({ status: 'revoked', revokedAtMs: Date.now(), ...changeStamp() });
+    const revoked = await until(() => cache.byId(id), (value) => value?.document.status === 'revoked');
+    expect(revoked.elapsedMs).toBeLessThan(defaultConnectionCacheSettings.maxStalenessMs);
+    await ref.delete();
+    const deleted = await until(() => cache.byId(id), (value) => value === undefined);
+    expect(deleted.elapsedMs).toBeLessThan(defaultConnectionCacheSettings.maxStalenessMs);
+  });
+
+  it('keeps a user lookup current: a second account makes it ambiguous, a revoked one leaves it', async () => {
+    const { userId } = await newConnection();
+    const cache = newCache();
+    const filter = { tenantId: 'acme', userId, provider: 'slack' };
+    await until(() => cache.byUser(filter), () => cache.stats().hits > 0);
+    expect(await cache.byUser(filter)).toHaveLength(1);
+    const second = await newConnection({ userId, providerAccountId: 'T-second' });
+    await until(() => cache.byUser(filter), (value) => value.length === 2);
+    await connectionRef(project.firestore, second.id).update({ status: 'revoked', ...changeStamp() });
+    await until(() => cache.byUser(filter), (value) => value.length === 1);
+  });
+
+  it('keeps listening through a rollover to a new listener, and serves warm reads after it', async () => {
+    const first = await newConnection();
+    // The listener's result set holds every connection changed since it began: past 2 a new listener takes over.
+    const cache = newCache({ maxWatchedDocuments: 2 });
+    await until(() => cache.byId(first.id), () => cache.stats().hits > 0);
+    const more = [await newConnection(), await newConnection(), await newConnection()];
+    await until(async () => cache.stats().rollovers, (rollovers) => rollovers > 0);
+    const last = more.at(-1) as { id: string };
+    await until(() => cache.byId(last.id), () => cache.stats().hits > 1);
+    await connectionRef(project.firestore, last.id).update({ status: 'revoked', revokedAtMs: Date.now(), ...changeStamp() });
+    const revoked = await until(() => cache.byId(last.id), (value) => value?.document.status === 'revoked');
+    expect(revoked.elapsedMs).toBeLessThan(defaultConnectionCacheSettings.maxStalenessMs);
+  });
+
+  it('hears a write that skipped the change stamp no later than maxEntryAgeMs', async () => {
+    const { id } = await newConnection();
+    // A document whose last stamp is older than the listener's start, as most are: only stamped writes bring it in.
+    await connectionRef(project.firestore, id).update({ [CHANGE_STAMP_FIELD]: FieldValue.delete() });
+    const clock = new ManualClock(Date.now());
+    const cache = newCache({ maxEntryAgeMs: 2_000 }, clock);
+    const warm = async () => {
+      clock.advance(1);
+      return cache.byId(id);
+    };
+    await until(warm, () => cache.stats().hits > 0);
+    // Unstamped, as an edit in the console would be: the listener never hears of it.
+    await connectionRef(project.firestore, id).update({ scopes: ['edited-out-of-band'] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await cache.byId(id))?.document.scopes).not.toContain('edited-out-of-band');
+    clock.advance(2_001);
+    // The entry is too old now; the read goes to Firestore (and the heartbeat's proof, aged by the jump, recovers).
+    await until(warm, (value) => value?.document.scopes.includes('edited-out-of-band') === true);
+  });
+
+  it('reads Firestore when no heartbeat echo is recent enough to prove the channel live', async () => {
+    const { id } = await newConnection();
+    // One beat at the start, then none for a minute: the proof ages past 300 ms and the entry must not be served.
+    const cache = newCache({ beatIntervalMs: 60_000, maxStalenessMs: 300 });
+    await until(() => cache.byId(id), () => cache.stats().hits > 0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const before = cache.stats();
+    expect((await cache.byId(id))?.id).toBe(id);
+    expect(cache.stats()).toMatchObject({ hits: before.hits, misses: before.misses + 1 });
+  });
+
+  it('never serves a document its listener cannot read: a corrupt one goes to Firestore and fails there', async () => {
+    const { id } = await newConnection();
+    const cache = newCache();
+    await until(() => cache.byId(id), () => cache.stats().hits > 0);
+    await connectionRef(project.firestore, id).update({ status: 'no-such-status', ...changeStamp() });
+    await until(() => cache.byId(id).then(() => false, () => true), (failed) => failed);
+    await expect(cache.byId(id)).rejects.toMatchObject({ code: 'internal' });
+  });
+
+  it('holds at most maxEntries lookups, and drops idle ones', async () => {
+    const clock = new ManualClock(Date.now());
+    const cache = newCache({ maxEntries: 2, idleMs: 4_000 }, clock);
+    const ids = await Promise.all([newConnection(), newConnection(), newConnection()]);
+    // The listener's first snapshot holds the minute's changes, these three included, and drops what it may touch:
+    // once it vouches, nothing drops entries but room.
+    const [first] = ids;
+    await until(() => cache.byId(first!.id), () => cache.stats().hits > 0);
+    for (const { id } of ids.slice(1)) await cache.byId(id);
+    expect(cache.stats()).toMatchObject({ entries: 2, evictions: 1 });
+    expect(await cache.byId(first!.id)).toBeDefined();
+    expect(cache.stats()).toMatchObject({ entries: 2, evictions: 2 });
+    clock.advance(5_000);
+    // The idle sweep runs every max(1 s, idleMs / 4) of real time.
+    await until(async () => cache.stats().entries, (entries) => entries === 0, 20_000);
+  });
+
+  it('with maxEntries 0 reads Firestore every time and keeps nothing', async () => {
+    const { id } = await newConnection();
+    const cache = newCache({ maxEntries: 0 });
+    for (let read = 0; read < 3; read += 1) expect((await cache.byId(id))?.id).toBe(id);
+    expect(cache.stats()).toMatchObject({ hits: 0, entries: 0 });
+  });
+});
