@@ -110,6 +110,11 @@ export interface RefreshEngine {
    * (reported as `failed`); see SweepRefreshRequest for when it is "due".
    */
   refreshConnection(connectionId: string, request: SweepRefreshRequest): Promise<SweepRefreshResult>;
+  /**
+   * Resolves once no refresh is running in this engine, those started meanwhile included: what a process shutting
+   * down awaits before it closes its clients, so a reply still on its way is stored rather than dropped.
+   */
+  settled(): Promise<void>;
 }
 
 export interface SweepRefreshRequest {
@@ -566,5 +571,8 @@ export function createRefreshEngine(deps: RefreshEngineDependencies, options: Re
     instanceId: engine.instanceId,
     freshCredentials: (connection, readOptions) => freshCredentials(engine, connection, readOptions),
     refreshConnection: (connectionId, request) => refreshConnection(engine, connectionId, request),
+    async settled() {
+      while (engine.inFlight.size > 0) await Promise.allSettled([...engine.inFlight.values()]);
+    },
   };
 }

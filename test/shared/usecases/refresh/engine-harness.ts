@@ -86,7 +86,11 @@ export function startInstance(settings: InstanceSettings): EngineInstance {
     firestore,
     vault,
     read: (request) => readToken(dependencies, READER, request),
-    close: () => firestore.terminate(),
+    // Refreshes outlive the reads that started them (a caller stops waiting, the holder does not): let them finish.
+    close: async () => {
+      await engine.settled();
+      await firestore.terminate();
+    },
   };
 }
 
