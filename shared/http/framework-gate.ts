@@ -16,7 +16,8 @@ import { BrokerError } from '../errors/broker-error.js';
 import type { Logger } from '../log/logger.js';
 import { toProblem } from './problem.js';
 import { attachBody, hasBody, readBodyWithin, refusalFromHeaders } from './request-body-gate.js';
-import { processBodyLimit } from './request-body-limits.js';
+import { processBodyLimit, processStreamsBodies } from './request-body-limits.js';
+import { hideBodyFromFramework } from './streamed-body.js';
 
 interface BodyParserError {
   status?: number;
@@ -94,6 +95,12 @@ function gateRequestBody(req: IncomingMessage, res: ServerResponse, final: Final
     return;
   }
   if (!hasBody(req)) {
+    admitted();
+    return;
+  }
+  if (processStreamsBodies()) {
+    // Left unread for the handler, which streams it within the same limit (counting as it goes).
+    hideBodyFromFramework(req);
     admitted();
     return;
   }
