@@ -2,15 +2,16 @@
 // calls a provider's API through the broker; the connection's token is attached here and never leaves the broker.
 import { http } from '@google-cloud/functions-framework';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
-import { functionConfig } from './config-reads.js';
-import { httpFunction } from '../shared/http/http-function.js';
 import { apiMethods } from '../shared/config/caller-policy-schema.js';
+import { isBrokerError } from '../shared/errors/broker-error.js';
+import { httpFunction } from '../shared/http/http-function.js';
 import { requestBodySource } from '../shared/http/streamed-body.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { drainAfterChange } from '../shared/usecases/events/drain-after-change.js';
 import { PROXY_REQUEST_BODY_LIMIT_BYTES } from '../shared/usecases/proxy/provider-api-request.js';
 import { createProxyService } from '../shared/usecases/proxy/proxy-service.js';
 import type { RequestEffects } from '../shared/usecases/refresh/refresh-engine.js';
+import { functionConfig } from './config-reads.js';
 
 const runtime = createBrokerRuntime(functionConfig('proxy'));
 const proxy = createProxyService(runtime);
@@ -19,8 +20,6 @@ http(
   httpFunction(
     { functionName: 'proxy', methods: apiMethods, maxBodyBytes: PROXY_REQUEST_BODY_LIMIT_BYTES, body: 'streamed', logger: () => runtime.logger },
     async (req, res, { logger }) => {
-      // Who is asking comes first: nothing about the request is looked at for an unauthenticated caller.
-      const caller = await authenticateCaller(req, runtime.idTokenVerifier());
       // A call that refreshed or marked the connection's health has events to publish: drained before the answer
       // begins (as the token read does), or at the end for a call that failed before it.
       const effects: RequestEffects = { stateChanged: false };
@@ -30,6 +29,8 @@ http(
         await drainAfterChange(runtime, { logger });
       };
       try {
+        // Who is asking comes first: nothing about the request is looked at for an unauthenticated caller.
+        const caller = await authenticateCaller(req, runtime.idTokenVerifier());
         await proxy.call(
           caller,
           { method: req.method, target: req.url, headers: req, body: requestBodySource(req) },
@@ -47,6 +48,10 @@ http(
           },
           effects,
         );
+      } catch (error) {
+        // Marks the broker's own refusals and failures, so a caller tells them from the provider's answers.
+        if (!res.headersSent) res.setHeader('x-broker-error', isBrokerError(error) ? error.code : 'internal');
+        throw error;
       } finally {
         await drained();
       }

@@ -100,7 +100,12 @@ export function byteCap(limitBytes: number, refuse: () => Error): Transform {
 export function sendProviderApiRequest(transport: ProviderApiTransport, boundary: EndpointBoundary, request: ProviderApiRequest): Promise<IncomingMessage> {
   requireAllowedEndpoint(boundary, request.url.href);
   const routed = routeProviderUrl(request.url.href, transport.overrides);
-  const headers: [string, string][] = [...request.headers.map(([name, value]): [string, string] => [name, value]), ['authorization', `Bearer ${request.accessToken}`]];
+  // Raw header lines keep the caller's repeats; Node adds no Host to raw lines, so it is set here (the routed host).
+  const headers: [string, string][] = [
+    ['host', routed.host],
+    ...request.headers.map(([name, value]): [string, string] => [name, value]),
+    ['authorization', `Bearer ${request.accessToken}`],
+  ];
   if (request.body.kind === 'bytes') headers.push(['content-length', String(request.body.bytes.length)]);
   if (request.body.kind === 'stream' && request.body.declaredLength !== undefined) headers.push(['content-length', String(request.body.declaredLength)]);
   const details = { origin: request.url.origin, reason: 'network' };
