@@ -103,15 +103,14 @@ export async function proxyCall(
   effects: RequestEffects,
 ): Promise<void> {
   const startedMs = dependencies.clock.nowMs();
-  const proxied = parseProxiedPath(request.target);
-  const selector = connectionSelectorFromHeaders(request.headers, proxied.provider);
   const method = request.method.toUpperCase();
   const actor: AuditActor = { type: 'service_account', id: caller.email };
+  // Filled in as the call is understood: a request refused for its path or headers is audited with what is known.
   const line = {
     callerEmail: caller.email,
-    tenantId: selector.tenantId,
-    userId: selector.userId,
-    provider: selector.provider,
+    tenantId: null as string | null,
+    userId: null as string | null,
+    provider: null as string | null,
     method,
     connectionId: null as string | null,
     host: null as string | null,
@@ -121,6 +120,9 @@ export async function proxyCall(
   const audit = (outcome: string, fields: { httpStatus: number; errorCode?: string }) =>
     dependencies.logger.info('audit.proxy_call', `Proxied call ${outcome}`, { ...line, ...fields, outcome, durationMs: dependencies.clock.nowMs() - startedMs });
   try {
+    const proxied = parseProxiedPath(request.target);
+    const selector = connectionSelectorFromHeaders(request.headers, proxied.provider);
+    Object.assign(line, { tenantId: selector.tenantId, userId: selector.userId, provider: selector.provider });
     const provider = dependencies.catalog.resolve(selector.provider);
     const { api } = provider;
     if (api === undefined) {
