@@ -98,8 +98,9 @@ function gateRequestBody(req: IncomingMessage, res: ServerResponse, final: Final
     admitted();
     return;
   }
-  if (processStreamsBodies()) {
-    // Left unread for the handler, which streams it within the same limit (counting as it goes).
+  if (processStreamsBodies() && limitBytes > 0) {
+    // Left unread for the handler, which streams it within the same limit (counting as it goes). A method that takes
+    // no body goes on to the read below, which refuses its first byte.
     hideBodyFromFramework(req);
     admitted();
     return;
