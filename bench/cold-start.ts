@@ -54,6 +54,7 @@ const FIRST_REQUESTS: Readonly<Record<FunctionName | 'empty', { readonly method:
   callback: { method: 'GET', path: '/start', status: 400 },
   connections: { method: 'POST', path: '/disconnect', status: 401 },
   token: { method: 'POST', path: '/', status: 401 },
+  proxy: { method: 'GET', path: '/slack/api/auth.test', status: 401 },
   admin: { method: 'GET', path: '/api/connections', status: 401 },
   refresh: { method: 'POST', path: '/', status: 401 },
   health: { method: 'POST', path: '/', status: 401 },

@@ -1,4 +1,4 @@
-// A typed client for the broker's `token` function, for the internal services that call it.
+// A typed client for the broker's `token` and `proxy` functions, for the internal services that call them.
 //
 // It authenticates the way the broker expects (DESIGN.md "Caller identity"): a Google ID token for the
 // function's audience from google-auth-library (the metadata server on Cloud Run, a service-account key or
@@ -33,11 +33,21 @@ export interface AccessToken {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** The connection a proxied call uses: the tenant, the user (omit for the tenant-level one), the account if several. */
+export interface ConnectionName {
+  readonly tenantId: string;
+  readonly userId?: string;
+  readonly accountId?: string;
+}
+
 export interface BrokerClientOptions {
   /** The token function's URL. */
   readonly tokenUrl: string;
   /** The ID-token audience the broker accepts; the token URL by default. */
   readonly audience?: string;
+  /** The proxy function's URL, for `fetch`; its own URL is its ID-token audience unless `proxyAudience` says otherwise. */
+  readonly proxyUrl?: string;
+  readonly proxyAudience?: string;
   /** For tests and unusual credentials; `new GoogleAuth()` (Application Default Credentials) by default. */
   readonly auth?: Pick<GoogleAuth, 'getIdTokenClient'>;
   readonly fetch?: typeof fetch;
@@ -58,6 +68,14 @@ export interface BrokerClientOptions {
 
 export interface BrokerClient {
   getToken(request: TokenRequest): Promise<AccessToken>;
+  /**
+   * Calls the provider's API through the broker's proxy, as the platform `fetch` would call it directly: `path` is the
+   * API path (`/gmail/v1/users/me/messages`), `init` the method, headers and body (a stream needs `duplex: 'half'`).
+   * Resolves with the provider's own response, whatever its status; throws BrokerClientError when the broker itself
+   * refused or failed (its `x-broker-error` header says so), e.g. `proxy_not_allowed`. Never retried: a call may not be
+   * idempotent.
+   */
+  fetch(provider: string, path: string, init: RequestInit | undefined, connection: ConnectionName): Promise<Response>;
   /** Forgets cached tokens, e.g. after the provider rejected one. */
   clearCache(): void;
 }
@@ -113,6 +131,21 @@ function retryAfterSeconds(header: string | null): number | undefined {
   return Number(header.trim());
 }
 
+/** The broker's problem answer (RFC 9457) as the client's error. */
+function problemError(response: Response, parsed: unknown, retryAfter: number | undefined): BrokerClientError {
+  const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown; title?: unknown; details?: unknown; retryable?: unknown };
+  // Cloud Run's own 429/503 (before the function ran) carry no problem body: still worth a retry.
+  const platformRetryable = response.status === 429 || response.status === 503;
+  const code = typeof problem.code === 'string' ? problem.code : platformRetryable ? 'provider_unavailable' : 'internal';
+  const message = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${response.status}`;
+  return new BrokerClientError(code as BrokerClientError['code'], message, {
+    status: response.status,
+    retryable: problem.retryable === true || platformRetryable,
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details as Record<string, unknown> } : {}),
+  });
+}
+
 /** The request as the broker sees it, in a stable order: the cache key. */
 function canonicalRequest(request: TokenRequest): Record<string, unknown> {
   return {
@@ -148,15 +181,22 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TypeError('maxAttempts must be a positive integer');
   const cache = new TokenCache<AccessToken>(options.maxCacheEntries ?? 1000);
 
+  const proxyUrl = options.proxyUrl?.replace(/\/$/, '');
+  if (proxyUrl !== undefined && !URL.canParse(proxyUrl)) throw new TypeError('proxyUrl must be an absolute URL');
+
   // One ID-token client per audience; google-auth-library caches and renews the ID token itself.
-  let idTokenSource: Promise<IdTokenSource> | undefined;
-  const idTokenHeader = async (): Promise<string> => {
-    idTokenSource ??= auth.getIdTokenClient(audience).catch((error: unknown) => {
-      idTokenSource = undefined; // a failed creation is not cached
-      throw error;
-    });
+  const idTokenSources = new Map<string, Promise<IdTokenSource>>();
+  const idTokenHeader = async (forAudience: string = audience, url: string = tokenUrl): Promise<string> => {
+    let source = idTokenSources.get(forAudience);
+    if (source === undefined) {
+      source = auth.getIdTokenClient(forAudience).catch((error: unknown) => {
+        idTokenSources.delete(forAudience); // a failed creation is not cached
+        throw error;
+      });
+      idTokenSources.set(forAudience, source);
+    }
     try {
-      const headers = await (await idTokenSource).getRequestHeaders(tokenUrl);
+      const headers = await (await source).getRequestHeaders(url);
       const value = headers instanceof Headers ? headers.get('authorization') : (headers.Authorization ?? headers.authorization);
       if (!value) throw new Error('google-auth-library returned no Authorization header');
       return value;
@@ -196,17 +236,38 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       if (token === undefined) throw new BrokerClientError('invalid_response', 'The broker answered with an unexpected shape', { status: response.status });
       return token;
     }
-    const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown; title?: unknown; details?: unknown; retryable?: unknown };
-    // Cloud Run's own 429/503 (before the function ran) carry no problem body: still worth a retry.
-    const platformRetryable = response.status === 429 || response.status === 503;
-    const code = typeof problem.code === 'string' ? problem.code : platformRetryable ? 'provider_unavailable' : 'internal';
-    const message = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${response.status}`;
-    throw new BrokerClientError(code as BrokerClientError['code'], message, {
-      status: response.status,
-      retryable: problem.retryable === true || platformRetryable,
-      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-      ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details as Record<string, unknown> } : {}),
-    });
+    throw problemError(response, parsed, retryAfter);
+  }
+
+  async function proxied(provider: string, path: string, init: RequestInit | undefined, connection: ConnectionName): Promise<Response> {
+    if (proxyUrl === undefined) throw new TypeError('fetch needs the proxy function\'s URL: set proxyUrl');
+    if (!/^[a-z][a-z0-9_]{1,39}$/.test(provider)) throw new TypeError('fetch: provider must be a provider id');
+    if (!path.startsWith('/')) throw new TypeError('fetch: path must start with /');
+    if (typeof connection?.tenantId !== 'string' || connection.tenantId === '') throw new TypeError('fetch: connection.tenantId must be a non-empty string');
+    const headers = new Headers(init?.headers);
+    // The broker attaches the provider token itself; a credential here would only be dropped.
+    if (headers.has('authorization')) throw new TypeError('fetch: do not send Authorization: the broker attaches the provider token');
+    const url = `${proxyUrl}/${provider}${path}`;
+    const authorization = await idTokenHeader(options.proxyAudience ?? proxyUrl, url);
+    headers.set('authorization', authorization);
+    headers.set('x-serverless-authorization', authorization);
+    headers.set('x-broker-tenant-id', connection.tenantId);
+    if (connection.userId !== undefined) headers.set('x-broker-user-id', connection.userId);
+    if (connection.accountId !== undefined) headers.set('x-broker-account-id', connection.accountId);
+    let response: Response;
+    try {
+      response = await fetchImpl(url, { ...init, headers, redirect: 'manual' });
+    } catch (error) {
+      throw new BrokerClientError('broker_unreachable', 'The broker could not be reached', { retryable: true, cause: error });
+    }
+    if (response.headers.get('x-broker-error') === null) return response;
+    let parsed: unknown;
+    try {
+      parsed = await response.json();
+    } catch {
+      parsed = undefined;
+    }
+    throw problemError(response, parsed, retryAfterSeconds(response.headers.get('retry-after')));
   }
 
   async function withRetries(body: string): Promise<AccessToken> {
@@ -235,6 +296,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
         return { value: token, useUntilMs };
       });
     },
+    fetch: proxied,
     clearCache: () => cache.clear(),
   };
 }

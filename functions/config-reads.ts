@@ -11,6 +11,8 @@ export const functionConfigReads = {
   callback: ['firestore', 'kms', 'providers', 'providerClients', 'connect', 'refresh', 'events'],
   connections: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'events', 'sweeps'],
   token: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'quotas', 'refresh', 'tokenCache', 'events'],
+  // As token (it refreshes the same way), less quotas: a proxied call is metered by the provider's own limits.
+  proxy: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'callerPolicy', 'refresh', 'tokenCache', 'events'],
   admin: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'admin', 'sweeps'],
   refresh: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'scheduler', 'cloudRun', 'sweeps'],
   health: ['firestore', 'kms', 'callerIdentity', 'providers', 'providerClients', 'refresh', 'events', 'scheduler', 'cloudRun', 'sweeps'],

@@ -244,7 +244,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       RETURN_URL_ALLOWLIST: demoReturnUrl,
       // As a new deployment: every tenant's grants wait for the product (the demo page) to confirm its user.
       CONNECT_CONFIRMATION_TENANTS: options.env?.CONNECT_CONFIRMATION_TENANTS || '*',
-      // The demo backend on its tenant, unless the caller of the stack (a test) brings its own policy.
+      // The demo backend on its tenant, unless the caller of the stack (a test) brings its own policy. Through the proxy
+      // it may read (GET) any API path of the providers the broker proxies to; a real caller names its paths.
       CALLER_POLICY:
         options.env?.CALLER_POLICY ||
         JSON.stringify([
@@ -252,7 +253,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             serviceAccount: localIdentities.demoCaller,
             tenants: [localIdentities.demoTenant],
             providers: '*',
-            actions: ['connect', 'manage_connections', 'read_token'],
+            actions: ['connect', 'manage_connections', 'read_token', 'call_api'],
+            api: Object.fromEntries(builtInProviders.filter((provider) => provider.api !== undefined).map((provider) => [provider.id, ['GET /**']])),
           },
         ]),
       // No quotas unless asked for, as Terraform's default.

@@ -112,8 +112,9 @@ variable "caller_policy" {
   description = <<-EOT
     Which caller service accounts may do what (CALLER_POLICY): a list of rules
     { serviceAccount = "…@….iam.gserviceaccount.com", tenants = "*" or [...], providers = "*" or [...],
-    actions = [any of "connect", "manage_connections", "read_token"] }. Deny by default: IAM lets a caller
-    reach a function, this policy decides what it may do there. The functions validate it again at start-up.
+    actions = [any of "connect", "manage_connections", "read_token", "call_api"], api = { <provider> = ["GET /path/*", ...] } }
+    (api with call_api only: the provider API calls the proxy may make, see docs/proxy.md). Deny by default: IAM lets a
+    caller reach a function, this policy decides what it may do there. The functions validate it again at start-up.
   EOT
   # `any`: tenants and providers are "*" in one rule and a list in another, which no single object type allows.
   type    = any
@@ -123,9 +124,9 @@ variable "caller_policy" {
     condition = can([
       for rule in var.caller_policy : regex("^[^@\\s]+@[^@\\s]+$", rule.serviceAccount)
       ]) && alltrue([
-      for rule in var.caller_policy : can(rule.actions) && alltrue([for action in rule.actions : contains(["connect", "manage_connections", "read_token"], action)])
+      for rule in var.caller_policy : can(rule.actions) && alltrue([for action in rule.actions : contains(["connect", "manage_connections", "read_token", "call_api"], action)])
     ])
-    error_message = "caller_policy must be a list of rules with a serviceAccount email and actions among connect, manage_connections and read_token."
+    error_message = "caller_policy must be a list of rules with a serviceAccount email and actions among connect, manage_connections, read_token and call_api."
   }
 }
 

@@ -74,11 +74,16 @@ export interface SandboxProfile {
 /** Values route variables may take: a `{loginHost}` is one of Salesforce's login hosts, anything else one path segment. */
 export const routeVariables: Readonly<Record<string, RegExp>> = {
   loginHost: /login\.salesforce\.com|test\.salesforce\.com|[a-z0-9-]+(?:--[a-z0-9-]+)?(?:\.sandbox)?\.my\.salesforce\.com/,
+  /** An org's instance (its My Domain), where its REST API lives. */
+  instanceHost: /[a-z0-9-]+(?:--[a-z0-9-]+)?(?:\.sandbox)?\.my\.salesforce\.com/,
 };
+
+/** The instance of the orgs behind the generic login hosts: the token reply's instance_url. */
+export const SALESFORCE_SANDBOX_INSTANCE = 'sandbox-org.my.salesforce.com';
 
 /** Hosts behind route variables that the sandbox's origin overrides list (a test may reach only these). */
 export const SALESFORCE_MY_DOMAIN = 'acme.my.salesforce.com';
-export const variableHosts = ['login.salesforce.com', 'test.salesforce.com', SALESFORCE_MY_DOMAIN, 'acme--uat.sandbox.my.salesforce.com'] as const;
+export const variableHosts = ['login.salesforce.com', 'test.salesforce.com', SALESFORCE_MY_DOMAIN, 'acme--uat.sandbox.my.salesforce.com', SALESFORCE_SANDBOX_INSTANCE] as const;
 
 /** The tenant of Microsoft personal accounts (documented), and the one a sandbox work account lives in. */
 export const MSA_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
@@ -436,7 +441,7 @@ function salesforceOrgId(loginHost: string | undefined): string {
 function salesforceTokenBody(c: TokenReplyContext): Reply {
   const host = c.extra.loginHost ?? 'login.salesforce.com';
   // On the generic login hosts the org's API lives on its My Domain; on a My Domain it is that host.
-  const instance = host.endsWith('.my.salesforce.com') ? host : 'sandbox-org.my.salesforce.com';
+  const instance = host.endsWith('.my.salesforce.com') ? host : SALESFORCE_SANDBOX_INSTANCE;
   return {
     status: 200,
     body: {

@@ -9,6 +9,7 @@ import { hmacSha1Signature, parseOAuth1AuthorizationHeader } from '../../shared/
 import { forgetProviderOrigin, noteProviderOrigin, recordJwt, recordSecret } from '../leak-ledger/leak-recorder.js';
 import { catalogProviderSettings, dataProviderProfile } from './data-provider-profile.js';
 import type { ParsedOAuth2ProviderSettings } from '../../shared/config/oauth2-provider-settings.js';
+import { ATLASSIAN_SANDBOX_CLOUD_IDS, sandboxApiCalls, streamingApi } from './provider-apis.js';
 import { type Reply, routeVariables, SANDBOX_ENDPOINT_ALLOWLIST, sandboxProfiles, SMART_BASE, type SandboxProfile, trelloUrls, variableHosts } from './profiles.js';
 import {
   adminProviderBodySchema,
@@ -47,6 +48,8 @@ export interface ProviderSandbox {
    * sandbox is reset; `POST /__admin/providers/{id}/api-keys` with `{"account": "..."}` does the same.
    */
   issueApiKey(provider: string, account?: string): string;
+  /** The provider API calls received since the last reset (what the proxy sent): who, where, and the Bearer token. */
+  apiRequests(): readonly SandboxApiRequest[];
   /** Calls received (faulted ones included) since the last reset. */
   calls(provider: string, endpoint: SandboxEndpoint): number;
   /** Every non-zero counter, keyed `provider.endpoint`. */
@@ -58,6 +61,17 @@ export interface ProviderSandbox {
   issuedSecrets(): readonly string[];
   reset(): void;
   close(): Promise<void>;
+}
+
+export interface SandboxApiRequest {
+  readonly provider: string;
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+  /** The Bearer token it carried, if any. */
+  readonly bearer: string | undefined;
+  /** Whether the token was one this provider issued and is still live. */
+  readonly tokenValid: boolean;
 }
 
 interface RouteEntry { readonly provider: string; readonly endpoint: SandboxEndpoint; readonly handler: Handler; readonly pattern: RegExp }
@@ -171,6 +185,7 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
         const grant = bearerGrant(request);
         // A token is good only at the authority that issued it (a sandbox org's token is not a production one).
         const foreign = Object.entries(request.params).some(([name, value]) => grant?.extra[name] !== undefined && grant.extra[name] !== value);
+        noteApiRequest(profile.id, request, grant !== undefined && grant.provider === profile.id && !foreign);
         if (!grant || grant.provider !== profile.id || foreign) return profile.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
         if (identity.requestBody !== undefined && !carriesJsonBody(request, identity.requestBody)) {
           return { status: 400, body: { error: 'invalid_request', error_description: 'the identity call must carry its documented body' } };
@@ -205,6 +220,32 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       token_endpoint_auth_methods_supported: ['client_secret_basic'],
     },
   }));
+  // The providers' own APIs, as the proxy reaches them: a live token of that provider, else the provider's refusal.
+  const apiRequests: SandboxApiRequest[] = [];
+  const noteApiRequest = (provider: string, request: SandboxRequest, tokenValid: boolean) => {
+    const header = request.headers.authorization ?? '';
+    apiRequests.push({
+      provider,
+      method: request.method,
+      host: request.url.host,
+      path: request.url.pathname,
+      bearer: header.startsWith('Bearer ') ? header.slice(7) : undefined,
+      tokenValid,
+    });
+  };
+  for (const call of sandboxApiCalls) {
+    const profile = profiles.find((p) => p.id === call.provider);
+    route(call.url, call.provider, 'api', (request) => {
+      const grant = bearerGrant(request);
+      const valid = grant !== undefined && grant.provider === call.provider;
+      noteApiRequest(call.provider, request, valid);
+      if (!valid) return profile?.identityError?.() ?? { status: 401, body: { error: 'invalid_token' } };
+      if (request.method !== call.method) return { status: 405, body: { error: 'method_not_allowed' } };
+      const cloudId = request.params.cloudId;
+      if (cloudId !== undefined && !(ATLASSIAN_SANDBOX_CLOUD_IDS as readonly string[]).includes(cloudId)) return { status: 404, body: { errorMessages: ['Site not found'] } };
+      return { status: 200, body: call.body(grant.account) };
+    });
+  }
   route(trelloUrls.requestToken, 'trello', 'request_token', (request) => trelloRequestToken(request));
   route(trelloUrls.authorize, 'trello', 'authorize', (request) => trelloAuthorize(request));
   route(trelloUrls.accessToken, 'trello', 'access_token', (request) => trelloAccessToken(request));
@@ -615,9 +656,20 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
 
   /** Streams `bytes` of JSON from one reused buffer, at the pace the reader takes them, until done or hung up on. */
   async function streamOversized(res: ServerResponse, bytes: number): Promise<void> {
-    const filler = Buffer.alloc(64 * 1024, 'a');
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.write('{"access_token":"');
+    if (await streamFiller(res, bytes)) res.end('"}');
+  }
+
+  /** Streams `bytes` of filler as the whole body, with its length announced. */
+  async function streamBytes(res: ServerResponse, bytes: number, contentType: string): Promise<void> {
+    res.writeHead(200, { 'content-type': contentType, 'content-length': String(bytes) });
+    if (await streamFiller(res, bytes)) res.end();
+  }
+
+  /** Writes `bytes` from one reused buffer at the reader's pace; false when the reader hung up first. */
+  async function streamFiller(res: ServerResponse, bytes: number): Promise<boolean> {
+    const filler = Buffer.alloc(64 * 1024, 'a');
     const drainedOrClosed = () =>
       new Promise<void>((resolve) => {
         const done = () => {
@@ -634,7 +686,7 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       const chunk = left >= filler.length ? filler : filler.subarray(0, left);
       if (!res.write(chunk) && !hungUp) await drainedOrClosed();
     }
-    if (!hungUp) res.end('"}');
+    return !hungUp;
   }
 
   function send(res: ServerResponse, reply: Reply | RawReply): void {
@@ -653,7 +705,42 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     res.end(reply.body === null ? 'null' : JSON.stringify(reply.body));
   }
 
+  /** Drive-like media upload and download (provider-apis.ts), read and written as streams; false for any other route. */
+  function streamedApi(req: IncomingMessage, res: ServerResponse): boolean {
+    const local = new URL(req.url ?? '/', origin);
+    const [, host, ...rest] = local.pathname.split('/');
+    const production = new URL(`https://${host}/${rest.join('/')}${local.search}`);
+    const href = `${production.origin}${production.pathname}`;
+    const upload = req.method === 'POST' && href === streamingApi.upload;
+    const size = href.startsWith(streamingApi.downloadPrefix) ? /^(\d{1,10})-bytes$/.exec(href.slice(streamingApi.downloadPrefix.length))?.[1] : undefined;
+    const download = req.method === 'GET' && size !== undefined && production.searchParams.get('alt') === 'media';
+    if (!upload && !download) return false;
+    const request: SandboxRequest = { method: req.method ?? 'GET', url: production, headers: req.headers, body: '', params: {} };
+    state.count(streamingApi.provider, 'api');
+    const grant = bearerGrant(request);
+    const valid = grant !== undefined && grant.provider === streamingApi.provider;
+    noteApiRequest(streamingApi.provider, request, valid);
+    if (!valid) {
+      req.resume();
+      send(res, { status: 401, body: { error: { code: 401, status: 'UNAUTHENTICATED' } } });
+      return true;
+    }
+    if (upload) {
+      const digest = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        digest.update(chunk);
+      });
+      req.once('end', () => send(res, { status: 200, body: { kind: 'drive#file', size: String(bytes), sha256Checksum: digest.digest('hex') } }));
+      return true;
+    }
+    void streamBytes(res, Number(size), 'application/octet-stream');
+    return true;
+  }
+
   const server: Server = createServer((req, res) => {
+    if (streamedApi(req, res)) return;
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
@@ -700,9 +787,13 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       state.accessTokens.set(apiKey, { provider, clientId: '', account, scope: '', extra: {}, expiresAtMs: null });
       return apiKey;
     },
+    apiRequests: () => [...apiRequests],
     calls: (provider, endpoint) => state.calls.get(`${provider}.${endpoint}`) ?? 0,
     callCounts: () => Object.fromEntries(state.calls),
-    resetCalls: () => state.calls.clear(),
+    resetCalls: () => {
+      state.calls.clear();
+      apiRequests.length = 0;
+    },
     revokedGrants: (provider) => state.revokedGrants.filter((grant) => grant.provider === provider).map((grant) => grant.account),
     issuedSecrets: () => [...state.secrets],
     reset: () => state.reset(),

@@ -15,6 +15,8 @@ export const sandboxEndpoints = [
   'jwks',
   'request_token',
   'access_token',
+  /** The providers' own APIs (provider-apis.ts), which the proxy function calls. */
+  'api',
 ] as const;
 export type SandboxEndpoint = (typeof sandboxEndpoints)[number];
 

@@ -1,5 +1,5 @@
 // Which verified service accounts may do what, for which tenants and providers. Deny by default.
-import type { CallerAction, CallerPolicyRule } from '../config/caller-policy-schema.js';
+import type { ApiRule, CallerAction, CallerPolicyRule } from '../config/caller-policy-schema.js';
 import { BrokerError } from '../errors/broker-error.js';
 
 export interface CallerRequest {
@@ -9,12 +9,32 @@ export interface CallerRequest {
   readonly provider?: string;
 }
 
+/** One call through the proxy, as the policy judges it: the path split into its segments as sent. */
+export interface ApiCallRequest {
+  readonly tenantId: string;
+  readonly provider: string;
+  readonly method: string;
+  readonly segments: readonly string[];
+}
+
 export interface CallerPolicy {
   /** Throws `caller_not_allowed` unless some rule for this caller covers the whole request. */
   authorize(callerEmail: string, request: CallerRequest): void;
   allows(callerEmail: string, request: CallerRequest): boolean;
   /** Whether some rule lets this caller do this action for this tenant, for at least one provider. */
   actsFor(callerEmail: string, action: CallerAction, tenantId: string): boolean;
+  /** The first API rule letting this caller make this call (its text is the call's path template), or undefined: denied. */
+  apiRuleFor(callerEmail: string, request: ApiCallRequest): ApiRule | undefined;
+}
+
+/** Whether a rule's segments cover a path's: `*` one non-empty segment, `**` (last) whatever remains. */
+export function apiPathMatches(pattern: readonly string[], segments: readonly string[]): boolean {
+  for (const [index, expected] of pattern.entries()) {
+    if (expected === '**') return true;
+    const actual = segments[index];
+    if (actual === undefined || (expected === '*' ? actual === '' : actual !== expected)) return false;
+  }
+  return pattern.length === segments.length;
 }
 
 const covers = (allowed: '*' | readonly string[], value: string) => allowed === '*' || allowed.includes(value);
@@ -36,9 +56,20 @@ export function createCallerPolicy(rules: readonly CallerPolicyRule[]): CallerPo
     );
   const actsFor = (callerEmail: string, action: CallerAction, tenantId: string): boolean =>
     (byCaller.get(callerEmail.toLowerCase()) ?? []).some((rule) => rule.actions.includes(action) && covers(rule.tenants, tenantId));
+  const apiRuleFor = (callerEmail: string, request: ApiCallRequest): ApiRule | undefined => {
+    for (const rule of byCaller.get(callerEmail.toLowerCase()) ?? []) {
+      if (!rule.actions.includes('call_api') || !covers(rule.tenants, request.tenantId) || !covers(rule.providers, request.provider)) continue;
+      const found = (rule.api?.[request.provider] ?? []).find(
+        (api) => (api.methods as readonly string[]).includes(request.method) && apiPathMatches(api.segments, request.segments),
+      );
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
   return Object.freeze({
     allows,
     actsFor,
+    apiRuleFor,
     authorize(callerEmail: string, request: CallerRequest) {
       if (!allows(callerEmail, request)) {
         // Says what was refused, not which rules exist: a caller learns nothing about other tenants.

@@ -55,6 +55,15 @@ export const offlineAccessSchema = z
   })
   .strict();
 
+/** How long one proxied API call may wait for the provider's answer (its headers), unless the provider says otherwise. */
+export const DEFAULT_API_TIMEOUT_SECONDS = 30;
+export const apiTimeoutSecondsSchema = z.number().int().min(1).max(300).default(DEFAULT_API_TIMEOUT_SECONDS);
+
+/** A base URL the proxy appends paths to: no query, fragment or trailing slash. */
+export function isApiBaseShape(value: string): boolean {
+  return !/[?#]/.test(value) && !value.endsWith('/');
+}
+
 /** An endpoint of a data-defined provider: a fixed https URL (http only on loopback), no template, no credentials. */
 const endpointUrl = z.string().refine((value) => {
   if (!URL.canParse(value) || value.includes('{')) return false;
@@ -163,6 +172,14 @@ export const oauth2ProviderSettingsSchema = z
       })
       .strict()
       .refine((identity) => identity.body === undefined || identity.method === 'POST', { message: 'a body needs method POST', path: ['body'] }),
+    /** The provider's own API, for the proxy function: callers' paths are appended to `baseUrl`, and nothing else is called. */
+    api: z
+      .object({
+        baseUrl: endpointUrl.refine(isApiBaseShape, 'must have no query and no trailing slash'),
+        timeoutSeconds: apiTimeoutSecondsSchema,
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type OAuth2ProviderSettings = z.input<typeof oauth2ProviderSettingsSchema>;

@@ -16,7 +16,8 @@ import { BrokerError } from '../errors/broker-error.js';
 import type { Logger } from '../log/logger.js';
 import { toProblem } from './problem.js';
 import { attachBody, hasBody, readBodyWithin, refusalFromHeaders } from './request-body-gate.js';
-import { processBodyLimit } from './request-body-limits.js';
+import { processBodyLimit, processStreamsBodies } from './request-body-limits.js';
+import { hideBodyFromFramework } from './streamed-body.js';
 
 interface BodyParserError {
   status?: number;
@@ -94,6 +95,13 @@ function gateRequestBody(req: IncomingMessage, res: ServerResponse, final: Final
     return;
   }
   if (!hasBody(req)) {
+    admitted();
+    return;
+  }
+  if (processStreamsBodies() && limitBytes > 0) {
+    // Left unread for the handler, which streams it within the same limit (counting as it goes). A method that takes
+    // no body goes on to the read below, which refuses its first byte.
+    hideBodyFromFramework(req);
     admitted();
     return;
   }

@@ -6,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import { traceFromHeaders } from '../log/trace.js';
 import { installFrameworkGate } from './framework-gate.js';
 import { toProblem } from './problem.js';
-import { bodyLimitFor, bodyTooLarge, declareBodyLimit } from './request-body-limits.js';
+import { type BodyHandling, bodyLimitFor, bodyTooLarge, declareBodyLimit } from './request-body-limits.js';
+import { restoreHiddenBody } from './streamed-body.js';
 
 export interface RequestContext {
   /** A logger carrying this request's trace and the function's labels. */
@@ -23,6 +24,8 @@ export interface HttpFunctionOptions {
    * the JSON functions, 0 for one that reads no body. Larger bodies are refused (413) before anything reads them.
    */
   readonly maxBodyBytes: number;
+  /** `streamed`: the handler reads the body itself (requestBodySource), within maxBodyBytes; `buffered` by default. */
+  readonly body?: BodyHandling;
   /** Created lazily by the caller's wiring; receives labels and trace per request. */
   readonly logger: () => Logger;
 }
@@ -75,7 +78,7 @@ function leaveFrameworkDomain(): void {
 
 export function httpFunction(options: HttpFunctionOptions, handle: RequestHandler) {
   if (options.methods.length === 0) throw new TypeError('httpFunction needs at least one allowed method');
-  declareBodyLimit(options.maxBodyBytes);
+  declareBodyLimit(options.maxBodyBytes, options.body ?? 'buffered');
   installFrameworkGate(options.logger);
   const allowed = new Set(options.methods.map((method) => method.toUpperCase()));
   return async (req: Request, res: Response): Promise<void> => {
@@ -83,6 +86,7 @@ export function httpFunction(options: HttpFunctionOptions, handle: RequestHandle
     const trace = traceFromHeaders(req.headers);
     const logger = options.logger().child({ labels: { function: options.functionName }, ...(trace ? { trace } : {}) });
     applySecurityHeaders(res);
+    if (options.body === 'streamed') restoreHiddenBody(req);
     try {
       // The gate in front of the framework admitted up to the largest limit of this process's functions; in a process
       // serving several (test harnesses), this one's own limit still holds.

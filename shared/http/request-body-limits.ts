@@ -24,20 +24,37 @@ export function bodyTooLarge(limitBytes: number): BrokerError {
   });
 }
 
+/**
+ * How a function takes its body: `buffered` (read whole, within the limit, before the handler runs) or `streamed`
+ * (left unread for the handler to stream onwards, as the proxy does with uploads of many megabytes).
+ */
+export type BodyHandling = 'buffered' | 'streamed';
+
 // The gate in front of the framework serves every function of the process (one in production, all of them in some
 // test harnesses), and runs before it is known which function a request is for: it admits the largest body any of
 // them takes, and httpFunction holds each function to its own.
-const declaredLimits: number[] = [];
+const declaredLimits: { readonly maxBodyBytes: number; readonly handling: BodyHandling }[] = [];
 
 /** Records a function's limit; called when its handler is built, before the framework serves a request. */
-export function declareBodyLimit(maxBodyBytes: number): void {
+export function declareBodyLimit(maxBodyBytes: number, handling: BodyHandling = 'buffered'): void {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
     throw new TypeError(`maxBodyBytes must be a non-negative integer, got ${String(maxBodyBytes)}`);
   }
-  declaredLimits.push(maxBodyBytes);
+  declaredLimits.push({ maxBodyBytes, handling });
+}
+
+/**
+ * Whether this process leaves bodies unread for its handlers: only when every function it serves streams (in
+ * production each function is its own process). A test harness that mixes functions reads every body, within the
+ * buffered functions' limits, and a streaming function then finds its body already read (`rawBody`).
+ */
+export function processStreamsBodies(): boolean {
+  return declaredLimits.length > 0 && declaredLimits.every((declared) => declared.handling === 'streamed');
 }
 
 /** The largest body any function of this process accepts on this method; 0 before any function declared one. */
 export function processBodyLimit(method: string | undefined): number {
-  return bodyLimitFor(Math.max(0, ...declaredLimits), method);
+  const streams = processStreamsBodies();
+  const limits = declaredLimits.filter((declared) => streams || declared.handling === 'buffered').map((declared) => declared.maxBodyBytes);
+  return bodyLimitFor(Math.max(0, ...limits), method);
 }

@@ -18,6 +18,10 @@ export const loggableFields = [
   'httpStatus',
   'method',
   'url',
+  /** A proxied call's provider host and the caller's API rule it matched (never the path or query as sent). */
+  'host',
+  'pathTemplate',
+  'retried',
   'durationMs',
   'latencyMs',
   'attempt',

@@ -1,6 +1,6 @@
 // The one schema every provider definition must pass at load time, and the typed quirk hooks it may carry.
 import { z } from 'zod';
-import { noExpiryPolicySchema, offlineAccessSchema, pkceSchema, refreshSchema } from '../config/oauth2-provider-settings.js';
+import { apiTimeoutSecondsSchema, isApiBaseShape, noExpiryPolicySchema, offlineAccessSchema, pkceSchema, refreshSchema } from '../config/oauth2-provider-settings.js';
 import { createEndpointBoundary, type EndpointBoundary, isVariableHostPattern } from './endpoint-boundary.js';
 import { isSecureUrlTemplate, templateVariablePositions, templateVariables } from './url-template.js';
 
@@ -171,6 +171,18 @@ const identitySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('oidc-userinfo') }).strict(),
 ]);
 
+/**
+ * The provider's own API, where the proxy function forwards callers' requests. `baseUrl` may use connection config and
+ * metadata variables where the API host is per connection (Salesforce `{instanceUrl}`, Atlassian `{cloudId}`, SMART
+ * `{fhirBaseUrl}`); its fixed origin joins the endpoint boundary like every other endpoint.
+ */
+const apiSchema = z
+  .object({
+    baseUrl: urlTemplate.refine(isApiBaseShape, 'must have no query and no trailing slash'),
+    timeoutSeconds: apiTimeoutSecondsSchema,
+  })
+  .strict();
+
 const endpointsSchema = z
   .object({
     authorization: urlTemplate,
@@ -240,6 +252,7 @@ export const providerDefinitionSchema = z
     revocation: revocationSchema,
     identity: identitySchema,
     clientCredentials: clientCredentialsSchema.optional(),
+    api: apiSchema.optional(),
     apiKey: apiKeySchema.optional(),
     /** Every metadata key hooks may produce; anything else is rejected at run time. */
     metadataKeys: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).default([]),
@@ -288,6 +301,14 @@ export const providerDefinitionSchema = z
     }
     // Every template variable must be a declared connection config field, checked here, not at the first call.
     checkTemplateVariables(allTemplates(definition), definition.connectionConfigSchema, context);
+    if (definition.api !== undefined) {
+      if (definition.protocol !== 'oauth2') context.addIssue({ code: 'custom', message: 'api needs protocol oauth2 (OAuth 1.0a calls are signed per request)' });
+      // The API base may also use what the provider told us about the connection (metadata), e.g. Salesforce's instance.
+      const known = new Set([...Object.keys(definition.connectionConfigSchema.shape), ...definition.metadataKeys]);
+      for (const name of templateVariables(definition.api.baseUrl)) {
+        if (!known.has(name)) context.addIssue({ code: 'custom', message: `api.baseUrl variable {${name}} is neither a connection config field nor a metadata key` });
+      }
+    }
     if (cc !== undefined) checkTemplateVariables(clientCredentialsTemplates(definition), cc.connectionConfigSchema ?? definition.connectionConfigSchema, context);
   });
 
@@ -359,6 +380,11 @@ export function defineProvider(input: ProviderDefinitionInput): ProviderDefiniti
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
     throw new TypeError(`provider definition ${String((input as { id?: unknown }).id)} is invalid: ${problems.join('; ')}`);
   }
-  const endpointBoundary = createEndpointBoundary({ provider: parsed.data.id, urlTemplates: urlTemplates(parsed.data), variableHosts: parsed.data.variableHosts });
+  const endpointBoundary = createEndpointBoundary({
+    provider: parsed.data.id,
+    urlTemplates: urlTemplates(parsed.data),
+    apiTemplates: parsed.data.api === undefined ? [] : [parsed.data.api.baseUrl],
+    variableHosts: parsed.data.variableHosts,
+  });
   return Object.freeze({ ...parsed.data, hooks: Object.freeze({ ...(input.hooks ?? {}) }), endpointBoundary }) as ProviderDefinition;
 }

@@ -2,7 +2,7 @@
 // Checked on production URLs, before PROVIDER_ORIGIN_OVERRIDES reroutes anything and before any byte is sent.
 import { isHttpsOrLoopbackHttp } from '../config/loopback-url.js';
 import { BrokerError } from '../errors/broker-error.js';
-import { expandTemplate, type TemplatePosition, templateVariablePositions } from './url-template.js';
+import { expandTemplate, type TemplatePosition, templateVariablePositions, templateVariables } from './url-template.js';
 
 /** What the operator allows for one client registration (PROVIDER_ENDPOINT_ALLOWLIST), beyond the definition's hosts. */
 export interface EndpointRegistration {
@@ -18,6 +18,8 @@ export interface EndpointBoundary {
   readonly provider: string;
   /** Every URL template the broker fills from a connection config and then calls or sends a browser to. */
   readonly urlTemplates: readonly string[];
+  /** The provider's API base (the proxy's only destination), filled from a connection's config and metadata. */
+  readonly apiTemplates: readonly string[];
   /** https origins any request may go to: the definition's fixed hosts and the registration's. */
   readonly origins: ReadonlySet<string>;
   /** Hosts a connection may choose (`login.salesforce.com`, `*.my.salesforce.com`), for templates with a variable host. */
@@ -30,6 +32,7 @@ export interface EndpointBoundary {
 export interface BoundaryDefinition {
   readonly provider: string;
   readonly urlTemplates: readonly string[];
+  readonly apiTemplates?: readonly string[];
   readonly variableHosts: readonly string[];
 }
 
@@ -58,7 +61,8 @@ function fixedOrigin(template: string): string | undefined {
 
 export function createEndpointBoundary(definition: BoundaryDefinition, registration: EndpointRegistration = noEndpointRegistration): EndpointBoundary {
   const origins = new Set<string>();
-  for (const template of definition.urlTemplates) {
+  const apiTemplates = definition.apiTemplates ?? [];
+  for (const template of [...definition.urlTemplates, ...apiTemplates]) {
     const origin = fixedOrigin(template);
     if (origin !== undefined) origins.add(origin);
   }
@@ -67,6 +71,7 @@ export function createEndpointBoundary(definition: BoundaryDefinition, registrat
   return Object.freeze({
     provider: definition.provider,
     urlTemplates: Object.freeze([...definition.urlTemplates]),
+    apiTemplates: Object.freeze([...apiTemplates]),
     origins,
     variableHosts: Object.freeze([...definition.variableHosts]),
     baseUrls: new Set(registration.issuers),
@@ -152,4 +157,37 @@ export function requireAllowedEndpoint(boundary: EndpointBoundary, url: string):
   throw new BrokerError('provider_error', 'The provider named an endpoint outside the hosts this broker may call', {
     details: { provider: boundary.provider, reason: 'endpoint_not_allowed', origin },
   });
+}
+
+/** A bare https origin (`https://acme.my.salesforce.com`): what a provider-named instance URL must be. */
+function isBareOrigin(value: string): boolean {
+  return URL.canParse(value) && new URL(value).origin === value;
+}
+
+/**
+ * The API base the proxy forwards to, filled from a connection's config and metadata, refused (`provider_error`) before
+ * any request when it would leave the boundary. A base-URL variable holds a registered server (SMART's `fhirBaseUrl`) or
+ * a bare origin on a host the boundary allows (Salesforce's `instance_url`, which the provider itself named); a host
+ * variable a host name; any other variable one path segment. The filled base must then be inside the boundary too.
+ */
+export function expandApiBase(boundary: EndpointBoundary, template: string, values: Readonly<Record<string, string>>): URL {
+  const refused = [...templateVariablePositions(template)].filter(([name, position]) => {
+    const value = values[name];
+    if (value === undefined || value === '') return false;
+    if (position === 'base_url') return !(boundary.baseUrls.has(value) || (isBareOrigin(value) && isAllowedEndpoint(boundary, value)));
+    return !acceptsValue(boundary, position, value);
+  });
+  const missing = templateVariables(template).filter((name) => values[name] === undefined || values[name] === '');
+  if (missing.length > 0) {
+    throw new BrokerError('proxy_not_supported', 'The connection lacks what its provider\'s API address needs: reconnect it', {
+      details: { provider: boundary.provider, reason: 'missing_connection_metadata', fields: missing },
+    });
+  }
+  const filled = refused.length === 0 ? expandTemplate(template, values) : '';
+  if (refused.length > 0 || !isAllowedEndpoint(boundary, filled)) {
+    throw new BrokerError('provider_error', 'The connection names an API address outside the hosts this broker may call', {
+      details: { provider: boundary.provider, reason: 'endpoint_not_allowed', fields: refused.map(([name]) => name) },
+    });
+  }
+  return new URL(filled);
 }

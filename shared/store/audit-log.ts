@@ -27,6 +27,8 @@ export const auditActions = [
   'flow.confirmation_expired',
   'token.read',
   'token.denied',
+  /** A proxy call the caller's API rules do not allow; nothing was sent to the provider. */
+  'proxy.denied',
   'admin.action',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { functionNames, type FunctionName } from '../../functions/names.js';
 import { JSON_REQUEST_BODY_LIMIT_BYTES } from '../../shared/http/request-body-limits.js';
+import { PROXY_REQUEST_BODY_LIMIT_BYTES } from '../../shared/usecases/proxy/provider-api-request.js';
 import { testProjectId } from '../support/firestore-test-project.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 
@@ -21,6 +22,8 @@ const postLimit: Readonly<Record<FunctionName, number>> = {
   callback: 0,
   connections: JSON_REQUEST_BODY_LIMIT_BYTES,
   token: JSON_REQUEST_BODY_LIMIT_BYTES,
+  // The proxy streams bodies onwards to the provider, within its own cap.
+  proxy: PROXY_REQUEST_BODY_LIMIT_BYTES,
   admin: JSON_REQUEST_BODY_LIMIT_BYTES,
   refresh: JSON_REQUEST_BODY_LIMIT_BYTES,
   health: JSON_REQUEST_BODY_LIMIT_BYTES,

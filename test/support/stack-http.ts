@@ -18,7 +18,7 @@ export interface StackHttp {
     provider: string,
     userId: string,
     consent: ProviderConsent,
-    steps?: { afterAuthorize?: () => void; afterStart?: () => void; beforeCallback?: (callback: URL) => URL },
+    steps?: { afterAuthorize?: () => void; afterStart?: () => void; beforeCallback?: (callback: URL) => URL; connectionConfig?: Record<string, string> },
   ): Promise<URL>;
   /** The product's side of a connect (confirmation is on for every tenant by default): it confirms its signed-in user. */
   confirmAsProduct(end: URL, userId: string): Promise<{ connectionId: string; outcome: string }>;
@@ -39,7 +39,8 @@ export async function createStackHttp(stack: LocalStack, stateDir: string, tenan
     mint,
     call,
     async connectInBrowser(provider, userId, consent, steps = {}) {
-      const started = await call('authorize', '', { tenantId, userId, provider, returnUrl: stack.description.returnUrl });
+      const config = steps.connectionConfig === undefined ? {} : { connectionConfig: steps.connectionConfig };
+      const started = await call('authorize', '', { tenantId, userId, provider, returnUrl: stack.description.returnUrl, ...config });
       expect(started.status).toBe(200);
       const { connectUrl } = (await started.json()) as { connectUrl: string };
       steps.afterAuthorize?.();

@@ -194,7 +194,7 @@ describe('reported mistakes', () => {
   });
 
   it('reports functions that Terraform deploys but the package does not export, and the reverse', async () => {
-    const findings = await findingsFor(configurationWith([]), ['authorize', 'callback', 'connections', 'token', 'admin', 'refresh', 'revoke']);
+    const findings = await findingsFor(configurationWith([]), ['authorize', 'callback', 'connections', 'token', 'proxy', 'admin', 'refresh', 'revoke']);
     expect(only(findings, 'functions')).toEqual([
       expect.stringContaining('Terraform has health, which functions/names.ts does not list'),
       expect.stringContaining('Terraform lacks revoke'),
@@ -205,7 +205,7 @@ describe('reported mistakes', () => {
     const root = configurationWith([]);
     const functions = join(root, 'functions');
     cpSync(join(repositoryRoot, 'functions/names.ts'), join(functions, 'names.ts'));
-    for (const name of ['index', 'authorize', 'callback', 'connections', 'token', 'admin', 'refresh', 'sweep']) {
+    for (const name of ['index', 'authorize', 'callback', 'connections', 'token', 'proxy', 'admin', 'refresh', 'sweep']) {
       writeFileSync(join(functions, `${name}.ts`), '');
     }
     const findings = await checkTerraform({ directory: join(root, 'terraform'), displayRoot: root, functionsDirectory: functions });

@@ -11,6 +11,8 @@ export const asana = defineProvider({
   scopes: { separator: ' ', defaults: ['default'], allowed: { kind: 'pattern', pattern: /default|openid|email|profile|[a-z_]+:(read|write|delete)/ } },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. Asana's REST API base is https://app.asana.com/api/1.0 (https://developers.asana.com/reference/rest-api-reference).
+  api: { baseUrl: 'https://app.asana.com/api/1.0' },
   tokenRequest: { bodyFormat: 'form' },
   refresh: { supported: true, rotates: 'never', deadGrantErrors: ['invalid_grant'] },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },

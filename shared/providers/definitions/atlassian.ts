@@ -11,6 +11,8 @@ export const atlassian = defineProvider({
   scopes: { separator: ' ', defaults: ['offline_access', 'read:me'], allowed: { kind: 'pattern', pattern: /offline_access|[a-z-]+:[a-z-]+(:[a-z-]+)?/ } },
   pkce: { method: 'none', reason: 'Atlassian does not document PKCE for Cloud 3LO apps (community: not officially supported); the client secret authenticates the exchange.' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. OAuth 2.0 (3LO) apps call Jira at https://api.atlassian.com/ex/jira/{cloudid}/rest/api/... (https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/); the connection's first site is its cloudId. Confluence (/ex/confluence/) is not reachable through this base.
+  api: { baseUrl: 'https://api.atlassian.com/ex/jira/{cloudId}' },
   tokenRequest: { bodyFormat: 'json' },
   authorizationParams: { audience: 'api.atlassian.com', prompt: 'consent' },
   // Rotated-out tokens stay valid for a 10-minute leeway ("Reuse of old tokens outside the leeway interval invalidates

@@ -11,6 +11,8 @@ export const dropbox = defineProvider({
   scopes: { separator: ' ', defaults: ['account_info.read'], allowed: { kind: 'pattern', pattern: /[a-z_]+\.[a-z_.]+|openid|email|profile/ } },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. Dropbox RPC endpoints are on https://api.dropboxapi.com; content upload/download endpoints are on content.dropboxapi.com, which this base does not reach (https://www.dropbox.com/developers/documentation/http/documentation).
+  api: { baseUrl: 'https://api.dropboxapi.com' },
   tokenRequest: { bodyFormat: 'form' },
   authorizationParams: { token_access_type: 'offline' },
   refresh: { supported: true, rotates: 'never', deadGrantErrors: ['invalid_grant'] },

@@ -1,7 +1,7 @@
 // GitHub App user access tokens: 8-hour tokens with 6-month refresh tokens that rotate on every use.
 import { z } from 'zod';
 import { defineProvider } from '../definition-schema.js';
-import { githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
+import { githubApi, githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
 
 export const githubApp = defineProvider({
   id: 'github_app',
@@ -13,6 +13,7 @@ export const githubApp = defineProvider({
   scopes: { separator: null, defaults: [], allowed: { kind: 'none' } },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  api: githubApi,
   tokenRequest: { bodyFormat: 'form', responseFormat: 'form' },
   refresh: { supported: true, rotates: 'always', deadGrantErrors: ['bad_refresh_token', 'invalid_grant'] },
   // Apps that opted out of expiring user tokens get none; those tokens live until revoked.

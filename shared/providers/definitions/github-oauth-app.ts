@@ -1,7 +1,7 @@
 // GitHub OAuth App: user tokens that never expire and cannot be refreshed.
 import { z } from 'zod';
 import { defineProvider } from '../definition-schema.js';
-import { githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
+import { githubApi, githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
 
 export const githubOauthApp = defineProvider({
   id: 'github',
@@ -13,6 +13,7 @@ export const githubOauthApp = defineProvider({
   scopes: { separator: ' ', responseSeparator: ',', defaults: ['read:user'], allowed: { kind: 'pattern', pattern: /[a-z_]+(:[a-z_]+)?/ } },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  api: githubApi,
   // Left at GitHub's default form-encoded reply on purpose: the parser handles what GitHub sends unasked.
   tokenRequest: { bodyFormat: 'form', responseFormat: 'form' },
   refresh: { supported: false, reason: 'OAuth App tokens do not expire and GitHub issues no refresh token for them.' },

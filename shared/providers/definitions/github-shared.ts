@@ -7,6 +7,9 @@ export const githubEndpoints = {
   token: 'https://github.com/login/oauth/access_token',
 } as const;
 
+/** The proxy's destination: GitHub's REST API (https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api). */
+export const githubApi: NonNullable<ProviderDefinitionInput['api']> = { baseUrl: 'https://api.github.com' };
+
 export const githubRevocation: ProviderDefinitionInput['revocation'] = {
   kind: 'provider-call',
   token: 'access_token',

@@ -42,6 +42,8 @@ export const google = defineProvider({
   },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. Google's REST APIs share https://www.googleapis.com (Gmail /gmail/v1, Drive /drive/v3, Calendar /calendar/v3: https://developers.google.com/drive/api/reference/rest/v3, https://developers.google.com/gmail/api/reference/rest).
+  api: { baseUrl: 'https://www.googleapis.com' },
   tokenRequest: { bodyFormat: 'form' },
   // prompt=consent: Google issues a refresh token only on a fresh consent.
   authorizationParams: { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' },

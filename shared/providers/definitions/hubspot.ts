@@ -11,6 +11,8 @@ export const hubspot = defineProvider({
   scopes: { separator: ' ', defaults: ['oauth'], allowed: { kind: 'pattern', pattern: /[a-z][a-z0-9_.-]*/ } },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. HubSpot's APIs are on https://api.hubapi.com (https://developers.hubspot.com/docs/api/overview).
+  api: { baseUrl: 'https://api.hubapi.com' },
   tokenRequest: { bodyFormat: 'form' },
   refresh: { supported: true, rotates: 'never', deadGrantErrors: ['invalid_grant', 'BAD_REFRESH_TOKEN'] },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 1800 },

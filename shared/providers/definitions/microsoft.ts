@@ -45,6 +45,8 @@ export const microsoft = defineProvider({
   },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. Microsoft Graph is https://graph.microsoft.com/{version}/{resource} (https://learn.microsoft.com/en-us/graph/use-the-api).
+  api: { baseUrl: 'https://graph.microsoft.com' },
   tokenRequest: { bodyFormat: 'form' },
   authorizationParams: { response_mode: 'query' },
   idToken: 'expected',

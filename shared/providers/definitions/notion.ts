@@ -22,6 +22,8 @@ export const notion = defineProvider({
   scopes: { separator: null, defaults: [], allowed: { kind: 'none' } },
   pkce: { method: 'none', reason: 'Notion documents no PKCE parameters for public connections; the client secret authenticates the exchange.' },
   clientAuthentication: 'client_secret_basic',
+  // The proxy's destination. Notion's API is https://api.notion.com/v1/... with a Notion-Version header the caller sends (https://developers.notion.com/reference/intro).
+  api: { baseUrl: 'https://api.notion.com' },
   tokenRequest: { bodyFormat: 'json', extraHeaders: { 'notion-version': NOTION_VERSION } },
   authorizationParams: { owner: 'user' },
   refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant'] },

@@ -61,6 +61,7 @@ export function defineDataProvider(input: OAuth2ProviderSettings): ProviderDefin
         },
       ],
     },
+    ...(settings.api === undefined ? {} : { api: settings.api }),
     sources: settings.sources,
     hooks: {
       parseIdentity: (responses) => identityFromReply(responses[IDENTITY_REQUEST], identity),

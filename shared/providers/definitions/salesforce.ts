@@ -39,6 +39,8 @@ export const salesforce = defineProvider({
   },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_post',
+  // The proxy's destination. REST calls go to the org's instance_url from the token reply, not the login host (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_oauth_and_connected_apps.htm).
+  api: { baseUrl: '{instanceUrl}' },
   tokenRequest: { bodyFormat: 'form' },
   refresh: { supported: true, rotates: 'sometimes', deadGrantErrors: ['invalid_grant'] },
   // Access tokens live for the org's session timeout, which the reply does not state; 2 hours is the default.

@@ -39,6 +39,8 @@ export const slack = defineProvider({
   },
   // Slack's method docs prefer HTTP Basic over client_id/client_secret parameters.
   clientAuthentication: 'client_secret_basic',
+  // The proxy's destination. Slack's Web API methods are https://slack.com/api/{method} (https://api.slack.com/web).
+  api: { baseUrl: 'https://slack.com/api' },
   tokenRequest: { bodyFormat: 'form' },
   refresh: {
     supported: true,

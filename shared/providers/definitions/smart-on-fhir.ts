@@ -19,6 +19,8 @@ export const smartOnFhir = defineProvider({
   },
   pkce: { method: 'S256', required: true },
   clientAuthentication: 'client_secret_basic',
+  // The proxy's destination. FHIR REST calls go to the server's base URL, the token's aud (https://hl7.org/fhir/smart-app-launch/app-launch.html).
+  api: { baseUrl: '{fhirBaseUrl}' },
   tokenRequest: { bodyFormat: 'form' },
   // SMART App Launch: aud names the FHIR server the token is for.
   authorizationParams: { aud: '{fhirBaseUrl}' },

@@ -12,6 +12,8 @@ export const zoom = defineProvider({
   scopes: { separator: null, defaults: [], allowed: { kind: 'none' } },
   pkce: { method: 'S256' },
   clientAuthentication: 'client_secret_basic',
+  // The proxy's destination. Zoom's REST API base is https://api.zoom.us/v2 (https://developers.zoom.us/docs/api/).
+  api: { baseUrl: 'https://api.zoom.us/v2' },
   tokenRequest: { bodyFormat: 'form' },
   refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant', 'invalid_request'] },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },
