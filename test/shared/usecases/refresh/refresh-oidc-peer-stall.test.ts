@@ -11,7 +11,7 @@ import { readStoredConnection, writeConnection } from '../../../support/connecti
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, logEvents, stalledRefreshStored, startInstance } from './engine-harness.js';
+import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, startInstance } from './engine-harness.js';
 import { changeStamp } from '../../../../shared/store/connection-change.js';
 
 const project = useFirestoreTestProject('refresh-oidc-peer-stall');
@@ -129,7 +129,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
       stallNextTokenReplyMs = STALL_MS;
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
       expect(stored.credentials.refreshToken, `round ${round}: the rotated token was stored`).not.toBe(previousRefreshToken);
-      expect((await second.read(request)).accessToken, `round ${round}`).toBe(stored.credentials.accessToken);
+      expect((await readAsCaller(second, request)).accessToken, `round ${round}`).toBe(stored.credentials.accessToken);
       expect(tokenRequests, `round ${round}: one token request, so no consumed token was ever presented`).toBe(1);
       expect(stored.connection.document.status).toBe('active');
       previousRefreshToken = stored.credentials.refreshToken;
@@ -138,7 +138,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
     // The peer still honours the grant: one more refresh with the last stored token succeeds.
     await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
     tokenRequests = 0;
-    await first.read(request);
+    await readAsCaller(first, request);
     expect(tokenRequests).toBe(1);
     expect(logEvents(logLines, 'refresh.failed')).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { connectAtSandbox, registerSandboxClient, setStoredExpiry } from '../../
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, logEvents, stalledRefreshStored, startInstance } from './engine-harness.js';
+import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, startInstance } from './engine-harness.js';
 
 const project = useFirestoreTestProject('refresh-slow-provider');
 const ROUNDS = 20;
@@ -49,7 +49,7 @@ describe('a refresh reply that arrives after the caller stopped waiting', () => 
 
       // The caller gets 503 at its own deadline, the other instance too; the reply lands and the holder stores it.
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
-      const next = await second.read(request);
+      const next = await readAsCaller(second, request);
       expect(next.accessToken, `round ${round}: the next read serves the stored reply`).toBe(stored.credentials.accessToken);
       expect(sandbox.calls('zoom', 'refresh'), `round ${round}: one provider call`).toBe(1);
       if (stored.connection.document.status !== 'active' || stored.credentials.refreshToken === previousRefreshToken) lost += 1;
@@ -60,7 +60,7 @@ describe('a refresh reply that arrives after the caller stopped waiting', () => 
     // Alive at the provider too: a prompt refresh with the last stored token is accepted.
     await setStoredExpiry(project.firestore, connectionId, Date.now() - 1_000);
     sandbox.resetCalls();
-    const final = await first.read(request);
+    const final = await readAsCaller(first, request);
     expect(sandbox.calls('zoom', 'refresh')).toBe(1);
     expect(sandbox.issuedSecrets()).toContain(final.accessToken);
     expect(logEvents(logLines, 'refresh.failed')).toEqual([]);
