@@ -1,6 +1,6 @@
 // A plaintext HTTP/2 proxy in front of the Firestore emulator that counts gRPC calls by method, so the benchmark can
 // count what a token process really asks of Firestore (a process's FIRESTORE_EMULATOR_HOST points here instead).
-import { connect, constants, createServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { type ClientHttp2Session, connect, constants, createServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 
 export interface GrpcCallCounter {
@@ -21,15 +21,29 @@ function forwardable(headers: IncomingHttpHeaders): Record<string, string | stri
 }
 
 export async function startGrpcCallCounter(upstreamHost: string): Promise<GrpcCallCounter> {
-  const upstream = connect(`http://${upstreamHost}`);
-  upstream.on('error', () => undefined);
+  // The emulator may end a session (GOAWAY, an idle close): the next call opens a new one.
+  let upstream: ClientHttp2Session | undefined;
+  const session = (): ClientHttp2Session => {
+    if (upstream === undefined || upstream.closed || upstream.destroyed) {
+      upstream = connect(`http://${upstreamHost}`);
+      upstream.on('error', () => undefined);
+    }
+    return upstream;
+  };
   let counts: Record<string, number> = {};
   const server = createServer();
   server.on('stream', (stream: ServerHttp2Stream, headers) => {
     const path = String(headers[':path'] ?? '');
     const method = path.slice(path.lastIndexOf('/') + 1);
     counts[method] = (counts[method] ?? 0) + 1;
-    const outgoing = upstream.request({ ':method': String(headers[':method']), ':path': path, ...forwardable(headers) }, { endStream: false });
+    let outgoing: ReturnType<ClientHttp2Session['request']>;
+    try {
+      outgoing = session().request({ ':method': String(headers[':method']), ':path': path, ...forwardable(headers) }, { endStream: false });
+    } catch {
+      // A session going away between the check and the call: the client sees a failed call and retries as it would.
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
     stream.pipe(outgoing);
     outgoing.on('response', (responseHeaders) => {
       if (stream.destroyed) return;
@@ -68,7 +82,7 @@ export async function startGrpcCallCounter(upstreamHost: string): Promise<GrpcCa
     },
     stop: () =>
       new Promise((resolve) => {
-        upstream.close();
+        upstream?.close();
         server.close(() => resolve());
       }),
   };
