@@ -2,6 +2,7 @@
 // token failed from jose's typed errors. Claim policy (issuer, audience, lifetime, identity) is the caller's.
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../time/clock.js';
+import { createVerifiedJwtMemo } from './verified-jwt-memo.js';
 
 export const signedJwtFailures = ['malformed', 'unsupported_algorithm', 'unknown_key', 'bad_signature', 'expired', 'not_yet_valid', 'rejected'] as const;
 export type SignedJwtFailure = (typeof signedJwtFailures)[number];
@@ -29,12 +30,16 @@ export interface SignedJwtVerifierOptions {
   readonly clockSkewSeconds: number;
   /** How long a fetched key set is used before it is fetched again; an unknown kid refetches sooner (after 30 s). */
   readonly keysMaxAgeMs?: number;
+  /** How many verified tokens to remember until their expiry (0: verify every time). */
+  readonly rememberVerified?: number;
 }
 
 /** Verifies a token's signature and expiry; resolves with its claims or throws SignedJwtRefusal / SigningKeysUnavailable. */
 export type SignedJwtVerifier = (token: string) => Promise<JWTPayload>;
 
 const DEFAULT_KEYS_MAX_AGE_MS = 600_000;
+/** Distinct callers' tokens alive at once in one instance; ~1 KB each. */
+const DEFAULT_REMEMBERED_TOKENS = 1000;
 
 function isHttpsOrLoopback(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -67,13 +72,21 @@ export function createSignedJwtVerifier(options: SignedJwtVerifierOptions): Sign
       throw new SigningKeysUnavailable('The signing keys could not be fetched', { cause: error });
     }
   };
+  // Fresh (younger than keysMaxAgeMs, as jose would demand before verifying) and still holding the key.
+  const stillPublished = (kid: string) => remoteKeys.fresh && (remoteKeys.jwks()?.keys ?? []).some((key) => key.kid === kid);
+  const rememberVerified = options.rememberVerified ?? DEFAULT_REMEMBERED_TOKENS;
+  const memo = rememberVerified > 0 ? createVerifiedJwtMemo(rememberVerified) : undefined;
   return async (token) => {
+    const nowMs = options.clock.nowMs();
+    const remembered = memo?.recall(token, nowMs);
+    if (remembered !== undefined && stillPublished(remembered.kid)) return remembered.payload;
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload, protectedHeader } = await jwtVerify(token, keys, {
         algorithms: [options.algorithm],
-        currentDate: new Date(options.clock.nowMs()),
+        currentDate: new Date(nowMs),
         clockTolerance: options.clockSkewSeconds,
       });
+      if (protectedHeader.kid !== undefined) memo?.remember(token, payload, protectedHeader.kid);
       return payload;
     } catch (error) {
       if (error instanceof SigningKeysUnavailable) throw error;

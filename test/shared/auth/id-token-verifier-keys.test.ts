@@ -89,6 +89,25 @@ describe('the ID-token verifier’s keys', () => {
     }
   });
 
+  it('judges a token it has seen before by the key set as it stands: withdrawn key or stale set, no shortcut', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const signer = await createIdTokenSigner({ issuer: ISSUER });
+    const keys = await startKeyServer(signer);
+    try {
+      // A clock that follows the faked Date, so the token stays unexpired while the key set ages.
+      const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: keys.jwksUrl });
+      const token = signer.mint({ email: CALLER, audience: AUDIENCE });
+      await expect(verifier.verify(token)).resolves.toMatchObject({ email: CALLER });
+      // Ten minutes on, the remembered verification is not used: the set is fetched again, and its outage shows.
+      keys.answer({ status: 500, body: { error: 'backend' } });
+      vi.setSystemTime(Date.now() + 601_000);
+      expect(isBrokerError(await caught(() => verifier.verify(token)), 'identity_unavailable')).toBe(true);
+      expect(keys.fetches()).toBe(2);
+    } finally {
+      await keys.stop();
+    }
+  });
+
   it.each([
     ['answers 500', { status: 500, body: { error: 'backend' } }],
     ['answers something that is not a key set', { status: 200, body: { keys: 'none' } }],
