@@ -466,7 +466,8 @@ function parseEnvironment(env: Readonly<Record<string, string | undefined>>): Co
   // Every section reads the same environment and keeps its own variables.
   const parsed = configSchema.safeParse(Object.fromEntries(sectionNames.map((section) => [section, present])));
   if (!parsed.success) {
-    // An issue's path is [section, variable]; its message is fixed text, never the value.
+    // An issue's path is [section, variable] and its message fixed text, never the value. The issues themselves go
+    // no further: each carries its input, the whole environment with its secrets.
     const variables = parsed.error.issues.map((issue) => issue.path.slice(1).join('.'));
     const problems = parsed.error.issues.map((issue, index) => `${variables[index]} ${issue.message}`);
     throw new BrokerError('misconfigured', `Invalid configuration: ${problems.join('; ')}`, { details: { variables } });
