@@ -1,6 +1,7 @@
 // A typed client for the admin function's JSON API (GET /api/openapi.json is the contract): it sends the
-// operator's ID token, turns problem+json answers into AdminApiErrors, and checks every answer against the
-// same zod schemas the function validates its responses with.
+// operator's ID token, turns problem+json answers into BrokerClientErrors (the client's error: the function's problem
+// code, or the CLI's own admin_unreachable, timeout, invalid_response or identity_token_failed), and checks every
+// answer against the same zod schemas the function validates its responses with.
 import type { z } from 'zod';
 import {
   connectionDetailSchema,
@@ -12,7 +13,7 @@ import {
   statsSchema,
   sweepResultSchema,
 } from '../shared/usecases/admin/admin-schemas.js';
-import { AdminApiError } from './admin-api-error.js';
+import { BrokerClientError } from '../client/broker-client-error.js';
 import type { IdTokenSource } from './id-token-source.js';
 
 export type Stats = z.infer<typeof statsSchema>;
@@ -75,13 +76,13 @@ function retryAfterSeconds(header: string | null): number | undefined {
   return Number(header.trim());
 }
 
-function problemError(status: number, body: unknown, retryAfter: number | undefined): AdminApiError {
+function problemError(status: number, body: unknown, retryAfter: number | undefined): BrokerClientError<string> {
   const problem = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   // Cloud Run's and IAP's own refusals (before the function ran) carry no problem body.
   const platformCode = status === 401 ? 'unauthenticated' : status === 403 ? 'caller_not_allowed' : status === 404 ? 'not_found' : `http_${status}`;
   const code = typeof problem.code === 'string' ? problem.code : platformCode;
   const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${status}`;
-  return new AdminApiError(code, detail, {
+  return new BrokerClientError(code, detail, {
     status,
     retryable: problem.retryable === true || status === 429 || status === 503,
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
@@ -123,12 +124,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       });
     } catch (error) {
       if (request.signal?.aborted) throw error;
-      if (timeout.aborted) throw new AdminApiError('timeout', `The admin function did not answer within ${Math.round(timeoutMs / 1000)} s`, { cause: error });
-      throw new AdminApiError('admin_unreachable', `The admin function at ${base} could not be reached`, { retryable: true, cause: error });
+      if (timeout.aborted) throw new BrokerClientError('timeout', `The admin function did not answer within ${Math.round(timeoutMs / 1000)} s`, { cause: error });
+      throw new BrokerClientError('admin_unreachable', `The admin function at ${base} could not be reached`, { retryable: true, cause: error });
     }
     if (response.status >= 300 && response.status < 400) {
       // IAP and sign-in pages redirect browsers; a CLI sent there lacks credentials the function accepts.
-      throw new AdminApiError('unauthenticated', `The admin function redirected to ${response.headers.get('location') ?? 'elsewhere'}: it wants a browser sign-in, not an ID token`, {
+      throw new BrokerClientError('unauthenticated', `The admin function redirected to ${response.headers.get('location') ?? 'elsewhere'}: it wants a browser sign-in, not an ID token`, {
         status: response.status,
       });
     }
@@ -137,13 +138,13 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch (error) {
-      if (response.ok) throw new AdminApiError('invalid_response', `${method} ${path} answered with something that is not JSON`, { status: response.status, cause: error });
+      if (response.ok) throw new BrokerClientError('invalid_response', `${method} ${path} answered with something that is not JSON`, { status: response.status, cause: error });
       parsed = undefined;
     }
     if (!response.ok) throw problemError(response.status, parsed, retryAfterSeconds(response.headers.get('retry-after')));
     const checked = schema.safeParse(parsed);
     if (!checked.success) {
-      throw new AdminApiError(
+      throw new BrokerClientError(
         'invalid_response',
         `${method} ${path} answered with a shape this CLI does not know (fields: ${[...new Set(checked.error.issues.map((issue) => issue.path.join('.') || '(body)'))].join(', ')}); ` +
           'use the CLI of the same version as the deployed broker',

@@ -3,7 +3,7 @@
 // account impersonated with those credentials (how a person gets a token whose audience is the admin URL).
 import type { GoogleAuth } from 'google-auth-library';
 import { lazy } from '../shared/async/lazy.js';
-import { AdminApiError } from './admin-api-error.js';
+import { BrokerClientError } from '../client/broker-client-error.js';
 
 /** Returns the `Authorization` header value (`Bearer <ID token>`) for the admin function. */
 export type IdTokenSource = () => Promise<string>;
@@ -34,7 +34,7 @@ function authorizationFrom(createClient: () => Promise<RequestHeadersClient>, ur
       if (!value) throw new Error('google-auth-library returned no Authorization header');
       return value;
     } catch (error) {
-      throw new AdminApiError('identity_token_failed', `${advice} (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+      throw new BrokerClientError('identity_token_failed', `${advice} (${error instanceof Error ? error.message : String(error)})`, { cause: error });
     }
   };
 }

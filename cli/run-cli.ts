@@ -1,6 +1,6 @@
 // The CLI as a function: argv, environment, terminal and network in, exit code out — so tests run it in-process.
 import type { GoogleAuth } from 'google-auth-library';
-import { isAdminApiError } from './admin-api-error.js';
+import { BrokerClientError } from '../client/broker-client-error.js';
 import { createAdminClient } from './admin-client.js';
 import { type Command, type Invocation, parseCliArguments } from './cli-arguments.js';
 import type { CommandContext, Terminal } from './command-context.js';
@@ -102,7 +102,7 @@ export async function runCli(environment: CliEnvironment): Promise<number> {
       terminal.stderr('Interrupted.\n');
       return EXIT_INTERRUPTED;
     }
-    if (isAdminApiError(error)) {
+    if (error instanceof BrokerClientError) {
       const status = error.status === undefined ? '' : ` (HTTP ${error.status})`;
       const details = Object.keys(error.details).length === 0 ? '' : `\n  details: ${JSON.stringify(error.details)}`;
       const hint = hints[error.code] ? `\n  ${hints[error.code]}` : '';

@@ -1,4 +1,4 @@
-// The one error the client throws for a failed token request: the broker's stable problem code, or why the broker was not reached.
+// The one error for a failed call to a broker function: the broker's stable problem code, or why the broker was not reached.
 import type { ErrorCode } from '../shared/errors/error-codes.js';
 
 /** Failures on the caller's side of the wire: nothing came back, or what came back was not the broker's. */
@@ -16,16 +16,20 @@ export interface BrokerClientErrorOptions {
   readonly cause?: unknown;
 }
 
-export class BrokerClientError extends Error {
+/**
+ * The token client throws it with BrokerClientErrorCode; the operator CLI (cli/admin-client.ts) with the admin
+ * function's problem codes and its own failures (`admin_unreachable`, `timeout`...), hence the code parameter.
+ */
+export class BrokerClientError<Code extends string = BrokerClientErrorCode> extends Error {
   override readonly name = 'BrokerClientError';
-  readonly code: BrokerClientErrorCode;
+  readonly code: Code;
   /** The HTTP status the broker answered with; undefined when it was not reached. */
   readonly status: number | undefined;
   readonly retryable: boolean;
   readonly retryAfterSeconds: number | undefined;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: BrokerClientErrorCode, message: string, options: BrokerClientErrorOptions = {}) {
+  constructor(code: Code, message: string, options: BrokerClientErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;

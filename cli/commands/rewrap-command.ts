@@ -1,7 +1,7 @@
 // `oauth-broker rewrap [--resume JOB_ID]`: drives a re-wrap job one batch per request, so progress shows
 // between batches and Ctrl-C stops at a batch boundary. The job (cursor and counts) lives in the broker's
 // Firestore, so a stopped run — or a killed one — resumes where the last saved batch ended.
-import { isAdminApiError } from '../admin-api-error.js';
+import { BrokerClientError } from '../../client/broker-client-error.js';
 import type { RewrapJob, RewrapStep } from '../admin-client.js';
 import { type CommandContext, writeJson } from '../command-context.js';
 import { createProgressBar } from '../progress-bar.js';
@@ -31,7 +31,7 @@ async function step(context: CommandContext, request: RewrapStep): Promise<Rewra
       // waiting for its answer lets this run report where the job stands.
       return await context.client.rewrapStep(request);
     } catch (error) {
-      if (!isAdminApiError(error) || !error.retryable) throw error;
+      if (!(error instanceof BrokerClientError) || !error.retryable) throw error;
       const backoffMs = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1));
       const waitMs = error.retryAfterSeconds === undefined ? backoffMs : Math.min(error.retryAfterSeconds * 1000, MAX_WAIT_PER_STEP_MS);
       if (Date.now() - startedAt + waitMs > MAX_WAIT_PER_STEP_MS) throw error;

@@ -2,7 +2,7 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isAdminApiError } from '../../cli/admin-api-error.js';
+import { BrokerClientError } from '../../client/broker-client-error.js';
 import { createAdminClient } from '../../cli/admin-client.js';
 import { explicitIdToken, googleIdToken } from '../../cli/id-token-source.js';
 import { runCliInProcess } from './cli-runner.js';
@@ -48,7 +48,7 @@ async function failure(promise: Promise<unknown>) {
     () => undefined,
     (caught: unknown) => caught,
   );
-  if (!isAdminApiError(error)) throw new Error(`expected an AdminApiError, got ${String(error)}`);
+  if (!(error instanceof BrokerClientError)) throw new Error(`expected a BrokerClientError, got ${String(error)}`);
   return error;
 }
 

@@ -4,16 +4,8 @@ import type { Logger } from '../../log/logger.js';
 import type { Clock } from '../../time/clock.js';
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
 
-export interface SweepSettings {
-  readonly pageSize: number;
-  readonly concurrency: number;
-  /** Per-provider cap for providers without their own entry in `providerCaps`. */
-  readonly providerConcurrency: number;
-  readonly providerCaps: Readonly<Record<string, number>>;
-  readonly jitterMs: number;
-  /** No connection is started after this long; the drain at the end has its own small budget. */
-  readonly timeBudgetMs: number;
-}
+/** The sweeps section's settings a single run may override; the config schema is their one definition. */
+export type SweepSettings = Pick<Config['sweeps'], 'pageSize' | 'concurrency' | 'providerConcurrency' | 'providerCaps' | 'jitterMs' | 'timeBudgetMs'>;
 
 export interface SweepOptions extends Partial<SweepSettings> {
   /** Who runs the sweep, for the audit entries of what it changes; the scheduler by default. */

@@ -67,3 +67,47 @@ describe('PROVIDER_ENDPOINT_ALLOWLIST', () => {
     expect(() => loadConfig({ ...minimal, PROVIDER_ENDPOINT_ALLOWLIST: '{not json' })).toThrow(/PROVIDER_ENDPOINT_ALLOWLIST/);
   });
 });
+
+/** The misconfigured error loadConfig throws for `env`, or a failure if it accepts it. */
+function misconfiguration(env: Record<string, string>): BrokerError {
+  try {
+    loadConfig({ ...minimal, ...env });
+  } catch (error) {
+    if (error instanceof BrokerError && error.code === 'misconfigured') return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('JSON in a variable', () => {
+  const secret = 'sk-live-0123456789abcdef';
+
+  it('names the variable when the text is not JSON, without quoting the text', () => {
+    const error = misconfiguration({ CALLER_POLICY: `[{"serviceAccount": "${secret}"` });
+    expect(error.message).toContain('CALLER_POLICY must be a JSON array of rules');
+    expect(error.details?.variables).toEqual(['CALLER_POLICY']);
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('says where valid JSON breaks the schema, without the value found there', () => {
+    const error = misconfiguration({ CALLER_QUOTAS: JSON.stringify({ token: { perCaller: { requests: secret, perSeconds: 1 } } }) });
+    expect(error.message).toContain('CALLER_QUOTAS has invalid quotas (at token.perCaller.requests:');
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('reads SWEEP_PROVIDER_CAPS the same way', () => {
+    expect(loadConfig({ ...minimal, SWEEP_PROVIDER_CAPS: '{"slack": 5}' }).sweeps.providerCaps).toEqual({ slack: 5 });
+    expect(loadConfig(minimal).sweeps.providerCaps).toEqual({});
+    expect(misconfiguration({ SWEEP_PROVIDER_CAPS: '{"slack": 501}' }).message).toContain('SWEEP_PROVIDER_CAPS has invalid caps (at slack:');
+    expect(misconfiguration({ SWEEP_PROVIDER_CAPS: '{"slack": "5"}' }).details?.variables).toEqual(['SWEEP_PROVIDER_CAPS']);
+  });
+});
+
+describe('provider client credentials', () => {
+  it('reports a secret without its client id beside the other bad variables, naming the id and never the secret', () => {
+    const error = misconfiguration({ PROVIDER_ZOOM_CLIENT_SECRET: 'zoom-secret-value', LOG_LEVEL: 'LOUD' });
+    expect(error.details?.variables).toEqual(['PROVIDER_ZOOM_CLIENT_ID', 'LOG_LEVEL']);
+    expect(error.message).toContain('PROVIDER_ZOOM_CLIENT_ID is required with PROVIDER_ZOOM_CLIENT_SECRET');
+    expect(error.message).not.toContain('zoom-secret-value');
+  });
+});
