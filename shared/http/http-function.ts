@@ -5,6 +5,7 @@ import { BrokerError } from '../errors/broker-error.js';
 import type { Logger } from '../log/logger.js';
 import { traceFromHeaders } from '../log/trace.js';
 import { installFrameworkGate } from './framework-gate.js';
+import { replaceFrameworkRequestDomain } from './framework-request-domain.js';
 import { toProblem } from './problem.js';
 import { type BodyHandling, bodyLimitFor, bodyTooLarge, declareBodyLimit } from './request-body-limits.js';
 import { restoreHiddenBody } from './streamed-body.js';
@@ -66,23 +67,13 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.end(text);
 }
 
-/**
- * The Functions Framework runs each request inside a `domain` (its boundary for errors thrown outside the request's
- * promise chain). While a domain is active, Node tracks every async resource and event emission the request creates
- * and destroys, which cost a fifth of the token function's CPU per read. Our boundary is the try/catch below, around
- * the whole promise chain; leaving the domain at once keeps the framework and drops that tracking.
- */
-function leaveFrameworkDomain(): void {
-  (process as NodeJS.Process & { domain?: { exit(): void } }).domain?.exit();
-}
-
 export function httpFunction(options: HttpFunctionOptions, handle: RequestHandler) {
   if (options.methods.length === 0) throw new TypeError('httpFunction needs at least one allowed method');
   declareBodyLimit(options.maxBodyBytes, options.body ?? 'buffered');
   installFrameworkGate(options.logger);
+  replaceFrameworkRequestDomain();
   const allowed = new Set(options.methods.map((method) => method.toUpperCase()));
   return async (req: Request, res: Response): Promise<void> => {
-    leaveFrameworkDomain();
     const trace = traceFromHeaders(req.headers);
     const logger = options.logger().child({ labels: { function: options.functionName }, ...(trace ? { trace } : {}) });
     applySecurityHeaders(res);

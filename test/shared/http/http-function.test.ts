@@ -33,7 +33,28 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const post = (body: unknown, headers: Record<string, string> = {}) =>
   fetch(origin, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
+/** How many async hooks with a destroy callback are enabled in this process (a domain enables one for good). */
+function enabledDestroyHooks(): number {
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    // No public API tells whether async-resource tracking is on; the binding's counters do.
+    const binding = process.binding('async_wrap') as unknown as { async_hook_fields: Uint32Array; constants: { kDestroy: number } };
+    return binding.async_hook_fields[binding.constants.kDestroy] ?? 0;
+  } finally {
+    process.noDeprecation = quiet;
+  }
+}
+
 describe('httpFunction', () => {
+  it('serves requests through the framework without switching on async-resource tracking (no domain)', async () => {
+    const before = enabledDestroyHooks();
+    expect((await post({})).status).toBe(200);
+    expect((await post({ fail: 'unknown' })).status).toBe(500);
+    expect(enabledDestroyHooks()).toBe(before);
+    expect(before).toBe(0);
+  });
+
   it('passes allowed requests through with security headers', async () => {
     const res = await post({});
     expect(res.status).toBe(200);
