@@ -5,15 +5,15 @@
 // `updatedAtMs`, and a health check must never make a concurrent refresh discard a rotated refresh token.
 import type { Firestore, UpdateData } from '@google-cloud/firestore';
 import { BrokerError } from '../errors/broker-error.js';
+import type { Clock } from '../time/clock.js';
+import type { IdSource } from '../time/ids.js';
 import { appendAuditInTransaction } from './audit-log.js';
+import { updateConnectionDocument } from './connection-change.js';
 import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
 import { recordConnectionEvent } from './connection-events-outbox.js';
 import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
 import type { AuditActor } from './connection-refresh-writes.js';
 import { canMove, eventForMove } from './connection-status.js';
-import type { Clock } from '../time/clock.js';
-import type { IdSource } from '../time/ids.js';
-import { updateConnectionDocument } from './connection-change.js';
 
 export type HealthRecord = ConnectionDocument['health'];
 

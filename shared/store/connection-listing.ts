@@ -42,8 +42,8 @@ export async function readConnectionsNewestFirst(
   after: ConnectionListPosition | undefined,
   limit: number,
 ): Promise<StoredConnection[]> {
-  const { health, ...fields } = filters;
-  let query = connectionsNewestFirst.build(firestore, { ...fields, 'health.status': health });
+  const { tenantId, userId, provider, status, health } = filters;
+  let query = connectionsNewestFirst.build(firestore, { tenantId, userId, provider, status, 'health.status': health });
   if (after !== undefined) query = query.startAfter(...after);
   const snapshot = await query.limit(limit).get();
   return snapshot.docs.map((doc) => parseConnectionSnapshot(doc)).filter((c): c is StoredConnection => c !== undefined);

@@ -27,7 +27,7 @@ export interface QueryShape {
   readonly scope: QueryScope;
   readonly filters: readonly QueryFilter[];
   readonly orders: readonly QueryOrder[];
-  /** limitToLast runs the query with every orderBy reversed. */
+  /** limitToLast runs the query with every orderBy reversed (the index rules know it; no declared query uses it yet). */
   readonly limitToLast: boolean;
 }
 

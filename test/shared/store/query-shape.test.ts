@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { declareQuery, documentNameField, type QueryDeclaration } from '../../../shared/store/query-shape.js';
 import { useFirestoreTestProject } from '../../support/firestore-test-project.js';
+import { widgetsOfOwnerOrColor } from '../../firestore-indexes/fixtures/widget-queries.js';
 
 const project = useFirestoreTestProject('query-shape');
 
@@ -16,15 +17,6 @@ const widgetsOnShelf = declareQuery({
   orders: [
     { field: 'sizeCm', direction: 'desc' },
     { field: documentNameField, direction: 'asc' },
-  ],
-});
-
-const widgetsOfOwnerOrColor = declareQuery({
-  name: 'widgetsOfOwnerOrColor',
-  collection: 'widgets',
-  anyOf: [
-    { field: 'ownerId', operator: '==' },
-    { field: 'color', operator: '==' },
   ],
 });
 
