@@ -1,48 +1,40 @@
-// Compares the indexes the code's queries need with firestore.indexes.json: missing, unused and unusable indexes.
+// Compares the indexes the declared queries (shared/store/query-registry.ts) need with firestore.indexes.json:
+// missing, unused and unusable indexes.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { DeclaredQuery, QueryShape } from '../../shared/store/query-shape.js';
 import { firestoreDefinitionSchema } from '../terraform-check/check-firestore-definition.js';
-import type { DiscoveredQuery, QueryDiscovery } from './discover-queries.js';
-import { discoverQueries } from './discover-queries.js';
-import type { CompositeIndex, IndexField, QueryShape, SourceSite } from './index-rules.js';
+import type { CompositeIndex, IndexField } from './index-rules.js';
 import { analyzeIndexNeed, describeIndex, describeShape, indexServes, mergedIndexesServing } from './index-rules.js';
 
 export type FirestoreDefinition = ReturnType<typeof firestoreDefinitionSchema.parse>;
 
-export const indexFindingKinds = ['unanalyzable', 'invalid-query', 'missing-index', 'unused-index', 'exempted-field'] as const;
+/** What the check reads of a declared query: its name and the shapes it runs in. */
+export type QueryIndexShapes = Pick<DeclaredQuery, 'declaration' | 'shapes'>;
+
+export const indexFindingKinds = ['duplicate-name', 'invalid-query', 'missing-index', 'unused-index', 'exempted-field'] as const;
 export type IndexFindingKind = (typeof indexFindingKinds)[number];
 
 export interface IndexFinding {
   readonly kind: IndexFindingKind;
-  readonly site: SourceSite;
+  /** The declared query's name, or the definition file for an unused index. */
+  readonly subject: string;
   readonly message: string;
 }
 
 export interface IndexCheck {
-  readonly discovery: QueryDiscovery;
+  /** How many shapes the queries run in, all told. */
+  readonly shapeCount: number;
   /** The distinct composite indexes the queries need. */
   readonly requiredIndexes: readonly CompositeIndex[];
   readonly findings: readonly IndexFinding[];
 }
 
-export interface IndexCheckOptions {
-  readonly repositoryRoot: string;
-  /** Folders searched for queries, relative to the root. */
-  readonly folders: readonly string[];
-  /** firestore.indexes.json, relative to the root. */
-  readonly definitionPath: string;
-  /** The parsed definition, when the caller has it in hand (tests); otherwise read from definitionPath. */
-  readonly definition?: FirestoreDefinition;
-}
-
-export const repositoryQueryFolders = ['shared', 'functions'] as const;
-
 export function formatIndexFinding(finding: IndexFinding): string {
-  return `${finding.site.file}:${finding.site.line}: [${finding.kind}] ${finding.message}`;
+  return `${finding.subject}: [${finding.kind}] ${finding.message}`;
 }
 
-function where(query: DiscoveredQuery): string {
-  return query.variant === undefined ? describeShape(query.shape) : `${describeShape(query.shape)} ${query.variant}`;
+export function readFirestoreDefinition(path: string): FirestoreDefinition {
+  return firestoreDefinitionSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 
 function asJson(index: CompositeIndex): string {
@@ -71,46 +63,46 @@ function exemptedFields(shape: QueryShape, fields: readonly IndexField[], defini
   return problems;
 }
 
-export function compareWithDefinition(discovery: QueryDiscovery, definition: FirestoreDefinition, definitionPath: string): IndexCheck {
-  const findings: IndexFinding[] = discovery.problems.map((problem) => ({ kind: 'unanalyzable', site: problem.site, message: problem.message }));
+export function checkIndexes(queries: readonly QueryIndexShapes[], definition: FirestoreDefinition, definitionPath: string): IndexCheck {
+  const findings: IndexFinding[] = [];
   const required: CompositeIndex[] = [];
   const used = new Set<number>();
-  for (const query of discovery.queries) {
-    const { need, problems } = analyzeIndexNeed(query.shape);
-    for (const problem of problems) findings.push({ kind: 'invalid-query', site: query.executedAt, message: `${where(query)} ${problem}` });
-    if (need.kind === 'single-field') {
-      for (const problem of exemptedFields(query.shape, need.fields, definition)) {
-        findings.push({ kind: 'exempted-field', site: query.executedAt, message: `${where(query)} needs ${problem}` });
+  const names = queries.map((query) => query.declaration.name);
+  for (const name of new Set(names.filter((each, position) => names.indexOf(each) !== position))) {
+    findings.push({ kind: 'duplicate-name', subject: name, message: 'several declared queries share this name; findings could not say which one is meant' });
+  }
+  for (const { declaration, shapes } of queries) {
+    const subject = declaration.name;
+    for (const shape of shapes) {
+      const { need, problems } = analyzeIndexNeed(shape);
+      for (const problem of problems) findings.push({ kind: 'invalid-query', subject, message: `${describeShape(shape)} ${problem}` });
+      if (need.kind === 'single-field') {
+        for (const problem of exemptedFields(shape, need.fields, definition)) {
+          findings.push({ kind: 'exempted-field', subject, message: `${describeShape(shape)} needs ${problem}` });
+        }
+        continue;
       }
-      continue;
-    }
-    if (!required.some((index) => asJson(index) === asJson(need.index))) required.push(need.index);
-    const exact = definition.indexes.findIndex((declared) => indexServes(declared, need.index));
-    const serving = exact === -1 ? mergedIndexesServing(definition.indexes, need.index, query.shape) : [exact];
-    if (serving === undefined) {
-      findings.push({
-        kind: 'missing-index',
-        site: query.executedAt,
-        message: `${where(query)} needs the composite index ${describeIndex(need.index)}, which ${definitionPath} does not declare; add ${asJson(need.index)}`,
-      });
-    } else {
-      for (const position of serving) used.add(position);
+      if (!required.some((index) => asJson(index) === asJson(need.index))) required.push(need.index);
+      const exact = definition.indexes.findIndex((declared) => indexServes(declared, need.index));
+      const serving = exact === -1 ? mergedIndexesServing(definition.indexes, need.index, shape) : [exact];
+      if (serving === undefined) {
+        findings.push({
+          kind: 'missing-index',
+          subject,
+          message: `${describeShape(shape)} needs the composite index ${describeIndex(need.index)}, which ${definitionPath} does not declare; add ${asJson(need.index)}`,
+        });
+      } else {
+        for (const position of serving) used.add(position);
+      }
     }
   }
   definition.indexes.forEach((declared, position) => {
     if (used.has(position)) return;
     findings.push({
       kind: 'unused-index',
-      site: { file: definitionPath, line: 1 },
-      message: `indexes[${position}] ${describeIndex(declared)} serves no query in the code; remove it (or the query that needed it is no longer analyzable)`,
+      subject: definitionPath,
+      message: `indexes[${position}] ${describeIndex(declared)} serves no declared query; remove it (or declare the query that needs it in shared/store/query-registry.ts)`,
     });
   });
-  return { discovery, requiredIndexes: required, findings };
-}
-
-export function checkFirestoreIndexes(options: IndexCheckOptions): IndexCheck {
-  const definition =
-    options.definition ?? firestoreDefinitionSchema.parse(JSON.parse(readFileSync(join(options.repositoryRoot, options.definitionPath), 'utf8')));
-  const discovery = discoverQueries({ repositoryRoot: options.repositoryRoot, folders: options.folders });
-  return compareWithDefinition(discovery, definition, options.definitionPath);
+  return { shapeCount: queries.reduce((sum, query) => sum + query.shapes.length, 0), requiredIndexes: required, findings };
 }

@@ -1,19 +1,21 @@
-// `npm run check:indexes`: derives the composite indexes the code's queries need and compares them with firestore.indexes.json.
+// `npm run check:indexes [-- --list] [-- --definition path]`: the composite indexes the declared queries need,
+// compared with firestore.indexes.json (or another definition, to try a change before making it).
 import { fileURLToPath } from 'node:url';
-import { checkFirestoreIndexes, formatIndexFinding, repositoryQueryFolders } from './check-indexes.js';
+import { parseArgs } from 'node:util';
+import { declaredQueries } from '../../shared/store/query-registry.js';
+import { checkIndexes, formatIndexFinding, readFirestoreDefinition } from './check-indexes.js';
 import { describeShape } from './index-rules.js';
 
-const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
-const check = checkFirestoreIndexes({ repositoryRoot, folders: repositoryQueryFolders, definitionPath: 'firestore.indexes.json' });
-const verbose = process.argv.includes('--list');
-if (verbose) {
-  for (const query of check.discovery.queries) {
-    const variant = query.variant === undefined ? '' : ` ${query.variant}`;
-    process.stdout.write(`${query.executedAt.file}:${query.executedAt.line}: ${describeShape(query.shape)}${variant}\n`);
+const { values } = parseArgs({ options: { list: { type: 'boolean', default: false }, definition: { type: 'string' } } });
+const definitionPath = values.definition ?? fileURLToPath(new URL('../../firestore.indexes.json', import.meta.url));
+const check = checkIndexes(declaredQueries, readFirestoreDefinition(definitionPath), values.definition ?? 'firestore.indexes.json');
+if (values.list) {
+  for (const query of declaredQueries) {
+    for (const shape of query.shapes) process.stdout.write(`${query.declaration.name}: ${describeShape(shape)}\n`);
   }
 }
 for (const finding of check.findings) process.stderr.write(`${formatIndexFinding(finding)}\n`);
-const summary = `${check.discovery.filesAnalyzed} files, ${check.discovery.queries.length} query shapes, ${check.requiredIndexes.length} composite indexes needed`;
+const summary = `${declaredQueries.length} declared queries, ${check.shapeCount} query shapes, ${check.requiredIndexes.length} composite indexes needed`;
 process.stdout.write(
   check.findings.length === 0 ? `firestore indexes: ${summary}, no findings\n` : `firestore indexes: ${summary}, ${check.findings.length} finding(s)\n`,
 );

@@ -14,37 +14,8 @@
 // exact index rather than relying on merging several composites. An extra index costs storage; a missing
 // one is a FAILED_PRECONDITION in production.
 
-export const whereOperators = ['<', '<=', '==', '!=', '>=', '>', 'array-contains', 'in', 'not-in', 'array-contains-any'] as const;
-export type WhereOperator = (typeof whereOperators)[number];
-
-export type Direction = 'asc' | 'desc';
-export type QueryScope = 'COLLECTION' | 'COLLECTION_GROUP';
-
-/** Where in the source a piece of a query was written (repository-relative path, 1-based line). */
-export interface SourceSite {
-  readonly file: string;
-  readonly line: number;
-}
-
-export interface QueryFilter {
-  readonly field: string;
-  readonly operator: WhereOperator;
-}
-
-export interface QueryOrder {
-  readonly field: string;
-  readonly direction: Direction;
-}
-
-/** Everything about a query that decides its index: no values, no limits, no cursors. */
-export interface QueryShape {
-  readonly collection: string;
-  readonly scope: QueryScope;
-  readonly filters: readonly QueryFilter[];
-  readonly orders: readonly QueryOrder[];
-  /** limitToLast runs the query with every orderBy reversed. */
-  readonly limitToLast: boolean;
-}
+import type { Direction, QueryOrder, QueryScope, QueryShape, WhereOperator } from '../../shared/store/query-shape.js';
+import { documentNameField } from '../../shared/store/query-shape.js';
 
 /** A field of a composite index as firestore.indexes.json writes it. */
 export type IndexField =
@@ -88,9 +59,6 @@ export interface IndexAnalysis {
 const equalityOperators: readonly WhereOperator[] = ['==', 'in'];
 const arrayOperators: readonly WhereOperator[] = ['array-contains', 'array-contains-any'];
 const inequalityOperators: readonly WhereOperator[] = ['<', '<=', '>', '>=', '!=', 'not-in'];
-
-/** FieldPath.documentId() as a field path. */
-export const documentNameField = '__name__';
 
 export function isInequality(operator: WhereOperator): boolean {
   return inequalityOperators.includes(operator);
@@ -236,9 +204,4 @@ export function describeIndex(index: DeclaredIndex): string {
   const fields = index.fields.map((field) => (field.arrayConfig !== undefined ? `${field.fieldPath} CONTAINS` : `${field.fieldPath} ${field.order}`));
   const scope = (index.queryScope ?? 'COLLECTION') === 'COLLECTION' ? '' : ' (collection group)';
   return `${index.collectionGroup}${scope} [${fields.join(', ')}]`;
-}
-
-/** A stable identity for a shape, for de-duplicating shapes discovered at several places. */
-export function shapeKey(shape: QueryShape): string {
-  return JSON.stringify([shape.scope, shape.collection, shape.filters, shape.orders, shape.limitToLast]);
 }

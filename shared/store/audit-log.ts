@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../time/clock.js';
 import type { IdSource } from '../time/ids.js';
 import { collectionNames, ttlFields } from './collections.js';
+import { declareQuery } from './query-shape.js';
 
 export const auditActions = [
   'connection.connected',
@@ -83,14 +84,16 @@ export async function appendAudit(firestore: Firestore, entry: Omit<AuditEntry, 
   await newAuditRef(firestore, writer).create(auditDocument(entry, writer));
 }
 
-/** A connection's audit trail, newest first (needs the composite index connectionId + atMs). */
+export const connectionAuditNewestFirst = declareQuery({
+  name: 'connectionAuditNewestFirst',
+  collection: collectionNames.auditLog,
+  filters: [{ field: 'connectionId', operator: '==' }],
+  orders: [{ field: 'atMs', direction: 'desc' }],
+});
+
+/** A connection's audit trail, newest first. */
 export async function readConnectionAudit(firestore: Firestore, connectionId: string, limit = 50): Promise<AuditEntry[]> {
-  const snapshot = await firestore
-    .collection(collectionNames.auditLog)
-    .where('connectionId', '==', connectionId)
-    .orderBy('atMs', 'desc')
-    .limit(limit)
-    .get();
+  const snapshot = await connectionAuditNewestFirst.build(firestore, { connectionId }).limit(limit).get();
   return snapshot.docs.map((doc) => {
     const { expireAt: _expireAt, ...rest } = doc.data();
     return auditEntrySchema.parse(rest);

@@ -12,6 +12,7 @@ import { BrokerError } from '../errors/broker-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { collectionNames, ttlFields } from './collections.js';
 import { firestoreFailure } from './firestore-failure.js';
+import { declareQuery } from './query-shape.js';
 import { parseStoredDocument } from './stored-document.js';
 
 /** The sealed field of a flow document (part of its seal's associated data). */
@@ -75,20 +76,26 @@ export function flowExpiresAtMs(flow: AuthFlow): number {
   return flow[ttlFields.authFlows].toMillis();
 }
 
-function flowsCollection(firestore: Firestore) {
-  return firestore.collection(collectionNames.authFlows);
+function flowRef(firestore: Firestore, flowId: string) {
+  return firestore.collection(collectionNames.authFlows).doc(flowId);
 }
+
+export const flowByStartToken = declareQuery({
+  name: 'flowByStartToken',
+  collection: collectionNames.authFlows,
+  filters: [{ field: 'startTokenHash', operator: '==' }],
+});
 
 function parseFlow(flowId: string, data: unknown): AuthFlow {
   return parseStoredDocument(authFlowSchema, 'authorization flow', `flow ${flowId.slice(0, 12)}`, data);
 }
 
 export async function createAuthFlow(firestore: Firestore, flowId: string, flow: AuthFlow): Promise<void> {
-  await flowsCollection(firestore).doc(flowId).create(authFlowSchema.parse(flow));
+  await flowRef(firestore, flowId).create(authFlowSchema.parse(flow));
 }
 
 export async function readAuthFlow(firestore: Firestore, flowId: string): Promise<AuthFlow | undefined> {
-  const snapshot = await flowsCollection(firestore).doc(flowId).get();
+  const snapshot = await flowRef(firestore, flowId).get();
   return snapshot.exists ? parseFlow(flowId, snapshot.data()) : undefined;
 }
 
@@ -116,7 +123,7 @@ export async function claimFlowStart(
   // Found outside the transaction, which then holds the one document: a query inside it would lock the whole
   // range it scans, so concurrent starts of unrelated flows (and flows being created) would contend until the
   // transaction gave up. The start token hash never changes once written, so the lookup cannot go stale.
-  const found = await flowsCollection(firestore).where('startTokenHash', '==', sha256Hex(input.startToken)).limit(1).get().catch((error: unknown) => {
+  const found = await flowByStartToken.build(firestore, { startTokenHash: sha256Hex(input.startToken) }).limit(1).get().catch((error: unknown) => {
     throw firestoreFailure(error);
   });
   const ref = found.docs[0]?.ref;
@@ -148,7 +155,7 @@ export async function claimFlowStart(
  * obtained). A flow consumed meanwhile keeps its state: its secrets are gone for good.
  */
 export async function replaceFlowSecrets(firestore: Firestore, flowId: string, secrets: NonNullable<AuthFlow['secrets']>): Promise<void> {
-  const ref = flowsCollection(firestore).doc(flowId);
+  const ref = flowRef(firestore, flowId);
   await firestore.runTransaction(async (transaction) => {
     const snapshot = await transaction.get(ref);
     if (!snapshot.exists) throw flowError('flow_not_found', 'This connect link is unknown or has expired');
@@ -176,7 +183,7 @@ export async function consumeAuthFlow(
   firestore: Firestore,
   input: { readonly flowId: string; readonly presentedBinding: string | undefined; readonly nowMs: number },
 ): Promise<FlowConsumption> {
-  const ref = flowsCollection(firestore).doc(input.flowId);
+  const ref = flowRef(firestore, input.flowId);
   return firestore.runTransaction(async (transaction): Promise<FlowConsumption> => {
     const snapshot = await transaction.get(ref);
     if (!snapshot.exists) return { kind: 'unknown', code: 'flow_not_found' };

@@ -5,13 +5,38 @@ import { mapWithConcurrency } from '../async/bounded-concurrency.js';
 import { collectionNames } from './collections.js';
 import { healthStatuses } from './connection-document.js';
 import { type ConnectionStatus, connectionStatuses } from './connection-status.js';
+import { declareQuery } from './query-shape.js';
 
 type HealthStatus = (typeof healthStatuses)[number];
 
 const COUNT_CONCURRENCY = 16;
 const liveStatuses = connectionStatuses.filter((status) => status !== 'revoked');
 
-const connections = (firestore: Firestore) => firestore.collection(collectionNames.connections);
+export const allConnections = declareQuery({ name: 'allConnections', collection: collectionNames.connections });
+
+export const connectionsWithStatus = declareQuery({
+  name: 'connectionsWithStatus',
+  collection: collectionNames.connections,
+  filters: [{ field: 'status', operator: '==' }],
+});
+
+export const providerConnectionsWithStatus = declareQuery({
+  name: 'providerConnectionsWithStatus',
+  collection: collectionNames.connections,
+  filters: [
+    { field: 'provider', operator: '==' },
+    { field: 'status', operator: '==' },
+  ],
+});
+
+export const connectionsWithHealthAmongStatuses = declareQuery({
+  name: 'connectionsWithHealthAmongStatuses',
+  collection: collectionNames.connections,
+  filters: [
+    { field: 'health.status', operator: '==' },
+    { field: 'status', operator: 'in' },
+  ],
+});
 
 async function count(query: Query): Promise<number> {
   const snapshot = await query.count().get();
@@ -23,7 +48,7 @@ export const zeroByStatus = (): Record<ConnectionStatus, number> =>
   Object.fromEntries(connectionStatuses.map((status) => [status, 0])) as Record<ConnectionStatus, number>;
 
 export async function countAllConnections(firestore: Firestore): Promise<number> {
-  return count(connections(firestore));
+  return count(allConnections.build(firestore, {}));
 }
 
 /**
@@ -31,7 +56,7 @@ export async function countAllConnections(firestore: Firestore): Promise<number>
  * `status`), cheap enough for every sweep run to take as its history snapshot.
  */
 export async function countConnectionsByStatus(firestore: Firestore): Promise<Record<ConnectionStatus, number>> {
-  const counts = await Promise.all(connectionStatuses.map((status) => count(connections(firestore).where('status', '==', status))));
+  const counts = await Promise.all(connectionStatuses.map((status) => count(connectionsWithStatus.build(firestore, { status }))));
   const byStatus = zeroByStatus();
   connectionStatuses.forEach((status, index) => {
     byStatus[status] = counts[index] ?? 0;
@@ -46,7 +71,7 @@ export async function countConnectionsByProviderAndStatus(
 ): Promise<{ provider: string; total: number; byStatus: Record<ConnectionStatus, number> }[]> {
   const cells = providers.flatMap((provider) => connectionStatuses.map((status) => ({ provider, status })));
   const counts = await mapWithConcurrency(cells, COUNT_CONCURRENCY, ({ provider, status }) =>
-    count(connections(firestore).where('provider', '==', provider).where('status', '==', status)),
+    count(providerConnectionsWithStatus.build(firestore, { provider, status })),
   );
   const rows = providers.map((provider) => ({ provider, total: 0, byStatus: zeroByStatus() }));
   cells.forEach(({ status }, index) => {
@@ -62,7 +87,7 @@ export async function countConnectionsByProviderAndStatus(
 /** The health of the connections that are not revoked. */
 export async function countLiveConnectionsByHealth(firestore: Firestore): Promise<Record<HealthStatus, number>> {
   const counts = await mapWithConcurrency([...healthStatuses], COUNT_CONCURRENCY, (health) =>
-    count(connections(firestore).where('health.status', '==', health).where('status', 'in', liveStatuses)),
+    count(connectionsWithHealthAmongStatuses.build(firestore, { 'health.status': health, status: liveStatuses })),
   );
   return Object.fromEntries(healthStatuses.map((health, index) => [health, counts[index] ?? 0])) as Record<HealthStatus, number>;
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../time/clock.js';
 import type { IdSource } from '../time/ids.js';
 import { collectionNames, ttlFields } from './collections.js';
 import { connectionEventTypes, connectionStatuses } from './connection-status.js';
+import { declareQuery } from './query-shape.js';
 
 export const connectionEventSchema = z
   .object({
@@ -95,18 +96,20 @@ export interface ClaimedEvents {
   readonly oldestOccurredAtMs: number | null;
 }
 
+export const unpublishedEventsOldestFirst = declareQuery({
+  name: 'unpublishedEventsOldestFirst',
+  collection: collectionNames.connectionEvents,
+  filters: [{ field: 'publishedAtMs', operator: '==' }],
+  orders: [{ field: 'occurredAtMs', direction: 'asc' }],
+});
+
 /**
  * Claims up to `limit` of the oldest unpublished events. The query runs outside the transaction (an empty
  * outbox costs one read and no transaction); the transaction re-reads exactly those documents, so two drains
  * that saw the same events serialize on them and only one claims each.
  */
 export async function claimUnpublishedEvents(firestore: Firestore, options: ClaimEventsOptions): Promise<ClaimedEvents> {
-  const snapshot = await firestore
-    .collection(collectionNames.connectionEvents)
-    .where('publishedAtMs', '==', null)
-    .orderBy('occurredAtMs', 'asc')
-    .limit(options.limit)
-    .get();
+  const snapshot = await unpublishedEventsOldestFirst.build(firestore, { publishedAtMs: null }).limit(options.limit).get();
   const oldest = snapshot.docs[0]?.get('occurredAtMs');
   const oldestOccurredAtMs = typeof oldest === 'number' ? oldest : null;
   if (snapshot.empty) return { claimed: [], skipped: 0, invalidIds: [], scanned: 0, oldestOccurredAtMs };

@@ -3,6 +3,7 @@ import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import { collectionNames } from './collections.js';
 import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
 import { parseStoredDocument } from './stored-document.js';
+import { declareQuery } from './query-shape.js';
 
 export interface StoredConnection {
   readonly id: string;
@@ -23,17 +24,22 @@ export async function readConnection(firestore: Firestore, connectionId: string)
   return parseConnectionSnapshot(await connectionRef(firestore, connectionId).get());
 }
 
+export const userConnections = declareQuery({
+  name: 'userConnections',
+  collection: collectionNames.connections,
+  filters: [
+    { field: 'tenantId', operator: '==' },
+    { field: 'userId', operator: '==' },
+    { field: 'provider', operator: '==', optional: true },
+  ],
+});
+
 /** A user's connections to one provider (or all providers), revoked ones excluded. */
 export async function listUserConnections(
   firestore: Firestore,
   filter: { tenantId: string; userId: string | null; provider?: string },
 ): Promise<StoredConnection[]> {
-  let query = firestore
-    .collection(collectionNames.connections)
-    .where('tenantId', '==', filter.tenantId)
-    .where('userId', '==', filter.userId);
-  if (filter.provider !== undefined) query = query.where('provider', '==', filter.provider);
-  const snapshot = await query.get();
+  const snapshot = await userConnections.build(firestore, filter).get();
   return snapshot.docs
     .map((doc) => parseConnectionSnapshot(doc))
     .filter((connection): connection is StoredConnection => connection !== undefined && connection.document.status !== 'revoked');

@@ -12,9 +12,10 @@
 //   stream and silently re-opens one that breaks), hence the one query.
 // Heartbeat documents carry a change stamp at the epoch: a query with a range filter only matches documents holding
 // the field, and the epoch keeps every other instance's heartbeats out of the first half of the query.
-import { type DocumentData, Filter, type Firestore, type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import { type DocumentData, type Firestore, type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import { CHANGE_STAMP_FIELD } from './connection-change.js';
 import { collectionNames, ttlFields } from './collections.js';
+import { declareQuery } from './query-shape.js';
 
 /** What the cache needs to know of a changed connection: which lookups it may touch. */
 export interface ChangedConnection {
@@ -43,7 +44,7 @@ export interface ConnectionChangeWatch {
 
 /** How long a heartbeat document outlives its instance before Firestore's TTL policy removes it. */
 const HEARTBEAT_RETENTION_MS = 24 * 60 * 60 * 1000;
-const HEARTBEAT_OWNER_FIELD = 'beatOf';
+const HEARTBEAT_OWNER_FIELD = 'beatOf' as const;
 
 export function heartbeatRef(firestore: Firestore, instanceId: string) {
   return firestore.collection(collectionNames.watchHeartbeats).doc(instanceId).collection(collectionNames.connections).doc('beat');
@@ -54,15 +55,26 @@ function changedConnection(document: QueryDocumentSnapshot<DocumentData>): Chang
   return { id: document.id, tenantId: data.tenantId, userId: data.userId, provider: data.provider };
 }
 
+export const changedConnectionsAndOwnBeat = declareQuery({
+  name: 'changedConnectionsAndOwnBeat',
+  collection: collectionNames.connections,
+  scope: 'COLLECTION_GROUP',
+  anyOf: [
+    { field: CHANGE_STAMP_FIELD, operator: '>' },
+    { field: HEARTBEAT_OWNER_FIELD, operator: '==' },
+  ],
+});
+
 export function watchConnectionChanges(
   firestore: Firestore,
   watch: { readonly instanceId: string; readonly sinceMs: number },
   handlers: ConnectionChangeHandlers,
 ): ConnectionChangeWatch {
   const beatRef = heartbeatRef(firestore, watch.instanceId);
-  const query = firestore
-    .collectionGroup(collectionNames.connections)
-    .where(Filter.or(Filter.where(CHANGE_STAMP_FIELD, '>', Timestamp.fromMillis(watch.sinceMs)), Filter.where(HEARTBEAT_OWNER_FIELD, '==', watch.instanceId)));
+  const query = changedConnectionsAndOwnBeat.build(firestore, {
+    [CHANGE_STAMP_FIELD]: Timestamp.fromMillis(watch.sinceMs),
+    [HEARTBEAT_OWNER_FIELD]: watch.instanceId,
+  });
   const stop = query.onSnapshot((snapshot) => {
     const changed: ChangedConnection[] = [];
     let echoedBeat: number | undefined;

@@ -17,6 +17,7 @@ import { type AuditEntry, appendAuditInTransaction, type AuditWriter } from './a
 import { sha256Hex } from './auth-flows.js';
 import { collectionNames, ttlFields } from './collections.js';
 import { firestoreFailure } from './firestore-failure.js';
+import { declareQuery } from './query-shape.js';
 import { schedulePendingRevocationInTransaction, type StoredPendingRevocation } from './pending-revocations.js';
 import { parseStoredDocument } from './stored-document.js';
 
@@ -236,15 +237,17 @@ export async function finishParkedGrantDiscard(
   }
 }
 
+export const dueParkedGrants = declareQuery({
+  name: 'dueParkedGrants',
+  collection: collectionNames.parkedGrants,
+  filters: [{ field: 'nextActionAtMs', operator: '<=' }],
+  orders: [{ field: 'nextActionAtMs', direction: 'asc' }],
+});
+
 /** Ids of parked grants the sweep must act on by `nowMs` (deadline passed, or a discard's claim lapsed), earliest first. */
 export async function listDueParkedGrants(firestore: Firestore, nowMs: number, limit: number): Promise<readonly string[]> {
   try {
-    const snapshot = await firestore
-      .collection(collectionNames.parkedGrants)
-      .where('nextActionAtMs', '<=', nowMs)
-      .orderBy('nextActionAtMs')
-      .limit(limit)
-      .get();
+    const snapshot = await dueParkedGrants.build(firestore, { nextActionAtMs: nowMs }).limit(limit).get();
     return snapshot.docs.map((doc) => doc.id);
   } catch (error) {
     throw firestoreFailure(error);

@@ -9,6 +9,7 @@ import type { IdSource } from '../time/ids.js';
 import { type AuditEntry, appendAuditInTransaction } from './audit-log.js';
 import { collectionNames, ttlFields } from './collections.js';
 import { firestoreFailure } from './firestore-failure.js';
+import { declareQuery } from './query-shape.js';
 
 export const PENDING_TOKEN_FIELD = 'token';
 
@@ -87,6 +88,13 @@ export function schedulePendingRevocationInTransaction(
   });
 }
 
+export const duePendingRevocations = declareQuery({
+  name: 'duePendingRevocations',
+  collection: collectionNames.pendingRevocations,
+  filters: [{ field: 'nextAttemptAtMs', operator: '<=' }],
+  orders: [{ field: 'nextAttemptAtMs', direction: 'asc' }],
+});
+
 /** Ids of pending revocations due by `nowMs`, earliest first; unreadable ones are reported, not retried. */
 export async function listDuePendingRevocations(
   firestore: Firestore,
@@ -94,12 +102,7 @@ export async function listDuePendingRevocations(
   limit: number,
 ): Promise<{ readonly ids: readonly string[]; readonly unreadableIds: readonly string[] }> {
   try {
-    const snapshot = await firestore
-      .collection(collectionNames.pendingRevocations)
-      .where('nextAttemptAtMs', '<=', nowMs)
-      .orderBy('nextAttemptAtMs')
-      .limit(limit)
-      .get();
+    const snapshot = await duePendingRevocations.build(firestore, { nextAttemptAtMs: nowMs }).limit(limit).get();
     const ids: string[] = [];
     const unreadableIds: string[] = [];
     for (const doc of snapshot.docs) (parsePending(doc.id, doc.data()) === undefined ? unreadableIds : ids).push(doc.id);

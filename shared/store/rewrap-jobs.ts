@@ -10,7 +10,7 @@
 // - Counts are saved with the cursor, once per batch. A run that dies mid-batch leaves that batch to the next
 //   run, which finds the keys it had already moved current: every connection is counted exactly once.
 // - One worker at a time: a run holds the job's lease, renewed at each batch; a dead run's lease runs out.
-import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
 import type { SealedBlob } from '../crypto/vault.js';
 import { BrokerError } from '../errors/broker-error.js';
@@ -18,6 +18,7 @@ import { collectionNames } from './collections.js';
 import { countAllConnections } from './connection-counts.js';
 import { updateConnectionDocument } from './connection-change.js';
 import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
+import { declareQuery, documentNameField } from './query-shape.js';
 
 const JOB_LEASE_MS = 60_000;
 const MAX_RECORDED_FAILURES = 100;
@@ -67,7 +68,19 @@ export interface RewrapResult {
   readonly errorCode?: string;
 }
 
-const jobs = (firestore: Firestore) => firestore.collection(collectionNames.rewrapJobs);
+const jobRef = (firestore: Firestore, jobId: string) => firestore.collection(collectionNames.rewrapJobs).doc(jobId);
+
+export const rewrapJobsWithStatus = declareQuery({
+  name: 'rewrapJobsWithStatus',
+  collection: collectionNames.rewrapJobs,
+  filters: [{ field: 'status', operator: '==' }],
+});
+
+export const connectionsById = declareQuery({
+  name: 'connectionsById',
+  collection: collectionNames.connections,
+  orders: [{ field: documentNameField, direction: 'asc' }],
+});
 
 function parseJob(id: string, data: unknown): RewrapJobDocument {
   const parsed = rewrapJobDocumentSchema.safeParse(data);
@@ -79,7 +92,7 @@ function parseJob(id: string, data: unknown): RewrapJobDocument {
 
 /** The job, or undefined when there is none of that id. */
 export async function readRewrapJob(firestore: Firestore, jobId: string): Promise<RewrapJobDocument | undefined> {
-  const snapshot = await jobs(firestore).doc(jobId).get();
+  const snapshot = await jobRef(firestore, jobId).get();
   return snapshot.exists ? parseJob(jobId, snapshot.data()) : undefined;
 }
 
@@ -99,11 +112,11 @@ export async function claimRewrapJob(
     let jobId = claim.requested;
     let job: RewrapJobDocument | undefined;
     if (jobId !== undefined) {
-      const snapshot = await transaction.get(jobs(firestore).doc(jobId));
+      const snapshot = await transaction.get(jobRef(firestore, jobId));
       if (!snapshot.exists) throw new BrokerError('not_found', 'No such re-wrap job');
       job = parseJob(jobId, snapshot.data());
     } else {
-      const running = await transaction.get(jobs(firestore).where('status', '==', 'running').limit(1));
+      const running = await transaction.get(rewrapJobsWithStatus.build(firestore, { status: 'running' }).limit(1));
       const found = running.docs[0];
       if (found !== undefined) {
         jobId = found.id;
@@ -133,7 +146,7 @@ export async function claimRewrapJob(
         retryAfterSeconds: Math.max(1, Math.ceil((job.lease.expiresAtMs - nowMs) / 1000)),
       });
     }
-    transaction.set(jobs(firestore).doc(jobId), { ...job, lease: { holder: claim.holder, expiresAtMs: nowMs + JOB_LEASE_MS }, updatedAtMs: nowMs });
+    transaction.set(jobRef(firestore, jobId), { ...job, lease: { holder: claim.holder, expiresAtMs: nowMs + JOB_LEASE_MS }, updatedAtMs: nowMs });
     return jobId;
   });
 }
@@ -144,7 +157,7 @@ export async function readRewrapBatch(
   cursor: string | null,
   batchSize: number,
 ): Promise<{ connections: StoredConnection[]; lastId: string | null; full: boolean }> {
-  let page = firestore.collection(collectionNames.connections).orderBy(FieldPath.documentId()).limit(batchSize);
+  let page = connectionsById.build(firestore, {}).limit(batchSize);
   if (cursor !== null) page = page.startAfter(cursor);
   const snapshot = await page.get();
   return {
@@ -182,7 +195,7 @@ export async function saveRewrapBatch(
   jobId: string,
   batch: { holder: string; nowMs: () => number; cursor: string | null; results: readonly RewrapResult[]; finished: boolean },
 ): Promise<RewrapJobDocument> {
-  const ref = jobs(firestore).doc(jobId);
+  const ref = jobRef(firestore, jobId);
   return firestore.runTransaction(async (transaction) => {
     const snapshot = await transaction.get(ref);
     const job = parseJob(jobId, snapshot.data());
@@ -219,7 +232,7 @@ export async function saveRewrapBatch(
 
 /** Gives the lease up, if `holder` still has it, so the next run need not wait for it to run out. */
 export async function releaseRewrapJob(firestore: Firestore, jobId: string, holder: string): Promise<void> {
-  const ref = jobs(firestore).doc(jobId);
+  const ref = jobRef(firestore, jobId);
   await firestore.runTransaction(async (transaction) => {
     const job = parseJob(jobId, (await transaction.get(ref)).data());
     if (job.lease.holder === holder) transaction.update(ref, { 'lease.holder': null, 'lease.expiresAtMs': 0 });

@@ -6,6 +6,7 @@ import type { IdSource } from '../time/ids.js';
 import { collectionNames, ttlFields } from './collections.js';
 import { connectionStatuses } from './connection-status.js';
 import { firestoreFailure } from './firestore-failure.js';
+import { declareQuery } from './query-shape.js';
 
 /** How long snapshots live before Firestore's TTL policy (field `expireAt`) removes them: the longest history the API serves. */
 export const STATS_SNAPSHOT_RETENTION_DAYS = 30;
@@ -90,17 +91,19 @@ export interface StatsSnapshotPage {
   readonly unreadable: number;
 }
 
+export const statsSnapshotsNewestFirst = declareQuery({
+  name: 'statsSnapshotsNewestFirst',
+  collection: collectionNames.statsSnapshots,
+  filters: [{ field: 'atMs', operator: '>=' }],
+  orders: [{ field: 'atMs', direction: 'desc' }],
+});
+
 /** Snapshots taken at or after `sinceMs`, the newest `limit` of them (a single-field range on atMs: no composite index). */
 export async function readStatsSnapshots(firestore: Firestore, sinceMs: number, limit: number): Promise<StatsSnapshotPage> {
   if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
   let docs;
   try {
-    ({ docs } = await firestore
-      .collection(collectionNames.statsSnapshots)
-      .where('atMs', '>=', sinceMs)
-      .orderBy('atMs', 'desc')
-      .limit(limit + 1)
-      .get());
+    ({ docs } = await statsSnapshotsNewestFirst.build(firestore, { atMs: sinceMs }).limit(limit + 1).get());
   } catch (error) {
     throw firestoreFailure(error);
   }

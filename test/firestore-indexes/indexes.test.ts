@@ -1,35 +1,20 @@
-// Every composite index a query in shared/ or functions/ needs is in firestore.indexes.json, and nothing else is;
-// each query shape found runs on the emulator; the analyzer follows the forms code takes and refuses to guess.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { FieldPath, type Firestore, type Query } from '@google-cloud/firestore';
+// Every composite index a declared query (shared/store/query-registry.ts) needs is in firestore.indexes.json, and
+// nothing else is; each declared query runs on the emulator in every form it takes; the check catches a missing index,
+// an unused one and a switched-off single-field index, naming the query.
+import type { Firestore, Query } from '@google-cloud/firestore';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FirestoreDefinition, IndexCheck } from '../../scripts/firestore-indexes/check-indexes.js';
-import {
-  checkFirestoreIndexes,
-  compareWithDefinition,
-  formatIndexFinding,
-  repositoryQueryFolders,
-} from '../../scripts/firestore-indexes/check-indexes.js';
-import type { QueryDiscovery } from '../../scripts/firestore-indexes/discover-queries.js';
-import { discoverQueries } from '../../scripts/firestore-indexes/discover-queries.js';
-import type { QueryShape } from '../../scripts/firestore-indexes/index-rules.js';
-import { analyzeIndexNeed, describeShape, documentNameField, shapeKey } from '../../scripts/firestore-indexes/index-rules.js';
+import { checkIndexes, formatIndexFinding, readFirestoreDefinition } from '../../scripts/firestore-indexes/check-indexes.js';
+import { analyzeIndexNeed, describeShape } from '../../scripts/firestore-indexes/index-rules.js';
+import { declaredQueries } from '../../shared/store/query-registry.js';
+import type { DeclaredQuery, QueryShape } from '../../shared/store/query-shape.js';
+import { declareQuery, documentNameField, filterCombinations } from '../../shared/store/query-shape.js';
 import { useFirestoreTestProject } from '../support/firestore-test-project.js';
+import { widgetQueries } from './fixtures/widget-queries.js';
 
-const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
-const analyzableFolder = 'test/firestore-indexes/fixtures/analyzable';
-const unanalyzableFolder = 'test/firestore-indexes/fixtures/unanalyzable';
-const fixtureFile = (folder: string): string => `${folder}/widget-queries.ts`;
+const definitionPath = 'firestore.indexes.json';
+const repositoryDefinition = readFirestoreDefinition(new URL('../../firestore.indexes.json', import.meta.url).pathname);
 const project = useFirestoreTestProject('firestore-indexes');
-
-/** The line of a fixture carrying `// marker: <name>`, so the expectations survive edits above it. */
-function markerLine(folder: string, name: string): number {
-  const lines = readFileSync(new URL(`../../${fixtureFile(folder)}`, import.meta.url), 'utf8').split('\n');
-  const line = lines.findIndex((text) => text.endsWith(`// marker: ${name}`)) + 1;
-  if (line === 0) throw new Error(`No marker ${name} in ${folder}`);
-  return line;
-}
 
 function definitionOf(indexes: FirestoreDefinition['indexes'], fieldOverrides: FirestoreDefinition['fieldOverrides'] = []): FirestoreDefinition {
   return { indexes, fieldOverrides };
@@ -43,107 +28,113 @@ function sampleValue(operator: string): unknown {
   return ['in', 'not-in', 'array-contains-any'].includes(operator) ? ['sample'] : 'sample';
 }
 
-/** The shape as a real query: field values are placeholders, which change nothing about validity or indexes. */
-function queryOf(firestore: Firestore, shape: QueryShape): Query {
-  const path = (field: string): string | FieldPath => (field === documentNameField ? FieldPath.documentId() : field);
-  let query: Query = shape.scope === 'COLLECTION' ? firestore.collection(shape.collection) : firestore.collectionGroup(shape.collection);
-  for (const filter of shape.filters) query = query.where(path(filter.field), filter.operator, sampleValue(filter.operator));
-  for (const order of shape.orders) query = query.orderBy(path(order.field), order.direction);
-  return shape.limitToLast ? query.limitToLast(1) : query.limit(1);
+/** The query built once per combination of its optional filters, with placeholder values (they change nothing about validity). */
+function everyFormOf(firestore: Firestore, query: DeclaredQuery): Query[] {
+  const { anyOf = [] } = query.declaration;
+  return filterCombinations(query.declaration).map((filters) =>
+    query.build(firestore, Object.fromEntries([...filters, ...anyOf].map(({ field, operator }) => [field, sampleValue(operator)]))),
+  );
 }
+
+const findingsOf = (queries: readonly DeclaredQuery[], definition: FirestoreDefinition): string[] =>
+  checkIndexes(queries, definition, definitionPath).findings.map(formatIndexFinding);
 
 describe('the repository', () => {
   let check: IndexCheck;
   beforeAll(() => {
-    check = checkFirestoreIndexes({ repositoryRoot, folders: repositoryQueryFolders, definitionPath: 'firestore.indexes.json' });
-  }, 120_000);
+    check = checkIndexes(declaredQueries, repositoryDefinition, definitionPath);
+  });
 
-  it('declares exactly the composite indexes its queries need, and every query can be analyzed', () => {
+  it('declares exactly the composite indexes its queries need', () => {
     expect(check.findings.map(formatIndexFinding)).toEqual([]);
-    // The analysis must be seeing the code, not an empty tree: these queries are known to exist.
-    const shapes = check.discovery.queries.map((query) => describeShape(query.shape));
+    // The check must be reading the declared queries: these shapes are known to exist.
+    const shapes = declaredQueries.flatMap((query) => query.shapes.map(describeShape));
     expect(shapes).toContain('auditLog (where connectionId ==, orderBy atMs desc)');
     expect(shapes).toContain('connections (where tenantId ==, where userId ==, where provider ==)');
     expect(shapes).toContain('connections (where tenantId ==, where userId ==)');
+    expect(shapes).toContain('collection group connections (where changedAt >)');
     expect(check.requiredIndexes.length).toBeGreaterThan(0);
   });
 
-  it('runs every query shape it found once against the emulator', async () => {
-    const shapes = new Map(check.discovery.queries.map((query) => [shapeKey(query.shape), query] as const));
-    expect(shapes.size).toBeGreaterThan(0);
-    for (const query of shapes.values()) {
-      const where = `${query.executedAt.file}:${query.executedAt.line} ${describeShape(query.shape)}`;
-      await expect(queryOf(project.firestore, query.shape).get(), where).resolves.toHaveProperty('empty', true);
+  it('misses each of its indexes when it is removed, and flags an index no query needs', () => {
+    repositoryDefinition.indexes.forEach((removed, position) => {
+      const without = definitionOf(
+        repositoryDefinition.indexes.filter((_, other) => other !== position),
+        repositoryDefinition.fieldOverrides,
+      );
+      const findings = checkIndexes(declaredQueries, without, definitionPath).findings;
+      expect(findings.length, `without indexes[${position}] ${JSON.stringify(removed)}`).toBeGreaterThan(0);
+      expect(findings.map((finding) => finding.kind)).toEqual(findings.map(() => 'missing-index'));
+    });
+    const extra = composite('connections', ['provider', 'ASCENDING'], ['updatedAtMs', 'DESCENDING']);
+    expect(findingsOf(declaredQueries, definitionOf([...repositoryDefinition.indexes, extra], repositoryDefinition.fieldOverrides))).toEqual([
+      `${definitionPath}: [unused-index] indexes[${repositoryDefinition.indexes.length}] connections [provider ASCENDING, updatedAtMs DESCENDING] serves no declared query; remove it (or declare the query that needs it in shared/store/query-registry.ts)`,
+    ]);
+  });
+
+  it('needs the collection-group overrides its listener relies on', () => {
+    const withoutBeatOf = definitionOf(
+      repositoryDefinition.indexes,
+      repositoryDefinition.fieldOverrides.filter((override) => override.fieldPath !== 'beatOf'),
+    );
+    expect(findingsOf(declaredQueries, withoutBeatOf)).toEqual([
+      'changedConnectionsAndOwnBeat: [exempted-field] collection group connections (where beatOf ==) needs connections.beatOf: collection-group queries need a field override enabling its collection-group index',
+    ]);
+  });
+
+  it('runs every declared query, in every form it takes, once against the emulator', async () => {
+    const names = declaredQueries.map((query) => query.declaration.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const query of declaredQueries) {
+      for (const form of everyFormOf(project.firestore, query)) {
+        await expect(form.limit(1).get(), query.declaration.name).resolves.toHaveProperty('empty', true);
+      }
     }
   });
 
   it('would notice a shape Firestore rejects: the rules flag it and the emulator refuses it', async () => {
-    const shape: QueryShape = {
+    const rejected = declareQuery({
+      name: 'rejected',
       collection: 'connections',
-      scope: 'COLLECTION',
       filters: [
         { field: 'status', operator: 'not-in' },
         { field: 'provider', operator: 'not-in' },
       ],
-      orders: [],
-      limitToLast: false,
-    };
-    expect(analyzeIndexNeed(shape).problems).toEqual(["combines not-in with another not-in or '!='; Firestore rejects it"]);
-    await expect(async () => queryOf(project.firestore, shape).get()).rejects.toThrow();
+    });
+    expect(findingsOf([rejected], repositoryDefinition)).toContain(
+      "rejected: [invalid-query] connections (where status not-in, where provider not-in) combines not-in with another not-in or '!='; Firestore rejects it",
+    );
+    await expect(async () => rejected.build(project.firestore, { status: ['a'], provider: ['b'] }).get()).rejects.toThrow();
   });
 });
 
-describe('what the analyzer finds in code', () => {
-  let discovery: QueryDiscovery;
-  beforeAll(() => {
-    discovery = discoverQueries({ repositoryRoot, folders: [analyzableFolder] });
-  }, 120_000);
-
-  it('follows inline chains, helpers, const and let variables, if branches and query parameters', () => {
-    const file = fixtureFile(analyzableFolder);
-    const at = (name: string) => ({ file, line: markerLine(analyzableFolder, name) });
-    expect(discovery.problems).toEqual([]);
-    expect(discovery.queries.map((query) => ({ at: query.executedAt, shape: describeShape(query.shape), variant: query.variant }))).toEqual([
-      { at: at('inline'), shape: 'widgets (where ownerId ==, orderBy createdAtMs desc)', variant: undefined },
-      { at: at('helper'), shape: 'widgets (where color ==, where sizeCm >)', variant: undefined },
-      {
-        at: at('conditional'),
-        shape: 'widgets (where shelf ==, where color ==, orderBy createdAtMs desc)',
-        variant: 'if (filter.color !== undefined), if (filter.newestFirst)',
-      },
-      {
-        at: at('conditional'),
-        shape: 'widgets (where shelf ==, where color ==, orderBy sizeCm asc)',
-        variant: 'if (filter.color !== undefined), unless (filter.newestFirst)',
-      },
-      {
-        at: at('conditional'),
-        shape: 'widgets (where shelf ==, orderBy createdAtMs desc)',
-        variant: 'unless (filter.color !== undefined), if (filter.newestFirst)',
-      },
-      { at: at('conditional'), shape: 'widgets (where shelf ==, orderBy sizeCm asc)', variant: 'unless (filter.color !== undefined), unless (filter.newestFirst)' },
-      // Paging in a loop (startAfter) changes no index: the shape comes from the caller's argument.
-      { at: at('parameter'), shape: 'widgets (where ownerId ==, orderBy name asc, orderBy __name__ asc)', variant: undefined },
-      { at: at('group'), shape: 'collection group parts (where tags array-contains)', variant: undefined },
-    ]);
+describe('what the check finds in declared queries', () => {
+  it('runs each fixture query on the emulator, so the fixtures are real queries', async () => {
+    for (const query of widgetQueries) {
+      for (const form of everyFormOf(project.firestore, query)) await expect(form.limit(1).get(), query.declaration.name).resolves.toBeDefined();
+    }
   });
 
-  it('fails a query whose index is missing, naming its file and line and the index to add', () => {
-    const findings = compareWithDefinition(discovery, definitionOf([]), 'firestore.indexes.json').findings.map(formatIndexFinding);
-    const file = fixtureFile(analyzableFolder);
+  it('fails a query whose index is missing, naming the query and the index to add', () => {
+    const findings = findingsOf(widgetQueries, definitionOf([]));
     expect(findings).toContain(
-      `${file}:${markerLine(analyzableFolder, 'inline')}: [missing-index] widgets (where ownerId ==, orderBy createdAtMs desc) needs the composite index ` +
+      'recentWidgetsOfOwner: [missing-index] widgets (where ownerId ==, orderBy createdAtMs desc) needs the composite index ' +
         'widgets [ownerId ASCENDING, createdAtMs DESCENDING], which firestore.indexes.json does not declare; add ' +
         '{"collectionGroup":"widgets","queryScope":"COLLECTION","fields":[{"fieldPath":"ownerId","order":"ASCENDING"},{"fieldPath":"createdAtMs","order":"DESCENDING"}]}',
     );
     // Inequality on one field, equality on another: composite, with the range field last.
-    expect(findings).toContainEqual(expect.stringContaining(`${file}:${markerLine(analyzableFolder, 'helper')}: [missing-index] widgets (where color ==, where sizeCm >) needs the composite index widgets [color ASCENDING, sizeCm ASCENDING]`));
-    // Each of the four branch combinations is checked on its own.
-    expect(findings.filter((line) => line.startsWith(`${file}:${markerLine(analyzableFolder, 'conditional')}: [missing-index]`))).toHaveLength(4);
+    expect(findings).toContainEqual(
+      expect.stringContaining('bigWidgetsOfColor: [missing-index] widgets (where color ==, where sizeCm >) needs the composite index widgets [color ASCENDING, sizeCm ASCENDING]'),
+    );
+    // Each combination of an optional filter is checked on its own: two per query.
+    expect(findings.filter((line) => line.startsWith('shelfWidgetsNewestFirst: [missing-index]'))).toHaveLength(2);
+    expect(findings.filter((line) => line.startsWith('shelfWidgetsBySize: [missing-index]'))).toHaveLength(2);
     // A collection-group query has no single-field index unless an override enables it.
     expect(findings).toContain(
-      `${file}:${markerLine(analyzableFolder, 'group')}: [exempted-field] collection group parts (where tags array-contains) needs parts.tags: collection-group queries need a field override enabling its collection-group index`,
+      'taggedParts: [exempted-field] collection group parts (where tags array-contains) needs parts.tags: collection-group queries need a field override enabling its collection-group index',
     );
+    // Each OR disjunct alone is an equality on one field: single-field indexes serve them.
+    expect(findings.filter((line) => line.startsWith('widgetsOfOwnerOrColor:'))).toEqual([]);
   });
 
   it('passes when each index is declared (in any equality order, with or without __name__), merges equality indexes, and fails an unused one', () => {
@@ -161,39 +152,23 @@ describe('what the analyzer finds in code', () => {
       ],
       [{ collectionGroup: 'parts', fieldPath: 'tags', indexes: [{ arrayConfig: 'CONTAINS', queryScope: 'COLLECTION_GROUP' }] }],
     );
-    expect(compareWithDefinition(discovery, definition, 'firestore.indexes.json').findings.map(formatIndexFinding)).toEqual([
-      'firestore.indexes.json:1: [unused-index] indexes[7] widgets [ownerId ASCENDING, name DESCENDING] serves no query in the code; remove it (or the query that needed it is no longer analyzable)',
+    expect(findingsOf(widgetQueries, definition)).toEqual([
+      'firestore.indexes.json: [unused-index] indexes[7] widgets [ownerId ASCENDING, name DESCENDING] serves no declared query; remove it (or declare the query that needs it in shared/store/query-registry.ts)',
     ]);
   });
 
   it('fails a query on a field whose single-field index an override switches off', () => {
     const ownerIdUnindexed = definitionOf([], [{ collectionGroup: 'widgets', fieldPath: 'ownerId', ttl: true, indexes: [] }]);
-    const byOwner: QueryShape = { collection: 'widgets', scope: 'COLLECTION', filters: [{ field: 'ownerId', operator: '==' }], orders: [], limitToLast: false };
-    const site = { file: 'shared/store/widgets.ts', line: 7 };
-    const single: QueryDiscovery = { queries: [{ shape: byOwner, executedAt: site, builtAt: site, variant: undefined }], problems: [], filesAnalyzed: 1 };
-    expect(compareWithDefinition(single, ownerIdUnindexed, 'firestore.indexes.json').findings.map(formatIndexFinding)).toEqual([
-      'shared/store/widgets.ts:7: [exempted-field] widgets (where ownerId ==) needs widgets.ownerId: its single-field index is switched off by a field override',
+    const byOwner = declareQuery({ name: 'widgetsOfOwner', collection: 'widgets', filters: [{ field: 'ownerId', operator: '==' }] });
+    expect(findingsOf([byOwner], ownerIdUnindexed)).toEqual([
+      'widgetsOfOwner: [exempted-field] widgets (where ownerId ==) needs widgets.ownerId: its single-field index is switched off by a field override',
     ]);
   });
-});
 
-describe('what the analyzer refuses to guess at', () => {
-  it('reports computed fields, queries never run, refinements in a catch and in a loop, each at its line', () => {
-    const { problems, queries } = discoverQueries({ repositoryRoot, folders: [unanalyzableFolder] });
-    const file = fixtureFile(unanalyzableFolder);
-    const line = (name: string): number => markerLine(unanalyzableFolder, name);
-    expect(queries).toEqual([]);
-    expect(problems.map((problem) => `${problem.site.file}:${problem.site.line}`)).toEqual([
-      `${file}:${line('computed')}`,
-      `${file}:${line('never-run')}`,
-      `${file}:${line('catch')}`,
-      `${file}:${line('loop')}`,
-    ]);
-    expect(problems.map((problem) => problem.message)).toEqual([
-      expect.stringMatching(/^The where\(\) field `field` is not a string the compiler knows exactly/),
-      expect.stringMatching(/^builds a query the analysis never sees run/),
-      expect.stringMatching(/^the query is refined under a condition other than an if statement/),
-      expect.stringMatching(/^the query `query` gains filters or orders inside a loop/),
+  it('reports two queries declared under one name', () => {
+    const byOwner = declareQuery({ name: 'widgetsOfOwner', collection: 'widgets', filters: [{ field: 'ownerId', operator: '==' }] });
+    expect(findingsOf([byOwner, byOwner], definitionOf([]))).toEqual([
+      'widgetsOfOwner: [duplicate-name] several declared queries share this name; findings could not say which one is meant',
     ]);
   });
 });

@@ -8,7 +8,7 @@ import type { StoredConnection } from '../../store/connection-reads.js';
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
 import type { Clock } from '../../time/clock.js';
 import type { IdSource } from '../../time/ids.js';
-import { recordHealthCheck } from '../sweeps/health-writes.js';
+import { recordHealthCheck } from '../../store/connection-health-writes.js';
 
 /** The health error codes a proxied call records, by the provider's status. */
 export const proxyHealthErrors: Readonly<Record<number, string>> = { 401: 'proxy_unauthorized', 429: 'proxy_rate_limited', 503: 'proxy_unavailable' };

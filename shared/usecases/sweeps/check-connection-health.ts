@@ -7,7 +7,7 @@ import { readConnection, type StoredConnection } from '../../store/connection-re
 import type { AuditActor } from '../../store/connection-refresh-writes.js';
 import type { BrokerRuntime } from '../broker-runtime.js';
 import type { SweepRefreshResult } from '../refresh/refresh-engine.js';
-import { type HealthRecord, recordHealthCheck } from './health-writes.js';
+import { type HealthRecord, recordHealthCheck } from '../../store/connection-health-writes.js';
 import { type ProbeKind, probeIdentity } from './identity-probes.js';
 import { schedulerActor } from './sweep-settings.js';
 

@@ -9,7 +9,7 @@ import { drainAfterChange } from '../events/drain-after-change.js';
 import { checkConnectionHealth, type HealthOutcome } from './check-connection-health.js';
 import { countsForLog } from './refresh-sweep.js';
 import { runSweepPool } from './sweep-pool.js';
-import { countAfter, fetchSweepPage, healthCheckQuery, type SweepItem } from './sweep-queries.js';
+import { countAfter, fetchSweepPage, healthCheckQuery, type SweepItem } from '../../store/sweep-queries.js';
 import { schedulerActor, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
 
 export interface HealthSweepOptions extends SweepOptions {
@@ -95,7 +95,7 @@ export async function runHealthSweep(runtime: BrokerRuntime, options: HealthSwee
   let remaining = pool.notStarted;
   if (pool.morePages) {
     // Counted up to the first recently checked one would need another query per page; all later pages are an upper bound.
-    remaining += await countAfter(query.where('health.checkedAtMs', '<=', checkedBeforeMs), pool.cursor).catch((error: unknown) => {
+    remaining += await countAfter(healthCheckQuery(runtime.firestore(), checkedBeforeMs), pool.cursor).catch((error: unknown) => {
       logger.warn('health.sweep_count_failed', 'Could not count the connections left for the next run', { error });
       return 0;
     });

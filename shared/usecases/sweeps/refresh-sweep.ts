@@ -12,7 +12,7 @@ import { type PendingRevocationsReport, retryPendingRevocations } from '../conne
 import { drainAfterChange } from '../events/drain-after-change.js';
 import type { SweepSkipReason } from '../refresh/refresh-engine.js';
 import { runSweepPool } from './sweep-pool.js';
-import { countAfter, dueConnectionsQuery, fetchSweepPage, type SweepItem } from './sweep-queries.js';
+import { countAfter, dueConnectionsQuery, fetchSweepPage, type SweepItem } from '../../store/sweep-queries.js';
 import { schedulerActor, type SweepOptions, sweepPoolLimits, sweepSettings } from './sweep-settings.js';
 
 export interface RefreshSweepOptions extends SweepOptions {

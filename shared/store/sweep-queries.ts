@@ -1,8 +1,8 @@
-// The sweeps' Firestore queries: due connections in refresh order, active ones by oldest health check; each needs its index in firestore.indexes.json.
+// The sweeps' Firestore queries: due connections in refresh order, active ones by oldest health check, paged and counted.
 import type { Firestore, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import { z } from 'zod';
-import { collectionNames } from '../../store/collections.js';
-import type { SweepPage } from './sweep-pool.js';
+import { collectionNames } from './collections.js';
+import { declareQuery } from './query-shape.js';
 
 /** What a sweep needs of a connection to schedule it; the worker re-reads the whole document before acting. */
 export interface SweepItem {
@@ -34,22 +34,42 @@ function itemOf(snapshot: QueryDocumentSnapshot): SweepItem | undefined {
   };
 }
 
-/** Connections due by `dueByMs`, earliest first (index: status, nextRefreshAtMs). */
+export const connectionsDueForRefresh = declareQuery({
+  name: 'connectionsDueForRefresh',
+  collection: collectionNames.connections,
+  filters: [
+    { field: 'status', operator: 'in' },
+    { field: 'nextRefreshAtMs', operator: '<=' },
+  ],
+  orders: [{ field: 'nextRefreshAtMs', direction: 'asc' }],
+});
+
+export const connectionsByLastHealthCheck = declareQuery({
+  name: 'connectionsByLastHealthCheck',
+  collection: collectionNames.connections,
+  filters: [
+    { field: 'status', operator: '==' },
+    { field: 'health.checkedAtMs', operator: '<=', optional: true },
+  ],
+  orders: [{ field: 'health.checkedAtMs', direction: 'asc' }],
+});
+
+/** Connections due by `dueByMs`, earliest first. */
 export function dueConnectionsQuery(firestore: Firestore, dueByMs: number): Query {
-  return firestore
-    .collection(collectionNames.connections)
-    .where('status', 'in', [...refreshableStatuses])
-    .where('nextRefreshAtMs', '<=', dueByMs)
-    .orderBy('nextRefreshAtMs', 'asc');
+  return connectionsDueForRefresh.build(firestore, { status: [...refreshableStatuses], nextRefreshAtMs: dueByMs });
 }
 
-/** Active connections, never-checked first, then by oldest check (index: status, health.checkedAtMs). */
-export function healthCheckQuery(firestore: Firestore): Query {
-  return firestore.collection(collectionNames.connections).where('status', '==', 'active').orderBy('health.checkedAtMs', 'asc');
+/**
+ * Active connections, never-checked first, then by oldest check; with `checkedBeforeMs`, only those checked by then
+ * (the same order, so a cursor from one pages the other).
+ */
+export function healthCheckQuery(firestore: Firestore, checkedBeforeMs?: number): Query {
+  return connectionsByLastHealthCheck.build(firestore, { status: 'active', 'health.checkedAtMs': checkedBeforeMs });
 }
 
 export interface PagedQueryResult {
-  readonly page: SweepPage<SweepItem>;
+  /** Matches the sweep pool's page: the items, and where the next page starts (undefined after the last). */
+  readonly page: { readonly items: readonly SweepItem[]; readonly next: unknown };
   /** Documents the sweep could not read its fields from: logged by the caller, never acted on. */
   readonly unreadableIds: readonly string[];
 }

@@ -4,16 +4,16 @@
 // A health-only write changes `health` and nothing else, `updatedAtMs` included: the refresh fence compares
 // `updatedAtMs`, and a health check must never make a concurrent refresh discard a rotated refresh token.
 import type { Firestore, UpdateData } from '@google-cloud/firestore';
-import { BrokerError } from '../../errors/broker-error.js';
-import { appendAuditInTransaction } from '../../store/audit-log.js';
-import { type ConnectionDocument, connectionDocumentSchema } from '../../store/connection-document.js';
-import { recordConnectionEvent } from '../../store/connection-events-outbox.js';
-import { connectionRef, parseConnectionSnapshot, type StoredConnection } from '../../store/connection-reads.js';
-import type { AuditActor } from '../../store/connection-refresh-writes.js';
-import { canMove, eventForMove } from '../../store/connection-status.js';
-import type { Clock } from '../../time/clock.js';
-import type { IdSource } from '../../time/ids.js';
-import { updateConnectionDocument } from '../../store/connection-change.js';
+import { BrokerError } from '../errors/broker-error.js';
+import type { Clock } from '../time/clock.js';
+import type { IdSource } from '../time/ids.js';
+import { appendAuditInTransaction } from './audit-log.js';
+import { updateConnectionDocument } from './connection-change.js';
+import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
+import { recordConnectionEvent } from './connection-events-outbox.js';
+import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
+import type { AuditActor } from './connection-refresh-writes.js';
+import { canMove, eventForMove } from './connection-status.js';
 
 export type HealthRecord = ConnectionDocument['health'];
 
