@@ -39,7 +39,7 @@ function enabledDestroyHooks(): number {
   process.noDeprecation = true;
   try {
     // No public API tells whether async-resource tracking is on; the binding's counters do.
-    const binding = process.binding('async_wrap') as unknown as { async_hook_fields: Uint32Array; constants: { kDestroy: number } };
+    const binding = (process as unknown as { binding(name: string): unknown }).binding('async_wrap') as { async_hook_fields: Uint32Array; constants: { kDestroy: number } };
     return binding.async_hook_fields[binding.constants.kDestroy] ?? 0;
   } finally {
     process.noDeprecation = quiet;
