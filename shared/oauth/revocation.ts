@@ -65,7 +65,7 @@ export function processRevocationReply(
   const gone = provider.refresh.supported ? provider.refresh.deadGrantErrors : [];
   const body = parseReplyBody(reply, 'json');
   if (reply.status >= 200 && reply.status < 300) {
-    const stated = safeProviderErrorCode(provider.hooks.errorInSuccessBody?.(body));
+    const stated = safeProviderErrorCode(provider.errorInSuccessBody?.(body));
     if (stated === undefined) return { outcome: 'revoked' };
     if (gone.includes(stated) || ['invalid_auth', 'token_revoked', 'invalid_token'].includes(stated)) {
       return { outcome: 'already_revoked' };

@@ -1,7 +1,14 @@
 // Token endpoint calls in two steps: build-and-send (raw reply) and process (validated, normalized TokenSet).
 import { z } from 'zod';
 import type { ConnectionConfig } from '../providers/connection-config.js';
-import type { ClientAuthenticationMethod, ProviderDefinition, TokenHookContext } from '../providers/definition-schema.js';
+import {
+  type AccountFacts,
+  type ClientAuthenticationMethod,
+  type ProviderDefinition,
+  type TokenGrant,
+  type TokenHookContext,
+  tokenReplyReadingSchema,
+} from '../providers/definition-schema.js';
 import { authenticateClient, encodeBody } from './client-authentication.js';
 import { decodeJwtPayload, validateIdTokenClaims } from './id-token.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
@@ -17,7 +24,7 @@ import type { ResolvedEndpoints } from './resolved-endpoints.js';
 import { splitGrantedScopes } from './scopes.js';
 import type { ClientCredentials, TokenSet } from './token-set.js';
 
-export type TokenGrant = TokenHookContext['grant'];
+export type { TokenGrant };
 
 export interface TokenEndpointRequestInput {
   readonly client: ClientCredentials;
@@ -84,8 +91,8 @@ export interface TokenProcessingInput {
 
 export interface ProcessedTokenReply {
   readonly tokens: TokenSet;
-  /** The parsed body, for account hooks; never logged. */
-  readonly body: unknown;
+  /** The account the reply names, when the provider's reply reader finds one (Slack team, Notion bot...). */
+  readonly account?: AccountFacts;
 }
 
 export function parseReplyBody(reply: ProviderReply, format: 'json' | 'form'): unknown {
@@ -119,14 +126,13 @@ export function processTokenEndpointReply(
   const body = parseReplyBody(reply, provider.tokenRequest.responseFormat);
   const bodyObject = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
   const ok = reply.status >= 200 && reply.status < 300;
-  const statedError = ok ? provider.hooks.errorInSuccessBody?.(body) : bodyObject?.error;
+  const statedError = ok ? provider.errorInSuccessBody?.(body) : bodyObject?.error;
   if (!ok || statedError !== undefined) {
     throw statedFailure(reply.status, safeProviderErrorCode(statedError), failure);
   }
   if (bodyObject === undefined) throw malformedFailure(failure);
-  const hookContext: TokenHookContext = { connectionConfig: input.connectionConfig, grant: input.grant };
-  const normalized = provider.hooks.normalizeTokenResponse ? runTokenHook(failure, () => provider.hooks.normalizeTokenResponse?.(body, hookContext)) : body;
-  const fields = standardTokenFieldsSchema.safeParse(normalized);
+  const reading = readTokenReply(provider, body, { connectionConfig: input.connectionConfig, grant: input.grant }, failure);
+  const fields = standardTokenFieldsSchema.safeParse(reading.fields ?? body);
   if (!fields.success) throw malformedFailure(failure);
   const token = fields.data;
 
@@ -136,7 +142,7 @@ export function processTokenEndpointReply(
   if (token.id_token !== undefined && provider.idToken === 'expected') {
     const claims = decodeJwtPayload(token.id_token);
     if (claims === undefined) throw malformedFailure(failure);
-    const issuer = provider.hooks.expectedIdTokenIssuer?.(claims, input.connectionConfig) ?? input.endpoints.issuer;
+    const issuer = provider.issuer?.idTokenIssuer?.(claims, input.connectionConfig) ?? input.endpoints.issuer;
     if (issuer === undefined) throw new TypeError(`provider ${provider.id} expects an id_token but has no issuer`);
     idTokenClaims = validateIdTokenClaims(claims, {
       issuer,
@@ -155,22 +161,28 @@ export function processTokenEndpointReply(
     scopes: token.scope !== undefined ? splitGrantedScopes(provider, token.scope) : [...input.requestedScopes],
     tokenType: token.token_type,
     ...(idTokenClaims === undefined ? {} : { idTokenClaims }),
-    metadata: checkedMetadata(provider, runTokenHook(failure, () => provider.hooks.metadataFromTokenResponse?.(body, hookContext)) ?? {}),
+    metadata: checkedMetadata(provider, reading.metadata),
   };
-  return { tokens, body };
+  return { tokens, ...(reading.account === undefined ? {} : { account: reading.account }) };
 }
 
 /**
- * Runs a quirk hook over a provider reply. Hooks parse with zod, so a reply of the wrong shape surfaces as a
+ * Runs the provider's reply reader, if any. Readers parse with zod, so a reply of the wrong shape surfaces as a
  * malformed response; a TypeError is a bug in the hook and stays one.
  */
-export function runTokenHook<T>(failure: FailureContext, hook: () => T): T {
+function readTokenReply(provider: ProviderDefinition, body: unknown, context: TokenHookContext, failure: FailureContext) {
+  const reader = provider.tokenRequest.readReply;
+  if (reader === undefined) return tokenReplyReadingSchema.parse({});
+  let reading: unknown;
   try {
-    return hook();
+    reading = reader(body, context);
   } catch (error) {
     if (error instanceof TypeError) throw error;
     throw malformedFailure(failure, error);
   }
+  const checked = tokenReplyReadingSchema.safeParse(reading);
+  if (!checked.success) throw malformedFailure(failure, checked.error);
+  return checked.data;
 }
 
 type Expiry = Pick<TokenSet, 'expiresAtMs' | 'expirySource' | 'healthCheckEverySeconds'>;
