@@ -45,7 +45,7 @@ export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefi
       ...(input.codeVerifier === undefined ? {} : { code_verifier: input.codeVerifier }),
     },
   });
-  const { tokens, account: named } = processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens, account: named } = await processTokenEndpointReply(runtime, provider, reply, {
     grant: 'authorization_code',
     client: input.client,
     endpoints,
@@ -137,14 +137,15 @@ export async function refreshGrant(runtime: OAuthRuntime, provider: ProviderDefi
       ...(sendScope ? { scope: input.scopes.join(provider.scopes.separator ?? ' ') } : {}),
     },
   });
-  return processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens } = await processTokenEndpointReply(runtime, provider, reply, {
     grant: 'refresh_token',
     client: input.client,
     endpoints,
     connectionConfig: input.connectionConfig,
     requestedScopes: input.scopes,
     previousRefreshToken: input.refreshToken,
-  }).tokens;
+  });
+  return tokens;
 }
 
 export interface ClientCredentialsInput {
@@ -187,7 +188,7 @@ export async function clientCredentialsGrant(
     params,
     clientAuthentication: section.clientAuthentication,
   });
-  const { tokens, account: named } = processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens, account: named } = await processTokenEndpointReply(runtime, provider, reply, {
     grant: 'client_credentials',
     client: input.client,
     endpoints,

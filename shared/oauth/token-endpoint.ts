@@ -1,4 +1,7 @@
-// Token endpoint calls in two steps: build-and-send (raw reply) and process (validated, normalized TokenSet).
+// Token endpoint calls in two steps: build-and-send (raw reply) and process (validated, normalized TokenSet). The
+// standard parts run on oauth4webapi; what stays here is each provider's quirks (JSON bodies, form replies, errors on
+// HTTP 200, nested replies) and the broker's failure taxonomy.
+import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import {
@@ -10,7 +13,7 @@ import {
   tokenReplyReadingSchema,
 } from '../providers/definition-schema.js';
 import { authenticateClient, encodeBody } from './client-authentication.js';
-import { decodeJwtPayload, validateIdTokenClaims } from './id-token.js';
+import { decodeJwtPayload, validateIdToken } from './id-token.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import {
   type FailureContext,
@@ -22,6 +25,7 @@ import {
 import { type ProviderReply, sendProviderRequest } from './provider-http.js';
 import type { ResolvedEndpoints } from './resolved-endpoints.js';
 import { splitGrantedScopes } from './scopes.js';
+import { authorizationServer, standardCall, standardClient, standardClientAuthentication } from './standard-steps.js';
 import type { ClientCredentials, TokenSet } from './token-set.js';
 
 export type { TokenGrant };
@@ -44,6 +48,32 @@ export function tokenEndpointRequest(
   provider: ProviderDefinition,
   input: TokenEndpointRequestInput,
 ): Promise<ProviderReply> {
+  const standard = provider.tokenRequest.bodyFormat === 'form' && provider.tokenRequest.responseFormat === 'json';
+  return standard ? standardTokenRequest(runtime, provider, input) : quirkyTokenRequest(runtime, provider, input);
+}
+
+/** RFC 6749 §4.1.3, §6, §4.4 through oauth4webapi: form body, client authentication, `accept: application/json`. */
+async function standardTokenRequest(runtime: OAuthRuntime, provider: ProviderDefinition, input: TokenEndpointRequestInput): Promise<ProviderReply> {
+  const call = standardCall({
+    http: runtime.http,
+    boundary: provider.endpointBoundary,
+    url: input.endpoints.token,
+    headers: provider.tokenRequest.extraHeaders,
+    ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+  });
+  await oauth.genericTokenEndpointRequest(
+    authorizationServer({ token: input.endpoints.token }),
+    standardClient(input.client, runtime.clock),
+    standardClientAuthentication(input.clientAuthentication ?? provider.clientAuthentication, input.client),
+    input.grant,
+    { ...provider.tokenRequest.extraParams, ...input.params },
+    call.options,
+  );
+  return call.reply();
+}
+
+/** JSON bodies (Notion, Atlassian) and form replies (GitHub): built here, since oauth4webapi sends only form and asks for JSON. */
+function quirkyTokenRequest(runtime: OAuthRuntime, provider: ProviderDefinition, input: TokenEndpointRequestInput): Promise<ProviderReply> {
   const auth = authenticateClient(input.clientAuthentication ?? provider.clientAuthentication, input.client);
   const { body, contentType } = encodeBody(provider.tokenRequest.bodyFormat, {
     ...provider.tokenRequest.extraParams,
@@ -115,12 +145,12 @@ function failureContext(provider: ProviderDefinition, grant: TokenGrant): Failur
 }
 
 /** Validates a token reply field by field; a dead grant, an outage and a malformed body each get their code. */
-export function processTokenEndpointReply(
+export async function processTokenEndpointReply(
   runtime: OAuthRuntime,
   provider: ProviderDefinition,
   reply: ProviderReply,
   input: TokenProcessingInput,
-): ProcessedTokenReply {
+): Promise<ProcessedTokenReply> {
   const failure = failureContext(provider, input.grant);
   if (reply.status === 429 || reply.status >= 500) throw unavailableFailure(reply.status, reply.headers, runtime.clock, failure);
   const body = parseReplyBody(reply, provider.tokenRequest.responseFormat);
@@ -144,14 +174,18 @@ export function processTokenEndpointReply(
     if (claims === undefined) throw malformedFailure(failure);
     const issuer = provider.issuer?.idTokenIssuer?.(claims, input.connectionConfig) ?? input.endpoints.issuer;
     if (issuer === undefined) throw new TypeError(`provider ${provider.id} expects an id_token but has no issuer`);
-    idTokenClaims = validateIdTokenClaims(claims, {
-      issuer,
-      clientId: input.client.clientId,
-      provider: provider.id,
-      clock: runtime.clock,
-      // A refreshed id_token need not repeat the nonce (OIDC Core §12.2).
-      ...(input.grant === 'authorization_code' && input.nonce !== undefined ? { nonce: input.nonce } : {}),
-    });
+    idTokenClaims = await validateIdToken(
+      { access_token: token.access_token, token_type: token.token_type, id_token: token.id_token },
+      {
+        issuer,
+        ...(input.endpoints.idTokenAlgorithms === undefined ? {} : { algorithms: input.endpoints.idTokenAlgorithms }),
+        client: input.client,
+        provider: provider.id,
+        clock: runtime.clock,
+        // A refreshed id_token need not repeat the nonce (OIDC Core §12.2).
+        ...(input.grant === 'authorization_code' && input.nonce !== undefined ? { nonce: input.nonce } : {}),
+      },
+    );
   }
   const refreshToken = token.refresh_token ?? input.previousRefreshToken;
   const tokens: TokenSet = {
