@@ -1,12 +1,12 @@
 // How oauth4webapi runs the standard OAuth steps for a provider: its server and client objects, our provider fetch,
 // our client authentication, our clock, and the plain-http switch kept to loopback exactly as routeProviderUrl keeps it.
 import * as oauth from 'oauth4webapi';
+import { isHttpsOrLoopbackHttp } from '../config/loopback-url.js';
 import { BrokerError } from '../errors/broker-error.js';
 import type { ClientAuthenticationMethod } from '../providers/definition-schema.js';
 import type { EndpointBoundary } from '../providers/endpoint-boundary.js';
 import type { Clock } from '../time/clock.js';
 import { basicAuthorization, requireSecret } from './client-authentication.js';
-import { isLoopbackUrl } from './origin-overrides.js';
 import { type ProviderHttp, type ProviderReply, sendProviderRequest } from './provider-http.js';
 import type { ClientCredentials } from './token-set.js';
 
@@ -80,16 +80,17 @@ export interface StandardCall {
  * (the sandbox, a local peer); oauth4webapi and routeProviderUrl both refuse it anywhere else.
  */
 export function standardCall(options: StandardRequestOptions): StandardCall {
-  const plainHttp = new URL(options.url).protocol === 'http:';
-  if (plainHttp && !isLoopbackUrl(new URL(options.url))) {
-    throw new BrokerError('misconfigured', 'Provider endpoints must use https (http only on loopback)', { details: { origin: new URL(options.url).origin } });
+  const target = new URL(options.url);
+  // The project's one rule for plain http (config/loopback-url.ts), the same routeProviderUrl applies to every call.
+  if (!isHttpsOrLoopbackHttp(target)) {
+    throw new BrokerError('misconfigured', 'Provider endpoints must use https (http only on loopback)', { details: { origin: target.origin } });
   }
   let sent: ProviderReply | undefined;
   return {
     options: {
       ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
       // Loopback only, checked just above: the local stack's sandbox and the certified peers serve plain http.
-      [oauth.allowInsecureRequests]: plainHttp,
+      [oauth.allowInsecureRequests]: target.protocol === 'http:',
       [oauth.customFetch]: async (url, init) => {
         sent = await sendProviderRequest(options.http, options.boundary, {
           method: 'POST',
