@@ -42,7 +42,7 @@ export async function buildAuthorizationRequest(
   params.set('redirect_uri', input.redirectUri);
   params.set('state', input.state);
   if (provider.scopes.separator !== null && scopes.length > 0) {
-    const name = provider.hooks.scopeParameter?.(input.connectionConfig) ?? 'scope';
+    const name = provider.scopes.parameter?.(input.connectionConfig) ?? 'scope';
     params.set(name, scopes.join(provider.scopes.separator));
   }
   for (const [name, template] of Object.entries(provider.authorizationParams)) {

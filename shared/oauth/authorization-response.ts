@@ -1,11 +1,13 @@
-// Checks the provider's redirect back to us: issuer (RFC 9207) first, then state, then error or code.
+// Checks the provider's redirect back to us with oauth4webapi: issuer (RFC 9207) first, then state, then error or code.
 import { timingSafeEqual } from 'node:crypto';
+import * as oauth from 'oauth4webapi';
 import { BrokerError } from '../errors/broker-error.js';
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderDefinition } from '../providers/definition-schema.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import { safeProviderErrorCode } from './provider-failure.js';
 import { resolveEndpoints } from './resolved-endpoints.js';
+import { authorizationServer } from './standard-steps.js';
 
 export interface AuthorizationResponseInput {
   /** The callback's query parameters. */
@@ -20,10 +22,25 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function single(params: URLSearchParams, name: string): string | undefined {
-  const values = params.getAll(name);
-  if (values.length > 1) throw new BrokerError('invalid_request', `The authorization response repeats "${name}"`);
-  return values[0];
+/**
+ * oauth4webapi's refusal in the broker's codes, told from the parameters rather than its message text: a repeated
+ * parameter or a JARM/implicit response is malformed; otherwise the only checks it ran before the error were on `iss`.
+ */
+function authorizationResponseFailure(error: unknown, params: URLSearchParams, provider: string): unknown {
+  const names = [...params.keys()];
+  const malformed = error instanceof oauth.UnsupportedOperationError || new Set(names).size !== names.length || params.has('response');
+  if (malformed) return new BrokerError('invalid_request', 'The authorization response is malformed (a parameter repeated, or tokens in it)');
+  if (!(error instanceof oauth.OperationProcessingError)) return error;
+  return new BrokerError('issuer_mismatch', 'The authorization response did not come from the expected issuer', {
+    details: { provider, reason: params.has('iss') ? 'iss_differs' : 'iss_missing' },
+  });
+}
+
+function requireState(params: URLSearchParams, expectedState: string): void {
+  const states = params.getAll('state');
+  if (states.length !== 1 || !sameSecret(states[0] as string, expectedState)) {
+    throw new BrokerError('invalid_request', 'The authorization response does not carry this flow\'s state');
+  }
 }
 
 /** Returns the authorization code; a user who declined gets `access_denied`, a forged issuer `issuer_mismatch`. */
@@ -33,31 +50,34 @@ export async function validateAuthorizationResponse(
   input: AuthorizationResponseInput,
 ): Promise<{ readonly code: string }> {
   const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
-  const iss = single(input.params, 'iss');
-  // RFC 9207 §2.4: compare before looking at anything else, error responses included (mix-up defence).
-  if (endpoints.issuer !== undefined) {
-    if (iss === undefined ? endpoints.issAlwaysSent : iss !== endpoints.issuer) {
-      throw new BrokerError('issuer_mismatch', 'The authorization response did not come from the expected issuer', {
-        details: { provider: provider.id, reason: iss === undefined ? 'iss_missing' : 'iss_differs' },
-      });
-    }
-  }
-  const state = single(input.params, 'state');
-  if (state === undefined || !sameSecret(state, input.expectedState)) {
-    throw new BrokerError('invalid_request', 'The authorization response does not carry this flow\'s state');
-  }
-  const error = single(input.params, 'error');
-  if (error !== undefined) {
-    if (error === 'access_denied') {
+  const params = new URLSearchParams(input.params);
+  // Without a known issuer there is nothing to compare an `iss` with; as before, it is then not read.
+  if (endpoints.issuer === undefined) params.delete('iss');
+  const as: oauth.AuthorizationServer = {
+    ...authorizationServer({ ...(endpoints.issuer === undefined ? {} : { issuer: endpoints.issuer }), token: endpoints.token }),
+    authorization_response_iss_parameter_supported: endpoints.issAlwaysSent,
+  };
+  // oauth4webapi reads no client field here; it takes one by signature. The state is compared below in constant time.
+  const client: oauth.Client = { client_id: provider.id };
+  let checked: URLSearchParams;
+  try {
+    // RFC 9207 §2.4: iss is compared before anything else, error responses included (mix-up defence).
+    checked = oauth.validateAuthResponse(as, client, params, oauth.skipStateCheck);
+  } catch (error) {
+    if (!(error instanceof oauth.AuthorizationResponseError)) throw authorizationResponseFailure(error, params, provider.id);
+    requireState(params, input.expectedState);
+    if (error.error === 'access_denied') {
       throw new BrokerError('access_denied', 'The user declined the authorization', { details: { provider: provider.id } });
     }
     throw new BrokerError('provider_error', 'The provider refused the authorization request', {
-      details: { provider: provider.id, operation: 'authorization', providerError: safeProviderErrorCode(error) ?? null },
+      details: { provider: provider.id, operation: 'authorization', providerError: safeProviderErrorCode(error.error) ?? null },
     });
   }
-  const code = single(input.params, 'code');
-  if (code === undefined || code === '') {
+  requireState(checked, input.expectedState);
+  const code = checked.getAll('code');
+  if (code.length > 1) throw new BrokerError('invalid_request', 'The authorization response is malformed (a parameter repeated, or tokens in it)');
+  if (code[0] === undefined || code[0] === '') {
     throw new BrokerError('invalid_request', 'The authorization response carries neither a code nor an error');
   }
-  return { code };
+  return { code: code[0] };
 }

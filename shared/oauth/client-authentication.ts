@@ -8,7 +8,7 @@ export function basicAuthorization(client: ClientCredentials): string {
   return `Basic ${Buffer.from(`${encode(client.clientId)}:${encode(requireSecret(client))}`).toString('base64')}`;
 }
 
-function requireSecret(client: ClientCredentials): string {
+export function requireSecret(client: ClientCredentials): string {
   if (client.clientSecret === undefined || client.clientSecret === '') {
     throw new TypeError('this provider authenticates the client with a secret, and none is configured');
   }

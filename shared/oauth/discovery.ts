@@ -19,6 +19,7 @@ const metadataSchema = z
     userinfo_endpoint: z.string().url().optional(),
     jwks_uri: z.string().url().optional(),
     code_challenge_methods_supported: z.array(z.string()).optional(),
+    id_token_signing_alg_values_supported: z.array(z.string()).optional(),
     authorization_response_iss_parameter_supported: z.boolean().optional(),
     scopes_supported: z.array(z.string()).optional(),
     capabilities: z.array(z.string()).optional(),

@@ -9,7 +9,7 @@ import { asksForOfflineAccess, requestedScopes } from './scopes.js';
 import { expandEndpoint } from '../providers/endpoint-boundary.js';
 import { expandTemplate } from '../providers/url-template.js';
 import { malformedFailure } from './provider-failure.js';
-import { checkedMetadata, processTokenEndpointReply, runTokenHook, tokenEndpointRequest } from './token-endpoint.js';
+import { checkedMetadata, processTokenEndpointReply, tokenEndpointRequest } from './token-endpoint.js';
 import type { ClientCredentials, ConnectedGrant, TokenSet } from './token-set.js';
 
 export interface ExchangeCodeInput {
@@ -45,8 +45,7 @@ export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefi
       ...(input.codeVerifier === undefined ? {} : { code_verifier: input.codeVerifier }),
     },
   });
-  const context = { connectionConfig: input.connectionConfig, grant: 'authorization_code' as const };
-  const { tokens, body } = processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens, account: named } = await processTokenEndpointReply(runtime, provider, reply, {
     grant: 'authorization_code',
     client: input.client,
     endpoints,
@@ -54,8 +53,7 @@ export async function exchangeCode(runtime: OAuthRuntime, provider: ProviderDefi
     requestedScopes: input.requestedScopes,
     ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
   });
-  const failure = { operation: 'token', provider: provider.id, deadGrantErrors: [] } as const;
-  let account: AccountFacts | undefined = runTokenHook(failure, () => provider.hooks.accountFromTokenResponse?.(body, context));
+  let account: AccountFacts | undefined = named;
   let metadata = tokens.metadata;
   // Declared identity calls name the account (and fill metadata only they know: Atlassian cloud id, HubSpot hub),
   // so connect and later health checks agree on the id; otherwise the id_token, otherwise userinfo.
@@ -139,14 +137,15 @@ export async function refreshGrant(runtime: OAuthRuntime, provider: ProviderDefi
       ...(sendScope ? { scope: input.scopes.join(provider.scopes.separator ?? ' ') } : {}),
     },
   });
-  return processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens } = await processTokenEndpointReply(runtime, provider, reply, {
     grant: 'refresh_token',
     client: input.client,
     endpoints,
     connectionConfig: input.connectionConfig,
     requestedScopes: input.scopes,
     previousRefreshToken: input.refreshToken,
-  }).tokens;
+  });
+  return tokens;
 }
 
 export interface ClientCredentialsInput {
@@ -189,7 +188,7 @@ export async function clientCredentialsGrant(
     params,
     clientAuthentication: section.clientAuthentication,
   });
-  const { tokens, body } = processTokenEndpointReply(runtime, provider, reply, {
+  const { tokens, account: named } = await processTokenEndpointReply(runtime, provider, reply, {
     grant: 'client_credentials',
     client: input.client,
     endpoints,
@@ -198,12 +197,7 @@ export async function clientCredentialsGrant(
   });
   const declared: Record<string, string> = {};
   for (const [key, template] of Object.entries(section.metadata)) declared[key] = expandTemplate(template, connectionConfig);
-  const account =
-    section.account.kind === 'connection-config'
-      ? { accountId: expandTemplate(section.account.template, connectionConfig) }
-      : runTokenHook({ operation: 'client_credentials', provider: provider.id, deadGrantErrors: [] }, () =>
-          provider.hooks.accountFromTokenResponse?.(body, { connectionConfig, grant: 'client_credentials' }),
-        );
+  const account = section.account.kind === 'connection-config' ? { accountId: expandTemplate(section.account.template, connectionConfig) } : named;
   if (account === undefined) throw malformedFailure({ operation: 'client_credentials', provider: provider.id, deadGrantErrors: [] });
   return {
     ...tokens,

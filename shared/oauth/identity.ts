@@ -1,7 +1,7 @@
 // Who the token belongs to: the provider's identity call(s), also the cheapest proof a grant still works.
 import { z } from 'zod';
 import type { ConnectionConfig } from '../providers/connection-config.js';
-import type { IdentityFacts, ProviderDefinition } from '../providers/definition-schema.js';
+import { identityFactsSchema, type ProviderDefinition } from '../providers/definition-schema.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import { materializeRequest } from './provider-request.js';
 import { type FailureContext, malformedFailure, safeProviderErrorCode, statedFailure, unavailableFailure } from './provider-failure.js';
@@ -23,14 +23,6 @@ export interface Identity {
   readonly displayName?: string;
   readonly metadata: Readonly<Record<string, string>>;
 }
-
-const identityFactsSchema = z
-  .object({
-    accountId: z.string().min(1),
-    displayName: z.string().min(1).optional(),
-    metadata: z.record(z.string(), z.string().optional()).optional(),
-  })
-  .strict();
 
 const userinfoSchema = z.object({ sub: z.string().min(1), name: z.string().optional(), email: z.string().optional() }).loose();
 
@@ -54,7 +46,7 @@ export function processIdentityReply(
   }
   const ok = reply.status >= 200 && reply.status < 300;
   const stated = ok
-    ? provider.hooks.errorInSuccessBody?.(body)
+    ? provider.errorInSuccessBody?.(body)
     : (body as { error?: unknown } | undefined)?.error;
   if (!ok || stated !== undefined) throw statedFailure(reply.status, safeProviderErrorCode(stated), failure);
   return body;
@@ -85,11 +77,9 @@ export async function fetchIdentity(runtime: OAuthRuntime, provider: ProviderDef
     const reply = await sendProviderRequest(runtime.http, boundary, materializeRequest(boundary, request, values));
     bodies[name] = processIdentityReply(runtime, provider, reply);
   }
-  const parseIdentity = provider.hooks.parseIdentity;
-  if (!parseIdentity) throw new TypeError(`provider ${provider.id} has identity requests but no parseIdentity hook`);
-  let facts: IdentityFacts;
+  let facts: z.output<typeof identityFactsSchema>;
   try {
-    facts = identityFactsSchema.parse(parseIdentity(bodies, { metadata: input.metadata }));
+    facts = identityFactsSchema.parse(provider.identity.parse(bodies, { metadata: input.metadata }));
   } catch {
     // Hooks parse with zod; whatever they throw, the reply did not have the documented shape.
     throw malformedFailure({ operation: 'identity', provider: provider.id, deadGrantErrors: [] });

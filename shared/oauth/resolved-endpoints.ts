@@ -18,6 +18,8 @@ export interface ResolvedEndpoints {
   readonly issuer?: string;
   /** Whether the authorization response always carries `iss` (RFC 9207 §2.4: then its absence is an error). */
   readonly issAlwaysSent: boolean;
+  /** The id_token signing algorithms the server publishes; RS256 when it publishes none (OIDC Core's default). */
+  readonly idTokenAlgorithms?: readonly string[];
 }
 
 export async function resolveEndpoints(
@@ -60,5 +62,6 @@ export async function resolveEndpoints(
     ...(metadata.userinfo_endpoint ? { userinfo: metadata.userinfo_endpoint } : {}),
     issuer: metadata.issuer ?? issuer,
     issAlwaysSent: metadata.authorization_response_iss_parameter_supported === true,
+    ...(metadata.id_token_signing_alg_values_supported ? { idTokenAlgorithms: metadata.id_token_signing_alg_values_supported } : {}),
   };
 }

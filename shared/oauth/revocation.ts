@@ -1,4 +1,7 @@
-// Revoking a grant at the provider: RFC 7009, the provider's own call, or a recorded reason why it cannot be done.
+// Revoking a grant at the provider: RFC 7009 (on oauth4webapi), the provider's own call, or a recorded reason why it
+// cannot be done. Replies are judged here, not by oauth4webapi, which takes only HTTP 200: providers answer 204, or
+// say "already gone" in their own ways, and a disconnect must tell that from a failure.
+import * as oauth from 'oauth4webapi';
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderDefinition } from '../providers/definition-schema.js';
 import { authenticateClient, encodeBody } from './client-authentication.js';
@@ -8,6 +11,7 @@ import { materializeRequest } from './provider-request.js';
 import { type FailureContext, safeProviderErrorCode, statedFailure, unavailableFailure } from './provider-failure.js';
 import { type OutboundRequest, type ProviderReply, sendProviderRequest } from './provider-http.js';
 import { resolveEndpoints } from './resolved-endpoints.js';
+import { authorizationServer, standardCall, standardClient, standardClientAuthentication } from './standard-steps.js';
 import type { ClientCredentials } from './token-set.js';
 
 export interface RevocationInput {
@@ -30,29 +34,37 @@ function chooseToken(which: 'refresh_token_else_access_token' | 'access_token', 
     : { token: input.accessToken, hint: 'access_token' };
 }
 
-/** Builds the revocation request, or undefined when the provider has none. */
-export async function revocationRequest(
+/** RFC 7009 §2.1 through oauth4webapi: form body with `token` and the optional hint, client authentication as declared. */
+async function standardRevocation(
   runtime: OAuthRuntime,
   provider: ProviderDefinition,
+  revocation: Extract<ProviderDefinition['revocation'], { kind: 'rfc7009' }>,
+  endpoints: { readonly token: string; readonly revocation: string },
   input: RevocationInput,
-): Promise<OutboundRequest | undefined> {
-  const revocation = provider.revocation;
-  if (revocation.kind === 'none') return undefined;
+): Promise<ProviderReply> {
   const { token, hint } = chooseToken(revocation.token, input);
-  if (revocation.kind === 'provider-call') {
-    return materializeRequest(provider.endpointBoundary, revocation.request, { connectionConfig: input.connectionConfig, client: input.client, token });
-  }
-  const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
-  if (endpoints.revocation === undefined) return undefined;
+  const call = standardCall({ http: runtime.http, boundary: provider.endpointBoundary, url: endpoints.revocation, headers: revocation.extraHeaders });
+  await oauth.revocationRequest(
+    authorizationServer(endpoints),
+    standardClient(input.client, runtime.clock),
+    standardClientAuthentication(revocation.clientAuthentication, input.client),
+    token,
+    { ...call.options, ...(revocation.sendTokenTypeHint ? { additionalParameters: { token_type_hint: hint } } : {}) },
+  );
+  return call.reply();
+}
+
+/** A JSON revocation body (data-defined providers that ask for one): built here, since oauth4webapi sends only form. */
+function jsonRevocationRequest(
+  revocation: Extract<ProviderDefinition['revocation'], { kind: 'rfc7009' }>,
+  url: string,
+  input: RevocationInput,
+): OutboundRequest {
+  const { token, hint } = chooseToken(revocation.token, input);
   const auth = authenticateClient(revocation.clientAuthentication, input.client);
   const fields = { token, ...(revocation.sendTokenTypeHint ? { token_type_hint: hint } : {}), ...auth.fields };
-  const { body, contentType } = encodeBody(revocation.bodyFormat, fields);
-  return {
-    method: 'POST',
-    url: endpoints.revocation,
-    headers: { 'content-type': contentType, accept: 'application/json', ...revocation.extraHeaders, ...auth.headers },
-    body,
-  };
+  const { body, contentType } = encodeBody('json', fields);
+  return { method: 'POST', url, headers: { 'content-type': contentType, accept: 'application/json', ...revocation.extraHeaders, ...auth.headers }, body };
 }
 
 export function processRevocationReply(
@@ -65,7 +77,7 @@ export function processRevocationReply(
   const gone = provider.refresh.supported ? provider.refresh.deadGrantErrors : [];
   const body = parseReplyBody(reply, 'json');
   if (reply.status >= 200 && reply.status < 300) {
-    const stated = safeProviderErrorCode(provider.hooks.errorInSuccessBody?.(body));
+    const stated = safeProviderErrorCode(provider.errorInSuccessBody?.(body));
     if (stated === undefined) return { outcome: 'revoked' };
     if (gone.includes(stated) || ['invalid_auth', 'token_revoked', 'invalid_token'].includes(stated)) {
       return { outcome: 'already_revoked' };
@@ -86,8 +98,20 @@ export async function revokeGrant(
   provider: ProviderDefinition,
   input: RevocationInput,
 ): Promise<RevocationOutcome> {
-  if (provider.revocation.kind === 'none') return { outcome: 'not_supported', reason: provider.revocation.reason };
-  const request = await revocationRequest(runtime, provider, input);
-  if (request === undefined) return { outcome: 'not_supported', reason: 'the provider\'s metadata names no revocation endpoint' };
-  return processRevocationReply(runtime, provider, await sendProviderRequest(runtime.http, provider.endpointBoundary, request));
+  const revocation = provider.revocation;
+  if (revocation.kind === 'none') return { outcome: 'not_supported', reason: revocation.reason };
+  const boundary = provider.endpointBoundary;
+  if (revocation.kind === 'provider-call') {
+    const { token } = chooseToken(revocation.token, input);
+    const request = materializeRequest(boundary, revocation.request, { connectionConfig: input.connectionConfig, client: input.client, token });
+    return processRevocationReply(runtime, provider, await sendProviderRequest(runtime.http, boundary, request));
+  }
+  const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
+  const url = endpoints.revocation;
+  if (url === undefined) return { outcome: 'not_supported', reason: 'the provider\'s metadata names no revocation endpoint' };
+  const reply =
+    revocation.bodyFormat === 'form'
+      ? await standardRevocation(runtime, provider, revocation, { token: endpoints.token, revocation: url }, input)
+      : await sendProviderRequest(runtime.http, boundary, jsonRevocationRequest(revocation, url, input));
+  return processRevocationReply(runtime, provider, reply);
 }

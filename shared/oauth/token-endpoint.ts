@@ -1,9 +1,19 @@
-// Token endpoint calls in two steps: build-and-send (raw reply) and process (validated, normalized TokenSet).
+// Token endpoint calls in two steps: build-and-send (raw reply) and process (validated, normalized TokenSet). The
+// standard parts run on oauth4webapi; what stays here is each provider's quirks (JSON bodies, form replies, errors on
+// HTTP 200, nested replies) and the broker's failure taxonomy.
+import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import type { ConnectionConfig } from '../providers/connection-config.js';
-import type { ClientAuthenticationMethod, ProviderDefinition, TokenHookContext } from '../providers/definition-schema.js';
+import {
+  type AccountFacts,
+  type ClientAuthenticationMethod,
+  type ProviderDefinition,
+  type TokenGrant,
+  type TokenHookContext,
+  tokenReplyReadingSchema,
+} from '../providers/definition-schema.js';
 import { authenticateClient, encodeBody } from './client-authentication.js';
-import { decodeJwtPayload, validateIdTokenClaims } from './id-token.js';
+import { decodeJwtPayload, validateIdToken } from './id-token.js';
 import type { OAuthRuntime } from './oauth-runtime.js';
 import {
   type FailureContext,
@@ -15,9 +25,10 @@ import {
 import { type ProviderReply, sendProviderRequest } from './provider-http.js';
 import type { ResolvedEndpoints } from './resolved-endpoints.js';
 import { splitGrantedScopes } from './scopes.js';
+import { authorizationServer, standardCall, standardClient, standardClientAuthentication } from './standard-steps.js';
 import type { ClientCredentials, TokenSet } from './token-set.js';
 
-export type TokenGrant = TokenHookContext['grant'];
+export type { TokenGrant };
 
 export interface TokenEndpointRequestInput {
   readonly client: ClientCredentials;
@@ -37,6 +48,32 @@ export function tokenEndpointRequest(
   provider: ProviderDefinition,
   input: TokenEndpointRequestInput,
 ): Promise<ProviderReply> {
+  const standard = provider.tokenRequest.bodyFormat === 'form' && provider.tokenRequest.responseFormat === 'json';
+  return standard ? standardTokenRequest(runtime, provider, input) : quirkyTokenRequest(runtime, provider, input);
+}
+
+/** RFC 6749 §4.1.3, §6, §4.4 through oauth4webapi: form body, client authentication, `accept: application/json`. */
+async function standardTokenRequest(runtime: OAuthRuntime, provider: ProviderDefinition, input: TokenEndpointRequestInput): Promise<ProviderReply> {
+  const call = standardCall({
+    http: runtime.http,
+    boundary: provider.endpointBoundary,
+    url: input.endpoints.token,
+    headers: provider.tokenRequest.extraHeaders,
+    ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+  });
+  await oauth.genericTokenEndpointRequest(
+    authorizationServer({ token: input.endpoints.token }),
+    standardClient(input.client, runtime.clock),
+    standardClientAuthentication(input.clientAuthentication ?? provider.clientAuthentication, input.client),
+    input.grant,
+    { ...provider.tokenRequest.extraParams, ...input.params },
+    call.options,
+  );
+  return call.reply();
+}
+
+/** JSON bodies (Notion, Atlassian) and form replies (GitHub): built here, since oauth4webapi sends only form and asks for JSON. */
+function quirkyTokenRequest(runtime: OAuthRuntime, provider: ProviderDefinition, input: TokenEndpointRequestInput): Promise<ProviderReply> {
   const auth = authenticateClient(input.clientAuthentication ?? provider.clientAuthentication, input.client);
   const { body, contentType } = encodeBody(provider.tokenRequest.bodyFormat, {
     ...provider.tokenRequest.extraParams,
@@ -84,8 +121,8 @@ export interface TokenProcessingInput {
 
 export interface ProcessedTokenReply {
   readonly tokens: TokenSet;
-  /** The parsed body, for account hooks; never logged. */
-  readonly body: unknown;
+  /** The account the reply names, when the provider's reply reader finds one (Slack team, Notion bot...). */
+  readonly account?: AccountFacts;
 }
 
 export function parseReplyBody(reply: ProviderReply, format: 'json' | 'form'): unknown {
@@ -108,25 +145,24 @@ function failureContext(provider: ProviderDefinition, grant: TokenGrant): Failur
 }
 
 /** Validates a token reply field by field; a dead grant, an outage and a malformed body each get their code. */
-export function processTokenEndpointReply(
+export async function processTokenEndpointReply(
   runtime: OAuthRuntime,
   provider: ProviderDefinition,
   reply: ProviderReply,
   input: TokenProcessingInput,
-): ProcessedTokenReply {
+): Promise<ProcessedTokenReply> {
   const failure = failureContext(provider, input.grant);
   if (reply.status === 429 || reply.status >= 500) throw unavailableFailure(reply.status, reply.headers, runtime.clock, failure);
   const body = parseReplyBody(reply, provider.tokenRequest.responseFormat);
   const bodyObject = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
   const ok = reply.status >= 200 && reply.status < 300;
-  const statedError = ok ? provider.hooks.errorInSuccessBody?.(body) : bodyObject?.error;
+  const statedError = ok ? provider.errorInSuccessBody?.(body) : bodyObject?.error;
   if (!ok || statedError !== undefined) {
     throw statedFailure(reply.status, safeProviderErrorCode(statedError), failure);
   }
   if (bodyObject === undefined) throw malformedFailure(failure);
-  const hookContext: TokenHookContext = { connectionConfig: input.connectionConfig, grant: input.grant };
-  const normalized = provider.hooks.normalizeTokenResponse ? runTokenHook(failure, () => provider.hooks.normalizeTokenResponse?.(body, hookContext)) : body;
-  const fields = standardTokenFieldsSchema.safeParse(normalized);
+  const reading = readTokenReply(provider, body, { connectionConfig: input.connectionConfig, grant: input.grant }, failure);
+  const fields = standardTokenFieldsSchema.safeParse(reading.fields ?? body);
   if (!fields.success) throw malformedFailure(failure);
   const token = fields.data;
 
@@ -136,16 +172,20 @@ export function processTokenEndpointReply(
   if (token.id_token !== undefined && provider.idToken === 'expected') {
     const claims = decodeJwtPayload(token.id_token);
     if (claims === undefined) throw malformedFailure(failure);
-    const issuer = provider.hooks.expectedIdTokenIssuer?.(claims, input.connectionConfig) ?? input.endpoints.issuer;
+    const issuer = provider.issuer?.idTokenIssuer?.(claims, input.connectionConfig) ?? input.endpoints.issuer;
     if (issuer === undefined) throw new TypeError(`provider ${provider.id} expects an id_token but has no issuer`);
-    idTokenClaims = validateIdTokenClaims(claims, {
-      issuer,
-      clientId: input.client.clientId,
-      provider: provider.id,
-      clock: runtime.clock,
-      // A refreshed id_token need not repeat the nonce (OIDC Core §12.2).
-      ...(input.grant === 'authorization_code' && input.nonce !== undefined ? { nonce: input.nonce } : {}),
-    });
+    idTokenClaims = await validateIdToken(
+      { access_token: token.access_token, token_type: token.token_type, id_token: token.id_token },
+      {
+        issuer,
+        ...(input.endpoints.idTokenAlgorithms === undefined ? {} : { algorithms: input.endpoints.idTokenAlgorithms }),
+        client: input.client,
+        provider: provider.id,
+        clock: runtime.clock,
+        // A refreshed id_token need not repeat the nonce (OIDC Core §12.2).
+        ...(input.grant === 'authorization_code' && input.nonce !== undefined ? { nonce: input.nonce } : {}),
+      },
+    );
   }
   const refreshToken = token.refresh_token ?? input.previousRefreshToken;
   const tokens: TokenSet = {
@@ -155,22 +195,28 @@ export function processTokenEndpointReply(
     scopes: token.scope !== undefined ? splitGrantedScopes(provider, token.scope) : [...input.requestedScopes],
     tokenType: token.token_type,
     ...(idTokenClaims === undefined ? {} : { idTokenClaims }),
-    metadata: checkedMetadata(provider, runTokenHook(failure, () => provider.hooks.metadataFromTokenResponse?.(body, hookContext)) ?? {}),
+    metadata: checkedMetadata(provider, reading.metadata),
   };
-  return { tokens, body };
+  return { tokens, ...(reading.account === undefined ? {} : { account: reading.account }) };
 }
 
 /**
- * Runs a quirk hook over a provider reply. Hooks parse with zod, so a reply of the wrong shape surfaces as a
+ * Runs the provider's reply reader, if any. Readers parse with zod, so a reply of the wrong shape surfaces as a
  * malformed response; a TypeError is a bug in the hook and stays one.
  */
-export function runTokenHook<T>(failure: FailureContext, hook: () => T): T {
+function readTokenReply(provider: ProviderDefinition, body: unknown, context: TokenHookContext, failure: FailureContext) {
+  const reader = provider.tokenRequest.readReply;
+  if (reader === undefined) return tokenReplyReadingSchema.parse({});
+  let reading: unknown;
   try {
-    return hook();
+    reading = reader(body, context);
   } catch (error) {
     if (error instanceof TypeError) throw error;
     throw malformedFailure(failure, error);
   }
+  const checked = tokenReplyReadingSchema.safeParse(reading);
+  if (!checked.success) throw malformedFailure(failure, checked.error);
+  return checked.data;
 }
 
 type Expiry = Pick<TokenSet, 'expiresAtMs' | 'expirySource' | 'healthCheckEverySeconds'>;

@@ -1,4 +1,4 @@
-// The one schema every provider definition must pass at load time, and the typed quirk hooks it may carry.
+// The one schema every provider definition must pass at load time, quirk hooks included, each beside what it serves.
 import { z } from 'zod';
 import { apiTimeoutSecondsSchema, isApiBaseShape, noExpiryPolicySchema, offlineAccessSchema, pkceSchema, refreshSchema } from '../config/oauth2-provider-settings.js';
 import { createEndpointBoundary, type EndpointBoundary, isVariableHostPattern } from './endpoint-boundary.js';
@@ -27,64 +27,44 @@ export const providerRequestSchema = z
   .strict();
 export type ProviderRequest = z.input<typeof providerRequestSchema>;
 
-/** RFC 6749 §5.1 fields, the shape every quirky token response is normalized into before validation. */
-export interface StandardTokenFields {
-  access_token: string;
-  token_type: string;
-  expires_in?: number;
-  refresh_token?: string;
-  scope?: string;
-  id_token?: string;
-}
+export const tokenGrants = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type TokenGrant = (typeof tokenGrants)[number];
 
+/** What a token-reply hook is told besides the reply: which grant answered, for which connection. */
 export interface TokenHookContext {
   readonly connectionConfig: Readonly<Record<string, string>>;
-  readonly grant: 'authorization_code' | 'refresh_token' | 'client_credentials';
+  readonly grant: TokenGrant;
 }
 
-export interface AccountFacts {
-  readonly accountId: string;
-  readonly displayName?: string;
-}
+/** Non-secret per-connection facts a hook may report; keys must be declared in metadataKeys (checked at run time). */
+const hookMetadataSchema = z.record(z.string(), z.string().optional());
 
-export interface IdentityFacts extends AccountFacts {
-  readonly metadata?: Readonly<Record<string, string | undefined>>;
-}
+export const accountFactsSchema = z.object({ accountId: z.string().min(1), displayName: z.string().min(1).optional() }).strict();
+export type AccountFacts = z.infer<typeof accountFactsSchema>;
+
+export const identityFactsSchema = accountFactsSchema.extend({ metadata: hookMetadataSchema.optional() }).strict();
+export type IdentityFacts = z.input<typeof identityFactsSchema>;
+
+/** One reading of a token reply: its RFC 6749 §5.1 fields, the metadata it carries and the account it names. */
+export const tokenReplyReadingSchema = z
+  .object({
+    /** The reply mapped onto RFC 6749 fields (Slack `authed_user`); omitted: the reply already has them. */
+    fields: z.unknown().optional(),
+    /** Salesforce `instance_url`, Slack team, Notion workspace... */
+    metadata: hookMetadataSchema.default({}),
+    /** The account, when the reply already names it (Slack team, Notion bot, Salesforce `id` URL). */
+    account: accountFactsSchema.optional(),
+  })
+  .strict();
+export type TokenReplyReading = z.input<typeof tokenReplyReadingSchema>;
 
 /**
- * Quirks, each in the provider's own file. Each hook returns plain data that the generic code validates,
- * so a hook cannot smuggle an unchecked shape past the schema.
+ * A quirk hook, kept beside the part of the definition it serves. The schema checks it is a function; the generic
+ * code validates what it returns, so a hook cannot smuggle an unchecked shape past the schema.
  */
-export interface ProviderHooks {
-  /** An error reported in a 2xx body (Slack `ok:false`, GitHub `error` on HTTP 200): its error code. */
-  errorInSuccessBody?(body: unknown): string | undefined;
-  /** Maps the provider's token response onto RFC 6749 fields (Slack `authed_user`, numbers as strings...). */
-  normalizeTokenResponse?(body: unknown, context: TokenHookContext): unknown;
-  /** Non-secret per-connection facts carried by the token response (Salesforce `instance_url`, Slack team). */
-  metadataFromTokenResponse?(body: unknown, context: TokenHookContext): Readonly<Record<string, string | undefined>>;
-  /** The account, when the token response already names it (Slack team, Notion bot, Salesforce `id` URL). */
-  accountFromTokenResponse?(body: unknown, context: TokenHookContext): AccountFacts | undefined;
-  /** The account from the identity call(s), keyed by the request names of `identity.requests`. */
-  parseIdentity?(responses: Readonly<Record<string, unknown>>, context: { metadata: Readonly<Record<string, string>> }): IdentityFacts;
-  /** The id_token issuer to expect, when it differs per tenant (Microsoft `common`). */
-  expectedIdTokenIssuer?(claims: Readonly<Record<string, unknown>>, connectionConfig: Readonly<Record<string, string>>): string;
-  /** The scope parameter name, when the connection config chooses it (Slack `scope` vs `user_scope`). */
-  scopeParameter?(connectionConfig: Readonly<Record<string, string>>): string;
+function hook<F extends (...args: never[]) => unknown>() {
+  return z.custom<F>((value) => typeof value === 'function', 'must be a function');
 }
-
-const hookNames = [
-  'errorInSuccessBody',
-  'normalizeTokenResponse',
-  'metadataFromTokenResponse',
-  'accountFromTokenResponse',
-  'parseIdentity',
-  'expectedIdTokenIssuer',
-  'scopeParameter',
-] as const satisfies readonly (keyof ProviderHooks)[];
-
-const hooksSchema = z
-  .object(Object.fromEntries(hookNames.map((name) => [name, z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function').optional()])))
-  .strict();
 
 const connectionConfigObject = z.custom<z.ZodObject>((value) => value instanceof z.ZodObject, 'must be a zod object schema');
 
@@ -163,8 +143,10 @@ const identitySchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('requests'),
-      /** Named calls; their parsed bodies are handed to `parseIdentity` together. */
+      /** Named calls; their parsed bodies are handed to `parse` together. */
       requests: z.array(z.object({ name: z.string().min(1), request: providerRequestSchema }).strict()).min(1),
+      /** The account from the replies, keyed by request name; `metadata` is what is already known (Salesforce instance). */
+      parse: hook<(replies: Readonly<Record<string, unknown>>, context: { metadata: Readonly<Record<string, string>> }) => IdentityFacts>(),
     })
     .strict(),
   // Standards-compliant providers: the OIDC userinfo endpoint from discovery, read by `sub`/`name`/`email`.
@@ -222,6 +204,8 @@ export const providerDefinitionSchema = z
         responseSeparator: z.enum([' ', ',']).optional(),
         defaults: z.array(z.string().min(1)),
         allowed: allowedScopesSchema,
+        /** The scope parameter name, when the connection config chooses it (Slack `scope` vs `user_scope`). */
+        parameter: hook<(connectionConfig: Readonly<Record<string, string>>) => string>().optional(),
       })
       .strict(),
     pkce: pkceSchema,
@@ -234,6 +218,8 @@ export const providerDefinitionSchema = z
         extraHeaders: z.record(z.string(), z.string()).default({}),
         /** Sent with every token request; the grant's own parameters win. */
         extraParams: z.record(z.string(), z.string()).default({}),
+        /** Reads a quirky reply once (validated with tokenReplyReadingSchema); omitted: the reply is RFC 6749 as it stands. */
+        readReply: hook<(reply: unknown, context: TokenHookContext) => TokenReplyReading>().optional(),
       })
       .strict(),
     /** Fixed extra authorization parameters; values may use connection config variables. */
@@ -242,7 +228,12 @@ export const providerDefinitionSchema = z
     offlineAccess: offlineAccessSchema.optional(),
     /** RFC 9207: the issuer the authorization response's `iss` must equal, and whether it is always sent. */
     issuer: z
-      .object({ expected: urlTemplate, authorizationResponseIss: z.enum(['always', 'never']) })
+      .object({
+        expected: urlTemplate,
+        authorizationResponseIss: z.enum(['always', 'never']),
+        /** The id_token issuer when it differs per user's tenant (Microsoft `common`): read from the checked claims. */
+        idTokenIssuer: hook<(claims: Readonly<Record<string, unknown>>, connectionConfig: Readonly<Record<string, string>>) => string>().optional(),
+      })
       .strict()
       .optional(),
     /** Whether the token response carries an OIDC id_token we read (claims checked, see token-response). */
@@ -260,7 +251,8 @@ export const providerDefinitionSchema = z
     sources: z.array(z.string().url()).default([]),
     /** Why this definition is shaped the way it is, for facts the public docs leave open. */
     decisions: z.array(z.string().min(10)).default([]),
-    hooks: hooksSchema.default({}),
+    /** An error reported in a 2xx body of any reply, token, identity or revocation (Slack `ok:false`, GitHub `error`): its code. */
+    errorInSuccessBody: hook<(body: unknown) => string | undefined>().optional(),
   })
   .strict()
   .superRefine((definition, context) => {
@@ -273,9 +265,6 @@ export const providerDefinitionSchema = z
     if (definition.idToken === 'expected' && definition.issuer === undefined && definition.discovery === undefined) {
       context.addIssue({ code: 'custom', message: 'an id_token needs an expected issuer' });
     }
-    if (definition.identity.kind === 'requests' && definition.hooks.parseIdentity === undefined) {
-      context.addIssue({ code: 'custom', message: 'identity requests need a parseIdentity hook' });
-    }
     if (definition.identity.kind === 'oidc-userinfo' && definition.discovery === undefined) {
       context.addIssue({ code: 'custom', message: 'oidc-userinfo identity needs discovery' });
     }
@@ -287,8 +276,8 @@ export const providerDefinitionSchema = z
     const cc = definition.clientCredentials;
     if (cc !== undefined) {
       if (definition.protocol !== 'oauth2') context.addIssue({ code: 'custom', message: 'clientCredentials needs protocol oauth2' });
-      if (cc.account.kind === 'token-response' && definition.hooks.accountFromTokenResponse === undefined) {
-        context.addIssue({ code: 'custom', message: 'clientCredentials.account token-response needs an accountFromTokenResponse hook' });
+      if (cc.account.kind === 'token-response' && definition.tokenRequest.readReply === undefined) {
+        context.addIssue({ code: 'custom', message: 'clientCredentials.account token-response needs a tokenRequest.readReply hook' });
       }
       for (const key of Object.keys(cc.metadata)) {
         if (!definition.metadataKeys.includes(key)) context.addIssue({ code: 'custom', message: `clientCredentials.metadata key ${key} is not in metadataKeys` });
@@ -324,13 +313,13 @@ function checkTemplateVariables(templates: readonly string[], schema: z.ZodObjec
   }
 }
 
-export type ProviderDefinitionInput = Omit<z.input<typeof providerDefinitionSchema>, 'hooks'> & { hooks?: ProviderHooks };
+export type ProviderDefinitionInput = z.input<typeof providerDefinitionSchema>;
 type ParsedDefinition = z.output<typeof providerDefinitionSchema>;
 /**
- * A validated definition; hooks keep their precise types. `endpointBoundary` is where its requests may go: derived
- * from the definition, widened only by the catalog with what the operator registered (registry.ts).
+ * A validated definition. `endpointBoundary` is where its requests may go: derived from the definition, widened only
+ * by the catalog with what the operator registered (registry.ts).
  */
-export type ProviderDefinition = Omit<ParsedDefinition, 'hooks'> & { readonly hooks: ProviderHooks; readonly endpointBoundary: EndpointBoundary };
+export type ProviderDefinition = ParsedDefinition & { readonly endpointBoundary: EndpointBoundary };
 
 function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
   const cc = definition.clientCredentials;
@@ -386,5 +375,5 @@ export function defineProvider(input: ProviderDefinitionInput): ProviderDefiniti
     apiTemplates: parsed.data.api === undefined ? [] : [parsed.data.api.baseUrl],
     variableHosts: parsed.data.variableHosts,
   });
-  return Object.freeze({ ...parsed.data, hooks: Object.freeze({ ...(input.hooks ?? {}) }), endpointBoundary }) as ProviderDefinition;
+  return Object.freeze({ ...parsed.data, endpointBoundary });
 }

@@ -26,16 +26,14 @@ export const asana = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'me', request: { method: 'GET', url: 'https://app.asana.com/api/1.0/users/me', bearer: 'access_token' } }],
-  },
-  decisions: [
-    'Revocation endpoint (verified): POST https://app.asana.com/-/oauth_revoke — https://developers.asana.com/docs/oauth. Its parameters (client_id, client_secret, token=refresh token) were not in the retrieved excerpt and stay unconfirmed.',
-    'Refresh tokens are not documented as rotating; the dead-grant error is assumed to be invalid_grant.',
-  ],
-  hooks: {
-    parseIdentity: ({ me }) => {
+    parse: ({ me }) => {
       const user = z.object({ data: z.object({ gid: z.string(), email: z.string().optional(), name: z.string().optional() }).loose() }).parse(me).data;
       const displayName = user.email ?? user.name;
       return { accountId: user.gid, ...(displayName ? { displayName } : {}) };
     },
   },
+  decisions: [
+    'Revocation endpoint (verified): POST https://app.asana.com/-/oauth_revoke — https://developers.asana.com/docs/oauth. Its parameters (client_id, client_secret, token=refresh token) were not in the retrieved excerpt and stay unconfirmed.',
+    'Refresh tokens are not documented as rotating; the dead-grant error is assumed to be invalid_grant.',
+  ],
 });

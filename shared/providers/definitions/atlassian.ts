@@ -29,17 +29,7 @@ export const atlassian = defineProvider({
       { name: 'me', request: { method: 'GET', url: 'https://api.atlassian.com/me', bearer: 'access_token' } },
       { name: 'resources', request: { method: 'GET', url: 'https://api.atlassian.com/oauth/token/accessible-resources', bearer: 'access_token' } },
     ],
-  },
-  metadataKeys: ['cloudId', 'siteUrl', 'cloudIds'],
-  decisions: [
-    'Token body is JSON as in Atlassian\'s examples (form acceptance is unconfirmed).',
-    'PKCE (searched): Atlassian documents PKCE for Jira Data Center\'s own OAuth provider only (https://confluence.atlassian.com/adminjiraserver101/jira-oauth-2-0-provider-api-1455427907.html); the Cloud 3LO guide (https://developer.atlassian.com/cloud/jira/software/oauth-2-3lo-apps/) does not, so none is sent.',
-    'A dead refresh token answers 403 invalid_grant; a refresh reply may omit refresh_token, and the old one is then kept.',
-    'Rotated-out refresh tokens keep working for a documented 10-minute leeway (reuseGraceSeconds: 600); reuse after it revokes the whole grant.',
-    'One token can cover several sites: the first site becomes cloudId, all are listed in cloudIds.',
-  ],
-  hooks: {
-    parseIdentity: ({ me, resources }) => {
+    parse: ({ me, resources }) => {
       const user = z.object({ account_id: z.string(), email: z.string().optional(), name: z.string().optional() }).loose().parse(me);
       const sites = z.array(z.object({ id: z.string(), url: z.string() }).loose()).parse(resources);
       const first = sites[0];
@@ -51,4 +41,12 @@ export const atlassian = defineProvider({
       };
     },
   },
+  metadataKeys: ['cloudId', 'siteUrl', 'cloudIds'],
+  decisions: [
+    'Token body is JSON as in Atlassian\'s examples (form acceptance is unconfirmed).',
+    'PKCE (searched): Atlassian documents PKCE for Jira Data Center\'s own OAuth provider only (https://confluence.atlassian.com/adminjiraserver101/jira-oauth-2-0-provider-api-1455427907.html); the Cloud 3LO guide (https://developer.atlassian.com/cloud/jira/software/oauth-2-3lo-apps/) does not, so none is sent.',
+    'A dead refresh token answers 403 invalid_grant; a refresh reply may omit refresh_token, and the old one is then kept.',
+    'Rotated-out refresh tokens keep working for a documented 10-minute leeway (reuseGraceSeconds: 600); reuse after it revokes the whole grant.',
+    'One token can cover several sites: the first site becomes cloudId, all are listed in cloudIds.',
+  ],
 });

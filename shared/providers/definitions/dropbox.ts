@@ -13,7 +13,16 @@ export const dropbox = defineProvider({
   clientAuthentication: 'client_secret_post',
   // The proxy's destination. Dropbox RPC endpoints are on https://api.dropboxapi.com; content upload/download endpoints are on content.dropboxapi.com, which this base does not reach (https://www.dropbox.com/developers/documentation/http/documentation).
   api: { baseUrl: 'https://api.dropboxapi.com' },
-  tokenRequest: { bodyFormat: 'form' },
+  tokenRequest: {
+    bodyFormat: 'form',
+    readReply: (body) => {
+      const reply = z.object({ team_id: z.string().optional(), account_id: z.string().optional() }).loose().parse(body);
+      return {
+        metadata: reply.team_id ? { teamId: reply.team_id } : {},
+        ...(reply.account_id ? { account: { accountId: reply.account_id } } : {}),
+      };
+    },
+  },
   authorizationParams: { token_access_type: 'offline' },
   refresh: { supported: true, rotates: 'never', deadGrantErrors: ['invalid_grant'] },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 4 * 3600 },
@@ -26,6 +35,11 @@ export const dropbox = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'account', request: { method: 'POST', url: 'https://api.dropboxapi.com/2/users/get_current_account', bearer: 'access_token' } }],
+    parse: ({ account }) => {
+      const info = z.object({ account_id: z.string(), email: z.string().optional(), name: z.object({ display_name: z.string() }).loose().optional() }).loose().parse(account);
+      const displayName = info.email ?? info.name?.display_name;
+      return { accountId: info.account_id, ...(displayName ? { displayName } : {}) };
+    },
   },
   metadataKeys: ['teamId'],
   decisions: [
@@ -33,19 +47,4 @@ export const dropbox = defineProvider({
     'PKCE: Dropbox\'s SDKs use S256 only and the plain method was not found in its documentation; the broker sends S256 (plain would weaken PKCE anyway).',
     'Rate limits: Dropbox documents 429 too_many_requests with a Retry-After header for its API (https://developers.dropbox.com/dbx-performance-guide) and no figure for the token endpoint; Retry-After is honoured for every call.',
   ],
-  hooks: {
-    metadataFromTokenResponse: (body) => {
-      const reply = z.object({ team_id: z.string().optional() }).loose().parse(body);
-      return reply.team_id ? { teamId: reply.team_id } : {};
-    },
-    accountFromTokenResponse: (body) => {
-      const reply = z.object({ account_id: z.string().optional() }).loose().parse(body);
-      return reply.account_id ? { accountId: reply.account_id } : undefined;
-    },
-    parseIdentity: ({ account }) => {
-      const info = z.object({ account_id: z.string(), email: z.string().optional(), name: z.object({ display_name: z.string() }).loose().optional() }).loose().parse(account);
-      const displayName = info.email ?? info.name?.display_name;
-      return { accountId: info.account_id, ...(displayName ? { displayName } : {}) };
-    },
-  },
 });

@@ -1,7 +1,7 @@
 // GitHub App user access tokens: 8-hour tokens with 6-month refresh tokens that rotate on every use.
 import { z } from 'zod';
 import { defineProvider } from '../definition-schema.js';
-import { githubApi, githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
+import { githubApi, githubEndpoints, githubErrorInSuccessBody, githubIdentity, githubRevocation } from './github-shared.js';
 
 export const githubApp = defineProvider({
   id: 'github_app',
@@ -25,5 +25,5 @@ export const githubApp = defineProvider({
     'Token endpoint rate limits: not documented for GitHub App user tokens (GitHub documents API limits of 5,000 requests per hour per user, and the ten-token cap for OAuth Apps only — https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/token-expiration-and-revocation). Refresh runs once per connection per 8 hours under the lease; 429 and 5xx are retried with backoff.',
     'Client authentication: client_id and client_secret as parameters, as GitHub documents for refreshing user access tokens (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens).',
   ],
-  hooks: githubHooks,
+  errorInSuccessBody: githubErrorInSuccessBody,
 });

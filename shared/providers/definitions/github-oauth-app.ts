@@ -1,7 +1,7 @@
 // GitHub OAuth App: user tokens that never expire and cannot be refreshed.
 import { z } from 'zod';
 import { defineProvider } from '../definition-schema.js';
-import { githubApi, githubEndpoints, githubHooks, githubIdentity, githubRevocation } from './github-shared.js';
+import { githubApi, githubEndpoints, githubErrorInSuccessBody, githubIdentity, githubRevocation } from './github-shared.js';
 
 export const githubOauthApp = defineProvider({
   id: 'github',
@@ -26,5 +26,5 @@ export const githubOauthApp = defineProvider({
     'Token cap (verified): ten tokens per user/application/scope combination and ten new tokens per hour; past ten GitHub revokes an existing one (the oldest never-used, then the least recently used), past the hourly limit it asks the user to re-authorize — https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/token-expiration-and-revocation. A reconnect leaves the replaced token live at GitHub, so it is that orphan that goes first; a revoked token answers 401 on /user, which the health check turns into needs_reauth.',
     'Unused tokens (verified): GitHub revokes an OAuth token unused for one year (same page, "Token expired due to lack of use"). The daily health check calls /user with the token, so a live connection never goes a year unused.',
   ],
-  hooks: githubHooks,
+  errorInSuccessBody: githubErrorInSuccessBody,
 });

@@ -1,6 +1,6 @@
 // What GitHub OAuth Apps and GitHub Apps share: hosts, form-encoded replies, errors on HTTP 200, /user identity.
 import { z } from 'zod';
-import type { ProviderDefinitionInput, ProviderHooks, ProviderRequest } from '../definition-schema.js';
+import type { ProviderDefinitionInput, ProviderRequest } from '../definition-schema.js';
 
 export const githubEndpoints = {
   authorization: 'https://github.com/login/oauth/authorize',
@@ -33,16 +33,14 @@ export const githubIdentity: ProviderDefinitionInput['identity'] = {
       request: { method: 'GET', url: 'https://api.github.com/user', bearer: 'access_token', headers: { accept: 'application/vnd.github+json' } },
     },
   ],
-};
-
-export const githubHooks: ProviderHooks = {
-  // The token endpoint answers HTTP 200 with error=... (bad_verification_code, bad_refresh_token, ...).
-  errorInSuccessBody: (body) => {
-    const parsed = z.object({ error: z.string() }).loose().safeParse(body);
-    return parsed.success ? parsed.data.error : undefined;
-  },
-  parseIdentity: ({ user }) => {
+  parse: ({ user }) => {
     const info = z.object({ id: z.number(), login: z.string() }).loose().parse(user);
     return { accountId: String(info.id), displayName: info.login, metadata: { login: info.login } };
   },
 };
+
+/** The token endpoint answers HTTP 200 with error=... (bad_verification_code, bad_refresh_token, ...). */
+export function githubErrorInSuccessBody(body: unknown): string | undefined {
+  const parsed = z.object({ error: z.string() }).loose().safeParse(body);
+  return parsed.success ? parsed.data.error : undefined;
+}

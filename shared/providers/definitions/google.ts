@@ -44,7 +44,16 @@ export const google = defineProvider({
   clientAuthentication: 'client_secret_post',
   // The proxy's destination. Google's REST APIs share https://www.googleapis.com (Gmail /gmail/v1, Drive /drive/v3, Calendar /calendar/v3: https://developers.google.com/drive/api/reference/rest/v3, https://developers.google.com/gmail/api/reference/rest).
   api: { baseUrl: 'https://www.googleapis.com' },
-  tokenRequest: { bodyFormat: 'form' },
+  tokenRequest: {
+    bodyFormat: 'form',
+    readReply: (body) => {
+      const reply = timeBasedReply.parse(body);
+      if (reply.refresh_token_expires_in === undefined) return {};
+      const issuedAt = issuedAtSeconds(reply.id_token);
+      const refreshTokenExpiresAt = issuedAt === undefined ? undefined : new Date((issuedAt + reply.refresh_token_expires_in) * 1000).toISOString();
+      return { metadata: { accessDuration: 'time-based', refreshTokenExpiresAt } };
+    },
+  },
   // prompt=consent: Google issues a refresh token only on a fresh consent.
   authorizationParams: { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' },
   issuer: { expected: 'https://accounts.google.com', authorizationResponseIss: 'always' },
@@ -61,6 +70,11 @@ export const google = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'userinfo', request: { method: 'GET', url: 'https://openidconnect.googleapis.com/v1/userinfo', bearer: 'access_token' } }],
+    parse: ({ userinfo }) => {
+      const info = z.object({ sub: z.string(), email: z.string().optional(), name: z.string().optional() }).loose().parse(userinfo);
+      const displayName = info.email ?? info.name;
+      return { accountId: info.sub, ...(displayName ? { displayName } : {}) };
+    },
   },
   metadataKeys: ['accessDuration', 'refreshTokenExpiresAt'],
   decisions: [
@@ -71,20 +85,4 @@ export const google = defineProvider({
     'Refresh token cap (confirmed from verbatim quotations of https://developers.google.com/identity/protocols/oauth2, which is not itself in the search corpus): 100 refresh tokens per Google Account per OAuth client ID; the 101st silently invalidates the oldest. The older 50 and 25 figures are superseded. prompt=consent mints a new one on every connect; the broker keeps only the newest per connection, so the cap bites only when one Google account holds more than 100 live grants of the same client (the oldest, then needs_reauth on invalid_grant).',
     'Token endpoint rate limits: Google documents a per-app new-user authorization rate limit shown to the user as Error 403 rate_limit_exceeded on its own consent page (https://support.google.com/cloud/answer/9028764), and no number for refresh calls; 429 and 5xx are retried with backoff like every provider.',
   ],
-  hooks: {
-    metadataFromTokenResponse: (body) => {
-      const reply = timeBasedReply.parse(body);
-      if (reply.refresh_token_expires_in === undefined) return {};
-      const issuedAt = issuedAtSeconds(reply.id_token);
-      return {
-        accessDuration: 'time-based',
-        refreshTokenExpiresAt: issuedAt === undefined ? undefined : new Date((issuedAt + reply.refresh_token_expires_in) * 1000).toISOString(),
-      };
-    },
-    parseIdentity: ({ userinfo }) => {
-      const info = z.object({ sub: z.string(), email: z.string().optional(), name: z.string().optional() }).loose().parse(userinfo);
-      const displayName = info.email ?? info.name;
-      return { accountId: info.sub, ...(displayName ? { displayName } : {}) };
-    },
-  },
 });

@@ -26,6 +26,10 @@ export const hubspot = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'account', request: { method: 'GET', url: 'https://api.hubapi.com/account-info/2026-03/details', bearer: 'access_token' } }],
+    parse: ({ account }) => {
+      const details = z.object({ portalId: z.number(), uiDomain: z.string().optional() }).loose().parse(account);
+      return { accountId: String(details.portalId), metadata: { hubId: String(details.portalId) } };
+    },
   },
   // Private app access tokens: "Authorization: Bearer pat-na1-...", valid until rotated or the app is deleted.
   apiKey: {
@@ -41,10 +45,4 @@ export const hubspot = defineProvider({
     'Revocation (verified): POST /oauth/2026-03/token/revoke, form body client_id, client_secret, token, token_type_hint — https://developers.hubspot.com/docs/api-reference/latest/authentication/oauth-tokens/revoke-token.',
     'PKCE: the token endpoint accepts code_verifier; S256 is assumed.',
   ],
-  hooks: {
-    parseIdentity: ({ account }) => {
-      const details = z.object({ portalId: z.number(), uiDomain: z.string().optional() }).loose().parse(account);
-      return { accountId: String(details.portalId), metadata: { hubId: String(details.portalId) } };
-    },
-  },
 });

@@ -47,10 +47,24 @@ export const microsoft = defineProvider({
   clientAuthentication: 'client_secret_post',
   // The proxy's destination. Microsoft Graph is https://graph.microsoft.com/{version}/{resource} (https://learn.microsoft.com/en-us/graph/use-the-api).
   api: { baseUrl: 'https://graph.microsoft.com' },
-  tokenRequest: { bodyFormat: 'form' },
+  tokenRequest: {
+    bodyFormat: 'form',
+    readReply: (body) => {
+      const idToken = z.object({ id_token: z.string().optional() }).loose().parse(body).id_token;
+      const payload = idToken?.split('.')[1];
+      if (payload === undefined) return {};
+      const tid = z.object({ tid: z.string().optional() }).loose().safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+      return { metadata: tid.success && tid.data.tid ? { tenantId: tid.data.tid } : {} };
+    },
+  },
   authorizationParams: { response_mode: 'query' },
   idToken: 'expected',
-  issuer: { expected: 'https://login.microsoftonline.com/{tenant}/v2.0', authorizationResponseIss: 'never' },
+  issuer: {
+    expected: 'https://login.microsoftonline.com/{tenant}/v2.0',
+    authorizationResponseIss: 'never',
+    // With common/organizations the id_token names the user's own tenant; its issuer is that tenant's.
+    idTokenIssuer: expectedIssuer,
+  },
   refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant'], sendScope: true },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },
   revocation: {
@@ -60,6 +74,14 @@ export const microsoft = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'me', request: { method: 'GET', url: 'https://graph.microsoft.com/v1.0/me', bearer: 'access_token' } }],
+    parse: ({ me }) => {
+      const user = z
+        .object({ id: z.string(), displayName: z.string().nullable().optional(), userPrincipalName: z.string().nullable().optional(), mail: z.string().nullable().optional() })
+        .loose()
+        .parse(me);
+      const displayName = user.mail ?? user.userPrincipalName ?? user.displayName ?? undefined;
+      return { accountId: user.id, ...(displayName ? { displayName } : {}) };
+    },
   },
   clientCredentials: {
     connectionConfigSchema: z.object({ tenant: tenantId }).strict(),
@@ -78,23 +100,4 @@ export const microsoft = defineProvider({
     'Rotation: a new refresh token comes with every refresh and the old one is not revoked (providers-facts, learn.microsoft.com/entra/identity-platform/refresh-tokens); the newest is stored, and the sandbox keeps old ones alive by default.',
     'A connection made through common/organizations is pinned by the id_token tid claim (metadata tenantId).',
   ],
-  hooks: {
-    // With common/organizations the id_token names the user's own tenant; its issuer is that tenant's.
-    expectedIdTokenIssuer: expectedIssuer,
-    metadataFromTokenResponse: (body) => {
-      const idToken = z.object({ id_token: z.string().optional() }).loose().parse(body).id_token;
-      const payload = idToken?.split('.')[1];
-      if (payload === undefined) return {};
-      const tid = z.object({ tid: z.string().optional() }).loose().safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-      return tid.success && tid.data.tid ? { tenantId: tid.data.tid } : {};
-    },
-    parseIdentity: ({ me }) => {
-      const user = z
-        .object({ id: z.string(), displayName: z.string().nullable().optional(), userPrincipalName: z.string().nullable().optional(), mail: z.string().nullable().optional() })
-        .loose()
-        .parse(me);
-      const displayName = user.mail ?? user.userPrincipalName ?? user.displayName ?? undefined;
-      return { accountId: user.id, ...(displayName ? { displayName } : {}) };
-    },
-  },
 });

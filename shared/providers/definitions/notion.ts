@@ -24,7 +24,22 @@ export const notion = defineProvider({
   clientAuthentication: 'client_secret_basic',
   // The proxy's destination. Notion's API is https://api.notion.com/v1/... with a Notion-Version header the caller sends (https://developers.notion.com/reference/intro).
   api: { baseUrl: 'https://api.notion.com' },
-  tokenRequest: { bodyFormat: 'json', extraHeaders: { 'notion-version': NOTION_VERSION } },
+  tokenRequest: {
+    bodyFormat: 'json',
+    extraHeaders: { 'notion-version': NOTION_VERSION },
+    readReply: (body, { grant }) => {
+      const reply = tokenReply.parse(body);
+      const metadata = {
+        workspaceId: reply.workspace_id,
+        botId: reply.bot_id,
+        ...(reply.workspace_name ? { workspaceName: reply.workspace_name } : {}),
+        ...(reply.owner?.user?.id ? { ownerUserId: reply.owner.user.id } : {}),
+      };
+      // workspace_id is not unique per token (a workspace can authorize twice); the bot id is.
+      if (grant !== 'authorization_code') return { metadata };
+      return { metadata, account: { accountId: reply.bot_id, ...(reply.workspace_name ? { displayName: reply.workspace_name } : {}) } };
+    },
+  },
   authorizationParams: { owner: 'user' },
   refresh: { supported: true, rotates: 'always', deadGrantErrors: ['invalid_grant'] },
   // No expires_in ever: refresh daily so a rotating pair is exercised and a dead grant shows up within a day.
@@ -46,6 +61,10 @@ export const notion = defineProvider({
     requests: [
       { name: 'me', request: { method: 'GET', url: 'https://api.notion.com/v1/users/me', bearer: 'access_token', headers: { 'notion-version': NOTION_VERSION } } },
     ],
+    parse: ({ me }) => {
+      const bot = z.object({ id: z.string(), name: z.string().nullable().optional() }).loose().parse(me);
+      return { accountId: bot.id, ...(bot.name ? { displayName: bot.name } : {}), metadata: { botId: bot.id } };
+    },
   },
   metadataKeys: ['workspaceId', 'workspaceName', 'botId', 'ownerUserId'],
   decisions: [
@@ -53,25 +72,4 @@ export const notion = defineProvider({
     'Dead refresh token: invalid_grant per a Nango report (unconfirmed in Notion docs).',
     'PKCE: not documented by Notion (checked developers.notion.com authorization guide), so not sent.',
   ],
-  hooks: {
-    metadataFromTokenResponse: (body) => {
-      const reply = tokenReply.parse(body);
-      return {
-        workspaceId: reply.workspace_id,
-        botId: reply.bot_id,
-        ...(reply.workspace_name ? { workspaceName: reply.workspace_name } : {}),
-        ...(reply.owner?.user?.id ? { ownerUserId: reply.owner.user.id } : {}),
-      };
-    },
-    // workspace_id is not unique per token (a workspace can authorize twice); the bot id is.
-    accountFromTokenResponse: (body, { grant }) => {
-      if (grant !== 'authorization_code') return undefined;
-      const reply = tokenReply.parse(body);
-      return { accountId: reply.bot_id, ...(reply.workspace_name ? { displayName: reply.workspace_name } : {}) };
-    },
-    parseIdentity: ({ me }) => {
-      const bot = z.object({ id: z.string(), name: z.string().nullable().optional() }).loose().parse(me);
-      return { accountId: bot.id, ...(bot.name ? { displayName: bot.name } : {}), metadata: { botId: bot.id } };
-    },
-  },
 });

@@ -60,12 +60,10 @@ export function defineDataProvider(input: OAuth2ProviderSettings): ProviderDefin
           },
         },
       ],
+      parse: (replies) => identityFromReply(replies[IDENTITY_REQUEST], identity),
     },
     ...(settings.api === undefined ? {} : { api: settings.api }),
     sources: settings.sources,
-    hooks: {
-      parseIdentity: (responses) => identityFromReply(responses[IDENTITY_REQUEST], identity),
-    },
   });
 }
 

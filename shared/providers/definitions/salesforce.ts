@@ -41,7 +41,15 @@ export const salesforce = defineProvider({
   clientAuthentication: 'client_secret_post',
   // The proxy's destination. REST calls go to the org's instance_url from the token reply, not the login host (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_oauth_and_connected_apps.htm).
   api: { baseUrl: '{instanceUrl}' },
-  tokenRequest: { bodyFormat: 'form' },
+  tokenRequest: {
+    bodyFormat: 'form',
+    readReply: (body) => {
+      const reply = tokenReply.parse(body);
+      const ids = reply.id ? orgAndUser(reply.id) : undefined;
+      // One user in one org is the account: "{orgId}/{userId}".
+      return { metadata: { instanceUrl: reply.instance_url, ...(ids ?? {}) }, ...(ids ? { account: { accountId: `${ids.orgId}/${ids.userId}` } } : {}) };
+    },
+  },
   refresh: { supported: true, rotates: 'sometimes', deadGrantErrors: ['invalid_grant'] },
   // Access tokens live for the org's session timeout, which the reply does not state; 2 hours is the default.
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 2 * 3600 },
@@ -55,6 +63,18 @@ export const salesforce = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'userinfo', request: { method: 'GET', url: 'https://{loginHost}/services/oauth2/userinfo', bearer: 'access_token' } }],
+    parse: ({ userinfo }) => {
+      const info = z
+        .object({ organization_id: z.string(), user_id: z.string(), preferred_username: z.string().optional(), email: z.string().optional() })
+        .loose()
+        .parse(userinfo);
+      const displayName = info.preferred_username ?? info.email;
+      return {
+        accountId: `${info.organization_id}/${info.user_id}`,
+        ...(displayName ? { displayName } : {}),
+        metadata: { orgId: info.organization_id, userId: info.user_id },
+      };
+    },
   },
   // The client credentials flow runs as the app's configured "run as" user, on the org's My Domain only.
   clientCredentials: {
@@ -68,29 +88,4 @@ export const salesforce = defineProvider({
     'HTTP Basic for code/refresh grants is unconfirmed; body parameters (client_secret_post) are documented.',
     'Rotation is an app setting (off by default): rotates=sometimes, and a reply without refresh_token keeps the old one.',
   ],
-  hooks: {
-    metadataFromTokenResponse: (body) => {
-      const reply = tokenReply.parse(body);
-      const ids = reply.id ? orgAndUser(reply.id) : undefined;
-      return { instanceUrl: reply.instance_url, ...(ids ?? {}) };
-    },
-    // One user in one org is the account: "{orgId}/{userId}".
-    accountFromTokenResponse: (body) => {
-      const reply = tokenReply.parse(body);
-      const ids = reply.id ? orgAndUser(reply.id) : undefined;
-      return ids ? { accountId: `${ids.orgId}/${ids.userId}` } : undefined;
-    },
-    parseIdentity: ({ userinfo }) => {
-      const info = z
-        .object({ organization_id: z.string(), user_id: z.string(), preferred_username: z.string().optional(), email: z.string().optional() })
-        .loose()
-        .parse(userinfo);
-      const displayName = info.preferred_username ?? info.email;
-      return {
-        accountId: `${info.organization_id}/${info.user_id}`,
-        ...(displayName ? { displayName } : {}),
-        metadata: { orgId: info.organization_id, userId: info.user_id },
-      };
-    },
-  },
 });

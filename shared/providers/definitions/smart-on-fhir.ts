@@ -21,7 +21,22 @@ export const smartOnFhir = defineProvider({
   clientAuthentication: 'client_secret_basic',
   // The proxy's destination. FHIR REST calls go to the server's base URL, the token's aud (https://hl7.org/fhir/smart-app-launch/app-launch.html).
   api: { baseUrl: '{fhirBaseUrl}' },
-  tokenRequest: { bodyFormat: 'form' },
+  tokenRequest: {
+    bodyFormat: 'form',
+    readReply: (body, { connectionConfig }) => {
+      const context = launchContext.parse(body);
+      const accountId = context.fhirUser ?? (context.patient ? `Patient/${context.patient}` : undefined);
+      return {
+        metadata: {
+          fhirBaseUrl: connectionConfig.fhirBaseUrl ?? '',
+          ...(context.patient ? { patient: context.patient } : {}),
+          ...(context.encounter ? { encounter: context.encounter } : {}),
+          ...(context.fhirUser ? { fhirUser: context.fhirUser } : {}),
+        },
+        ...(accountId ? { account: { accountId } } : {}),
+      };
+    },
+  },
   // SMART App Launch: aud names the FHIR server the token is for.
   authorizationParams: { aud: '{fhirBaseUrl}' },
   refresh: { supported: true, rotates: 'sometimes', deadGrantErrors: ['invalid_grant'] },
@@ -36,29 +51,13 @@ export const smartOnFhir = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'metadata', request: { method: 'GET', url: '{fhirBaseUrl}/metadata', bearer: 'access_token', headers: { accept: 'application/fhir+json' } } }],
-  },
-  metadataKeys: ['patient', 'encounter', 'fhirUser', 'fhirBaseUrl'],
-  decisions: ['The account is the fhirUser (or patient) from the launch context; the id_token is not read, as not every server issues one.'],
-  hooks: {
-    metadataFromTokenResponse: (body, { connectionConfig }) => {
-      const context = launchContext.parse(body);
-      return {
-        fhirBaseUrl: connectionConfig.fhirBaseUrl ?? '',
-        ...(context.patient ? { patient: context.patient } : {}),
-        ...(context.encounter ? { encounter: context.encounter } : {}),
-        ...(context.fhirUser ? { fhirUser: context.fhirUser } : {}),
-      };
-    },
-    accountFromTokenResponse: (body) => {
-      const context = launchContext.parse(body);
-      const id = context.fhirUser ?? (context.patient ? `Patient/${context.patient}` : undefined);
-      return id ? { accountId: id } : undefined;
-    },
-    parseIdentity: ({ metadata }, { metadata: known }) => {
+    parse: ({ metadata }, { metadata: known }) => {
       const statement = z.object({ resourceType: z.literal('CapabilityStatement') }).loose().parse(metadata);
       const account = known.fhirUser ?? (known.patient ? `Patient/${known.patient}` : undefined);
       if (!account || !statement) throw new Error('no launch context to name the account');
       return { accountId: account };
     },
   },
+  metadataKeys: ['patient', 'encounter', 'fhirUser', 'fhirBaseUrl'],
+  decisions: ['The account is the fhirUser (or patient) from the launch context; the id_token is not read, as not every server issues one.'],
 });

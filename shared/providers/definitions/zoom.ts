@@ -27,6 +27,10 @@ export const zoom = defineProvider({
   identity: {
     kind: 'requests',
     requests: [{ name: 'me', request: { method: 'GET', url: 'https://api.zoom.us/v2/users/me', bearer: 'access_token' } }],
+    parse: ({ me }) => {
+      const user = z.object({ id: z.string(), email: z.string().optional(), account_id: z.string().optional() }).loose().parse(me);
+      return { accountId: user.id, ...(user.email ? { displayName: user.email } : {}), metadata: user.account_id ? { zoomAccountId: user.account_id } : {} };
+    },
   },
   metadataKeys: ['zoomAccountId'],
   decisions: [
@@ -35,10 +39,4 @@ export const zoom = defineProvider({
     'A dead refresh token is answered 400 with error invalid_grant ("Invalid Token!"); exact body unconfirmed.',
     'Server-to-Server OAuth (grant_type=account_credentials with account_id) is not declared as clientCredentials here: it needs a separate Server-to-Server app with its own client id and secret, while a provider id has one registered client (PROVIDER_ZOOM_CLIENT_ID). It would be a provider of its own.',
   ],
-  hooks: {
-    parseIdentity: ({ me }) => {
-      const user = z.object({ id: z.string(), email: z.string().optional(), account_id: z.string().optional() }).loose().parse(me);
-      return { accountId: user.id, ...(user.email ? { displayName: user.email } : {}), metadata: user.account_id ? { zoomAccountId: user.account_id } : {} };
-    },
-  },
 });

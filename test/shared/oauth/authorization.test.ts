@@ -66,6 +66,23 @@ describe('RFC 9207 issuer check', () => {
     const params = new URLSearchParams({ code: 'abc', state: 'another-state-0123456789', iss: 'https://accounts.google.com' });
     await expect(validateAuthorizationResponse(runtime, google, { ...base, params })).rejects.toMatchObject({ code: 'invalid_request' });
   });
+
+  it('reads no error before the state is the flow\'s, and refuses repeated parameters and tokens in the response', async () => {
+    const iss = 'https://accounts.google.com';
+    const forged = new URLSearchParams({ error: 'access_denied', state: 'another-state-0123456789', iss });
+    await expect(validateAuthorizationResponse(runtime, google, { ...base, params: forged })).rejects.toMatchObject({ code: 'invalid_request' });
+    const declined = new URLSearchParams({ error: 'access_denied', state: base.expectedState, iss });
+    await expect(validateAuthorizationResponse(runtime, google, { ...base, params: declined })).rejects.toMatchObject({ code: 'access_denied' });
+    for (const query of [`code=a&state=${base.expectedState}&iss=${iss}&iss=${iss}`, `code=a&code=b&state=${base.expectedState}&iss=${iss}`, `code=a&state=${base.expectedState}&iss=${iss}&access_token=t&token=t`]) {
+      const params = new URLSearchParams(query);
+      await expect(validateAuthorizationResponse(runtime, google, { ...base, params })).rejects.toMatchObject({ code: 'invalid_request' });
+    }
+  });
+
+  it('ignores iss where no issuer is known to compare it with', async () => {
+    const params = new URLSearchParams({ code: 'abc', state: base.expectedState, iss: 'https://anyone.example' });
+    await expect(validateAuthorizationResponse(runtime, catalog.resolve('dropbox'), { ...base, params })).resolves.toEqual({ code: 'abc' });
+  });
 });
 
 describe('authorization parameters', () => {

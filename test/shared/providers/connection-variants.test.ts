@@ -68,7 +68,7 @@ describe('Slack user tokens', () => {
     };
     const connectionConfig = parseConnectionConfig(slack, { tokenKind: 'user' });
     const endpoints = await resolveEndpoints(h.runtime, slack, connectionConfig);
-    const { tokens } = processTokenEndpointReply(h.runtime, slack, reply, {
+    const { tokens } = await processTokenEndpointReply(h.runtime, slack, reply, {
       grant: 'authorization_code',
       client: { clientId: 'c', clientSecret: 's' },
       endpoints,
@@ -76,7 +76,7 @@ describe('Slack user tokens', () => {
       requestedScopes: ['search:read'],
     });
     expect(tokens).toMatchObject({ accessToken: 'xoxp-user', tokenType: 'user', scopes: ['search:read'], metadata: { authedUserId: 'U9', tokenKind: 'user' } });
-    const bot = processTokenEndpointReply(h.runtime, slack, reply, {
+    const bot = await processTokenEndpointReply(h.runtime, slack, reply, {
       grant: 'authorization_code',
       client: { clientId: 'c', clientSecret: 's' },
       endpoints,
@@ -176,10 +176,10 @@ describe('Microsoft tenants', () => {
     const endpoints = await resolveEndpoints(h.runtime, microsoft, connectionConfig);
     const process = () =>
       processTokenEndpointReply(h.runtime, microsoft, reply, { grant: 'authorization_code', client: { clientId: 'c', clientSecret: 's' }, endpoints, connectionConfig, requestedScopes: [], nonce: 'n' });
-    expect(process).toThrow(expect.objectContaining({ code: 'issuer_mismatch' }));
+    await expect(process()).rejects.toMatchObject({ code: 'issuer_mismatch' });
     // The same reply through common is the user's own tenant, recorded for the connection.
     const common = parseConnectionConfig(microsoft, {});
-    const accepted = processTokenEndpointReply(h.runtime, microsoft, reply, {
+    const accepted = await processTokenEndpointReply(h.runtime, microsoft, reply, {
       grant: 'authorization_code',
       client: { clientId: 'c', clientSecret: 's' },
       endpoints: await resolveEndpoints(h.runtime, microsoft, common),

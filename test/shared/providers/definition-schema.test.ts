@@ -18,8 +18,11 @@ const minimal: ProviderDefinitionInput = {
   refresh: { supported: true, rotates: 'never', deadGrantErrors: ['invalid_grant'] },
   whenNoExpiresIn: { kind: 'assume-lifetime', seconds: 3600 },
   revocation: { kind: 'none', reason: 'Example has no revocation endpoint.' },
-  identity: { kind: 'requests', requests: [{ name: 'me', request: { method: 'GET', url: 'https://example.com/me', bearer: 'access_token' } }] },
-  hooks: { parseIdentity: () => ({ accountId: 'x' }) },
+  identity: {
+    kind: 'requests',
+    requests: [{ name: 'me', request: { method: 'GET', url: 'https://example.com/me', bearer: 'access_token' } }],
+    parse: () => ({ accountId: 'x' }),
+  },
 };
 
 describe('provider definition schema', () => {
@@ -42,7 +45,9 @@ describe('provider definition schema', () => {
   it('rejects PKCE none without a reason, plain-http endpoints, and identity calls without a parser', () => {
     expect(() => defineProvider({ ...minimal, pkce: { method: 'none' } as never })).toThrow(/pkce/);
     expect(() => defineProvider({ ...minimal, endpoints: { authorization: 'http://example.com/a', token: 'https://example.com/t' } })).toThrow(/https/);
-    expect(() => defineProvider({ ...minimal, hooks: {} })).toThrow(/parseIdentity/);
+    const { parse: _parse, ...identityWithoutParser } = minimal.identity as Extract<ProviderDefinitionInput['identity'], { kind: 'requests' }>;
+    expect(() => defineProvider({ ...minimal, identity: identityWithoutParser as never })).toThrow(/identity\.parse: must be a function/);
+    expect(() => defineProvider({ ...minimal, tokenRequest: { bodyFormat: 'form', readReply: 'not a hook' as never } })).toThrow(/tokenRequest\.readReply: must be a function/);
   });
 
   it('builds the whole catalog and refuses duplicate ids', () => {

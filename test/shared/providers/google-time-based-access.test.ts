@@ -43,7 +43,7 @@ describe('google time-based access', () => {
 });
 
 describe('google refresh_token_expires_in parsing', () => {
-  const metadataOf = (body: unknown) => google.hooks.metadataFromTokenResponse?.(body, { connectionConfig: {}, grant: 'authorization_code' });
+  const metadataOf = (body: unknown) => google.tokenRequest.readReply?.(body, { connectionConfig: {}, grant: 'authorization_code' }).metadata;
   const idTokenIssuedAt = (iat: number) => `e30.${Buffer.from(JSON.stringify({ iat })).toString('base64url')}.c2ln`;
 
   it('accepts the lifetime as a number or a string of digits', () => {

@@ -72,19 +72,19 @@ describe('providers without expires_in are refreshed by their declared policy', 
   const catalog = createProviderCatalog();
   const clock = new ManualClock();
   const runtime = createOAuthRuntime({ clock });
-  const reply = (providerId: string, body: Record<string, unknown>) =>
-    processTokenEndpointReply(
+  const reply = async (providerId: string, body: Record<string, unknown>) =>
+    (await processTokenEndpointReply(
       runtime,
       catalog.resolve(providerId),
       { status: 200, headers: new Headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) } as never,
       { grant: 'refresh_token', client: { clientId: 'c', clientSecret: 's' }, endpoints: { token: 'https://example.test/token' } as never, connectionConfig: {}, requestedScopes: [], previousRefreshToken: 'rt-old' },
-    ).tokens;
+    )).tokens;
 
   it.each([
     ['notion', 24 * 3_600_000, 'refresh-every'],
     ['salesforce', 2 * 3_600_000, 'assumed'],
-  ])('%s: the token is treated as expiring after the declared period, so it is refreshed on that schedule', (providerId, periodMs, source) => {
-    const tokens = reply(providerId, providerId === 'notion'
+  ])('%s: the token is treated as expiring after the declared period, so it is refreshed on that schedule', async (providerId, periodMs, source) => {
+    const tokens = await reply(providerId, providerId === 'notion'
       ? { access_token: 'ntn_x', token_type: 'bearer', refresh_token: 'rt-new', bot_id: 'b', workspace_id: 'w', owner: { type: 'user', user: { id: 'u' } } }
       : { access_token: '00Dx!y', token_type: 'Bearer', instance_url: 'https://x.my.salesforce.com', id: 'https://login.salesforce.com/id/00D000000000001AAA/005000000000001AAA', issued_at: String(clock.nowMs()), signature: 'sig' });
     expect(tokens.expirySource).toBe(source);
@@ -95,8 +95,8 @@ describe('providers without expires_in are refreshed by their declared policy', 
     expect(decideRead(document({ expiresAtMs: tokens.expiresAtMs ?? null }), { nowMs: clock.nowMs(), minValidityMs: MINUTE, minRefreshIntervalMs: 30_000 }).kind).toBe('refresh');
   });
 
-  it('github (never expires until revoked): no expiry, no scheduled refresh, always served', () => {
-    const tokens = reply('github', { access_token: 'gho_x', token_type: 'bearer', scope: 'repo' });
+  it('github (never expires until revoked): no expiry, no scheduled refresh, always served', async () => {
+    const tokens = await reply('github', { access_token: 'gho_x', token_type: 'bearer', scope: 'repo' });
     expect(tokens.expirySource).toBe('never');
     expect(tokens.expiresAtMs).toBeUndefined();
     expect(nextRefreshAtMs(tokens.expiresAtMs ?? null, clock.nowMs(), 600_000)).toBeNull();
