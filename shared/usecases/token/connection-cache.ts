@@ -16,6 +16,7 @@
 // Bounded: at most `maxEntries` lookups (least recently used dropped first); lookups idle for `idleMs` are dropped,
 // and with no lookups left the listener and the heartbeat stop.
 import type { Firestore } from '@google-cloud/firestore';
+import { skipWhileBusy } from '../../async/skip-while-busy.js';
 import type { Logger } from '../../log/logger.js';
 import { type ChangedConnection, type ConnectionChangeWatch, watchConnectionChanges } from '../../store/connection-watch.js';
 import type { Clock } from '../../time/clock.js';
@@ -234,16 +235,17 @@ function changeListener(
     for (const beat of sentAtMs.keys()) if (beat <= echoedBeat) sentAtMs.delete(beat);
   };
 
-  const beat = () => {
+  // One heartbeat write at a time: while Firestore is slow, ticks are skipped rather than stacked on it. A write that
+  // fails or hangs simply never echoes: the proof ages out and reads go to Firestore.
+  const beat = skipWhileBusy(() => {
     current ??= listen();
     sequence += 1;
     const now = clock.nowMs();
     sentAtMs.set(sequence, now);
-    // A write that fails or hangs simply never echoes: the proof ages out and reads go to Firestore.
-    current.beat(sequence, now).catch(() => undefined);
     // Beats that never echo (lost writes) must not pile up.
     if (sentAtMs.size > 64) sentAtMs.delete(sentAtMs.keys().next().value as number);
-  };
+    return current.beat(sequence, now);
+  });
 
   return {
     vouchesAt: (nowMs) => nowMs - provenAtMs <= settings.maxStalenessMs,
