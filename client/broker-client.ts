@@ -8,18 +8,9 @@
 import { GoogleAuth } from 'google-auth-library';
 import { BrokerClientError } from './broker-client-error.js';
 import { TokenCache } from './token-cache.js';
+import { brokerErrorHeader, type ConnectionName, connectionHeaderNames, isTokenResponse, type ProblemBody, type TokenRequest } from './wire.js';
 
-export interface TokenRequest {
-  readonly tenantId: string;
-  /** Omit for the tenant-level connection (client credentials, tenant-wide API key). */
-  readonly userId?: string;
-  readonly provider: string;
-  /** Which provider account, when the user connected several (the broker answers ambiguous_account otherwise). */
-  readonly accountId?: string;
-  /** The token must stay valid this long; the broker's default (60 s) when absent. */
-  readonly minValiditySeconds?: number;
-  readonly requiredScopes?: readonly string[];
-}
+export type { ConnectionName, TokenRequest } from './wire.js';
 
 export interface AccessToken {
   readonly accessToken: string;
@@ -31,13 +22,6 @@ export interface AccessToken {
   readonly providerAccountId: string;
   /** Non-secret facts the provider's API needs, e.g. Salesforce `instanceUrl`. */
   readonly metadata: Readonly<Record<string, string>>;
-}
-
-/** The connection a proxied call uses: the tenant, the user (omit for the tenant-level one), the account if several. */
-export interface ConnectionName {
-  readonly tenantId: string;
-  readonly userId?: string;
-  readonly accountId?: string;
 }
 
 export interface BrokerClientOptions {
@@ -80,39 +64,12 @@ export interface BrokerClient {
   clearCache(): void;
 }
 
-interface WireToken {
-  accessToken: string;
-  tokenType: string;
-  expiresAt: string | null;
-  scopes: string[];
-  connectionId: string;
-  providerAccountId: string;
-  metadata: Record<string, string>;
-}
-
 interface IdTokenSource {
   getRequestHeaders(url?: string): Promise<Headers | Record<string, string>>;
 }
 
-const isString = (value: unknown): value is string => typeof value === 'string';
-
-function parseToken(body: unknown): AccessToken | undefined {
-  const wire = body as Partial<WireToken> | null;
-  if (
-    wire === null ||
-    typeof wire !== 'object' ||
-    !isString(wire.accessToken) ||
-    !isString(wire.tokenType) ||
-    !(wire.expiresAt === null || isString(wire.expiresAt)) ||
-    !Array.isArray(wire.scopes) ||
-    !wire.scopes.every(isString) ||
-    !isString(wire.connectionId) ||
-    !isString(wire.providerAccountId) ||
-    typeof wire.metadata !== 'object' ||
-    wire.metadata === null
-  ) {
-    return undefined;
-  }
+function parseToken(wire: unknown): AccessToken | undefined {
+  if (!isTokenResponse(wire)) return undefined;
   const expiresAt = wire.expiresAt === null ? null : new Date(wire.expiresAt);
   if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) return undefined;
   return Object.freeze({
@@ -122,7 +79,7 @@ function parseToken(body: unknown): AccessToken | undefined {
     scopes: Object.freeze([...wire.scopes]),
     connectionId: wire.connectionId,
     providerAccountId: wire.providerAccountId,
-    metadata: Object.freeze({ ...(wire.metadata as Record<string, string>) }),
+    metadata: Object.freeze({ ...wire.metadata }),
   });
 }
 
@@ -133,7 +90,8 @@ function retryAfterSeconds(header: string | null): number | undefined {
 
 /** The broker's problem answer (RFC 9457) as the client's error. */
 function problemError(response: Response, parsed: unknown, retryAfter: number | undefined): BrokerClientError {
-  const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown; title?: unknown; details?: unknown; retryable?: unknown };
+  // Read field by field: whatever answered (the broker, Cloud Run, a proxy in between) may not have sent a ProblemBody.
+  const problem = (parsed ?? {}) as Partial<Record<keyof ProblemBody, unknown>>;
   // Cloud Run's own 429/503 (before the function ran) carry no problem body: still worth a retry.
   const platformRetryable = response.status === 429 || response.status === 503;
   const code = typeof problem.code === 'string' ? problem.code : platformRetryable ? 'provider_unavailable' : 'internal';
@@ -251,16 +209,16 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     const authorization = await idTokenHeader(options.proxyAudience ?? proxyUrl, url);
     headers.set('authorization', authorization);
     headers.set('x-serverless-authorization', authorization);
-    headers.set('x-broker-tenant-id', connection.tenantId);
-    if (connection.userId !== undefined) headers.set('x-broker-user-id', connection.userId);
-    if (connection.accountId !== undefined) headers.set('x-broker-account-id', connection.accountId);
+    headers.set(connectionHeaderNames.tenantId, connection.tenantId);
+    if (connection.userId !== undefined) headers.set(connectionHeaderNames.userId, connection.userId);
+    if (connection.accountId !== undefined) headers.set(connectionHeaderNames.accountId, connection.accountId);
     let response: Response;
     try {
       response = await fetchImpl(url, { ...init, headers, redirect: 'manual' });
     } catch (error) {
       throw new BrokerClientError('broker_unreachable', 'The broker could not be reached', { retryable: true, cause: error });
     }
-    if (response.headers.get('x-broker-error') === null) return response;
+    if (response.headers.get(brokerErrorHeader) === null) return response;
     let parsed: unknown;
     try {
       parsed = await response.json();
