@@ -8,7 +8,7 @@
 import { GoogleAuth } from 'google-auth-library';
 import { BrokerClientError } from './broker-client-error.js';
 import { TokenCache } from './token-cache.js';
-import { brokerErrorHeader, type ConnectionName, connectionHeaderNames, isTokenResponse, type ProblemBody, type TokenRequest } from './wire.js';
+import { brokerErrorHeader, type ConnectionName, connectionHeaderNames, isTokenResponse, readProblem, type TokenRequest } from './wire.js';
 
 export type { ConnectionName, TokenRequest } from './wire.js';
 
@@ -83,24 +83,17 @@ function parseToken(wire: unknown): AccessToken | undefined {
   });
 }
 
-function retryAfterSeconds(header: string | null): number | undefined {
-  if (header === null || !/^\d{1,9}$/.test(header.trim())) return undefined;
-  return Number(header.trim());
-}
-
 /** The broker's problem answer (RFC 9457) as the client's error. */
-function problemError(response: Response, parsed: unknown, retryAfter: number | undefined): BrokerClientError {
-  // Read field by field: whatever answered (the broker, Cloud Run, a proxy in between) may not have sent a ProblemBody.
-  const problem = (parsed ?? {}) as Partial<Record<keyof ProblemBody, unknown>>;
+function problemError(response: Response, parsed: unknown): BrokerClientError {
+  const problem = readProblem(parsed, response.headers);
   // Cloud Run's own 429/503 (before the function ran) carry no problem body: still worth a retry.
   const platformRetryable = response.status === 429 || response.status === 503;
-  const code = typeof problem.code === 'string' ? problem.code : platformRetryable ? 'provider_unavailable' : 'internal';
-  const message = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${response.status}`;
-  return new BrokerClientError(code as BrokerClientError['code'], message, {
+  const code = problem.code ?? (platformRetryable ? 'provider_unavailable' : 'internal');
+  return new BrokerClientError(code as BrokerClientError['code'], problem.message ?? `HTTP ${response.status}`, {
     status: response.status,
-    retryable: problem.retryable === true || platformRetryable,
-    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-    ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details as Record<string, unknown> } : {}),
+    retryable: problem.retryable || platformRetryable,
+    ...(problem.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: problem.retryAfterSeconds }),
+    ...(problem.details === undefined ? {} : { details: problem.details }),
   });
 }
 
@@ -181,7 +174,6 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     } catch (error) {
       throw new BrokerClientError('broker_unreachable', 'The broker could not be reached', { retryable: true, cause: error });
     }
-    const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
     let parsed: unknown;
     try {
       parsed = await response.json();
@@ -194,7 +186,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       if (token === undefined) throw new BrokerClientError('invalid_response', 'The broker answered with an unexpected shape', { status: response.status });
       return token;
     }
-    throw problemError(response, parsed, retryAfter);
+    throw problemError(response, parsed);
   }
 
   async function proxied(provider: string, path: string, init: RequestInit | undefined, connection: ConnectionName): Promise<Response> {
@@ -225,7 +217,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     } catch {
       parsed = undefined;
     }
-    throw problemError(response, parsed, retryAfterSeconds(response.headers.get('retry-after')));
+    throw problemError(response, parsed);
   }
 
   async function withRetries(body: string): Promise<AccessToken> {

@@ -80,3 +80,33 @@ export interface ProblemBody {
   /** e.g. `missingScopes` for insufficient_scope, `accountIds` for ambiguous_account, `fields` for invalid_request. */
   readonly details?: Readonly<Record<string, unknown>>;
 }
+
+/** A problem answer as a caller reads it: each field only when it has its wire type. */
+export interface ProblemReading {
+  readonly code?: string;
+  /** The problem's `detail`, else its `title`. */
+  readonly message?: string;
+  readonly retryable: boolean;
+  readonly details?: Readonly<Record<string, unknown>>;
+  /** The Retry-After header, when it gives whole seconds. */
+  readonly retryAfterSeconds?: number;
+}
+
+const asString = (value: unknown): string | undefined => (isString(value) ? value : undefined);
+
+/**
+ * Reads a failed answer field by field: whatever answered (the broker, or Cloud Run and IAP before the function ran)
+ * may have sent no ProblemBody at all, and the caller falls back on the status for what is missing.
+ */
+export function readProblem(body: unknown, headers: Headers): ProblemReading {
+  const problem = (typeof body === 'object' && body !== null ? body : {}) as Partial<Record<keyof ProblemBody, unknown>>;
+  const message = asString(problem.detail) ?? asString(problem.title);
+  const retryAfter = headers.get('retry-after')?.trim();
+  return {
+    ...(isString(problem.code) ? { code: problem.code } : {}),
+    ...(message === undefined ? {} : { message }),
+    retryable: problem.retryable === true,
+    ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details as Record<string, unknown> } : {}),
+    ...(retryAfter !== undefined && /^\d{1,9}$/.test(retryAfter) ? { retryAfterSeconds: Number(retryAfter) } : {}),
+  };
+}
