@@ -14,6 +14,7 @@ import {
   sweepResultSchema,
 } from '../shared/usecases/admin/admin-schemas.js';
 import { BrokerClientError } from '../client/broker-client-error.js';
+import { readProblem } from '../client/wire.js';
 import type { IdTokenSource } from './id-token-source.js';
 
 export type Stats = z.infer<typeof statsSchema>;
@@ -71,22 +72,16 @@ export interface AdminClient {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 330_000;
 
-function retryAfterSeconds(header: string | null): number | undefined {
-  if (header === null || !/^\d{1,9}$/.test(header.trim())) return undefined;
-  return Number(header.trim());
-}
-
-function problemError(status: number, body: unknown, retryAfter: number | undefined): BrokerClientError<string> {
-  const problem = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+function problemError(response: Response, body: unknown): BrokerClientError<string> {
+  const { status } = response;
+  const problem = readProblem(body, response.headers);
   // Cloud Run's and IAP's own refusals (before the function ran) carry no problem body.
   const platformCode = status === 401 ? 'unauthenticated' : status === 403 ? 'caller_not_allowed' : status === 404 ? 'not_found' : `http_${status}`;
-  const code = typeof problem.code === 'string' ? problem.code : platformCode;
-  const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${status}`;
-  return new BrokerClientError(code, detail, {
+  return new BrokerClientError(problem.code ?? platformCode, problem.message ?? `HTTP ${status}`, {
     status,
-    retryable: problem.retryable === true || status === 429 || status === 503,
-    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-    ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details as Record<string, unknown> } : {}),
+    retryable: problem.retryable || status === 429 || status === 503,
+    ...(problem.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: problem.retryAfterSeconds }),
+    ...(problem.details === undefined ? {} : { details: problem.details }),
   });
 }
 
@@ -141,7 +136,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       if (response.ok) throw new BrokerClientError('invalid_response', `${method} ${path} answered with something that is not JSON`, { status: response.status, cause: error });
       parsed = undefined;
     }
-    if (!response.ok) throw problemError(response.status, parsed, retryAfterSeconds(response.headers.get('retry-after')));
+    if (!response.ok) throw problemError(response, parsed);
     const checked = schema.safeParse(parsed);
     if (!checked.success) {
       throw new BrokerClientError(

@@ -8,18 +8,9 @@
 import { GoogleAuth } from 'google-auth-library';
 import { BrokerClientError } from './broker-client-error.js';
 import { TokenCache } from './token-cache.js';
+import { brokerErrorHeader, type ConnectionName, connectionHeaderNames, isTokenResponse, readProblem, type TokenRequest } from './wire.js';
 
-export interface TokenRequest {
-  readonly tenantId: string;
-  /** Omit for the tenant-level connection (client credentials, tenant-wide API key). */
-  readonly userId?: string;
-  readonly provider: string;
-  /** Which provider account, when the user connected several (the broker answers ambiguous_account otherwise). */
-  readonly accountId?: string;
-  /** The token must stay valid this long; the broker's default (60 s) when absent. */
-  readonly minValiditySeconds?: number;
-  readonly requiredScopes?: readonly string[];
-}
+export type { ConnectionName, TokenRequest } from './wire.js';
 
 export interface AccessToken {
   readonly accessToken: string;
@@ -31,13 +22,6 @@ export interface AccessToken {
   readonly providerAccountId: string;
   /** Non-secret facts the provider's API needs, e.g. Salesforce `instanceUrl`. */
   readonly metadata: Readonly<Record<string, string>>;
-}
-
-/** The connection a proxied call uses: the tenant, the user (omit for the tenant-level one), the account if several. */
-export interface ConnectionName {
-  readonly tenantId: string;
-  readonly userId?: string;
-  readonly accountId?: string;
 }
 
 export interface BrokerClientOptions {
@@ -80,39 +64,12 @@ export interface BrokerClient {
   clearCache(): void;
 }
 
-interface WireToken {
-  accessToken: string;
-  tokenType: string;
-  expiresAt: string | null;
-  scopes: string[];
-  connectionId: string;
-  providerAccountId: string;
-  metadata: Record<string, string>;
-}
-
 interface IdTokenSource {
   getRequestHeaders(url?: string): Promise<Headers | Record<string, string>>;
 }
 
-const isString = (value: unknown): value is string => typeof value === 'string';
-
-function parseToken(body: unknown): AccessToken | undefined {
-  const wire = body as Partial<WireToken> | null;
-  if (
-    wire === null ||
-    typeof wire !== 'object' ||
-    !isString(wire.accessToken) ||
-    !isString(wire.tokenType) ||
-    !(wire.expiresAt === null || isString(wire.expiresAt)) ||
-    !Array.isArray(wire.scopes) ||
-    !wire.scopes.every(isString) ||
-    !isString(wire.connectionId) ||
-    !isString(wire.providerAccountId) ||
-    typeof wire.metadata !== 'object' ||
-    wire.metadata === null
-  ) {
-    return undefined;
-  }
+function parseToken(wire: unknown): AccessToken | undefined {
+  if (!isTokenResponse(wire)) return undefined;
   const expiresAt = wire.expiresAt === null ? null : new Date(wire.expiresAt);
   if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) return undefined;
   return Object.freeze({
@@ -122,27 +79,21 @@ function parseToken(body: unknown): AccessToken | undefined {
     scopes: Object.freeze([...wire.scopes]),
     connectionId: wire.connectionId,
     providerAccountId: wire.providerAccountId,
-    metadata: Object.freeze({ ...(wire.metadata as Record<string, string>) }),
+    metadata: Object.freeze({ ...wire.metadata }),
   });
 }
 
-function retryAfterSeconds(header: string | null): number | undefined {
-  if (header === null || !/^\d{1,9}$/.test(header.trim())) return undefined;
-  return Number(header.trim());
-}
-
 /** The broker's problem answer (RFC 9457) as the client's error. */
-function problemError(response: Response, parsed: unknown, retryAfter: number | undefined): BrokerClientError {
-  const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown; title?: unknown; details?: unknown; retryable?: unknown };
+function problemError(response: Response, parsed: unknown): BrokerClientError {
+  const problem = readProblem(parsed, response.headers);
   // Cloud Run's own 429/503 (before the function ran) carry no problem body: still worth a retry.
   const platformRetryable = response.status === 429 || response.status === 503;
-  const code = typeof problem.code === 'string' ? problem.code : platformRetryable ? 'provider_unavailable' : 'internal';
-  const message = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${response.status}`;
-  return new BrokerClientError(code as BrokerClientError['code'], message, {
+  const code = problem.code ?? (platformRetryable ? 'provider_unavailable' : 'internal');
+  return new BrokerClientError(code as BrokerClientError['code'], problem.message ?? `HTTP ${response.status}`, {
     status: response.status,
-    retryable: problem.retryable === true || platformRetryable,
-    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-    ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details as Record<string, unknown> } : {}),
+    retryable: problem.retryable || platformRetryable,
+    ...(problem.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: problem.retryAfterSeconds }),
+    ...(problem.details === undefined ? {} : { details: problem.details }),
   });
 }
 
@@ -223,7 +174,6 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     } catch (error) {
       throw new BrokerClientError('broker_unreachable', 'The broker could not be reached', { retryable: true, cause: error });
     }
-    const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
     let parsed: unknown;
     try {
       parsed = await response.json();
@@ -236,7 +186,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       if (token === undefined) throw new BrokerClientError('invalid_response', 'The broker answered with an unexpected shape', { status: response.status });
       return token;
     }
-    throw problemError(response, parsed, retryAfter);
+    throw problemError(response, parsed);
   }
 
   async function proxied(provider: string, path: string, init: RequestInit | undefined, connection: ConnectionName): Promise<Response> {
@@ -251,23 +201,23 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     const authorization = await idTokenHeader(options.proxyAudience ?? proxyUrl, url);
     headers.set('authorization', authorization);
     headers.set('x-serverless-authorization', authorization);
-    headers.set('x-broker-tenant-id', connection.tenantId);
-    if (connection.userId !== undefined) headers.set('x-broker-user-id', connection.userId);
-    if (connection.accountId !== undefined) headers.set('x-broker-account-id', connection.accountId);
+    headers.set(connectionHeaderNames.tenantId, connection.tenantId);
+    if (connection.userId !== undefined) headers.set(connectionHeaderNames.userId, connection.userId);
+    if (connection.accountId !== undefined) headers.set(connectionHeaderNames.accountId, connection.accountId);
     let response: Response;
     try {
       response = await fetchImpl(url, { ...init, headers, redirect: 'manual' });
     } catch (error) {
       throw new BrokerClientError('broker_unreachable', 'The broker could not be reached', { retryable: true, cause: error });
     }
-    if (response.headers.get('x-broker-error') === null) return response;
+    if (response.headers.get(brokerErrorHeader) === null) return response;
     let parsed: unknown;
     try {
       parsed = await response.json();
     } catch {
       parsed = undefined;
     }
-    throw problemError(response, parsed, retryAfterSeconds(response.headers.get('retry-after')));
+    throw problemError(response, parsed);
   }
 
   async function withRetries(body: string): Promise<AccessToken> {

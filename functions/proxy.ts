@@ -1,6 +1,7 @@
 // The `proxy` function: an internal service, authenticated like `token` (its Google ID token and the caller policy),
 // calls a provider's API through the broker; the connection's token is attached here and never leaves the broker.
 import { http } from '@google-cloud/functions-framework';
+import { brokerErrorHeader } from '../client/wire.js';
 import { authenticateCaller } from '../shared/auth/authenticate-caller.js';
 import { apiMethods } from '../shared/config/caller-policy-schema.js';
 import { isBrokerError } from '../shared/errors/broker-error.js';
@@ -50,7 +51,7 @@ http(
         );
       } catch (error) {
         // Marks the broker's own refusals and failures, so a caller tells them from the provider's answers.
-        if (!res.headersSent) res.setHeader('x-broker-error', isBrokerError(error) ? error.code : 'internal');
+        if (!res.headersSent) res.setHeader(brokerErrorHeader, isBrokerError(error) ? error.code : 'internal');
         throw error;
       } finally {
         await drained();

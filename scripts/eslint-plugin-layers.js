@@ -1,7 +1,7 @@
 // A local ESLint rule for the import direction of STYLE.md: functions → use cases → adapters → foundation.
 // Written here rather than taken from eslint-plugin-import-x, whose native resolver has platform packages
 // the npm registry mirror lacks (which breaks `npm ci`). Cycles are checked by test/scripts/import-cycles.test.ts.
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { sharedLayers } from './layers.js';
 
 const repoRoot = dirname(dirname(new URL(import.meta.url).pathname));
@@ -9,6 +9,10 @@ const layerOfFolder = new Map(sharedLayers.flatMap((layer, index) => layer.folde
 const outsideDeployables = ['test', 'bench', 'scripts', 'local'];
 // What the package ships (deployed functions, the client library, the operator CLI): none of it may reach into the tools.
 const shippedAreas = ['functions', 'client', 'cli'];
+// The client package's wire contract: the one declaration of what travels between broker and callers. The server
+// builds on it, so shared/ may import it; it imports nothing, so that import brings nothing else along.
+const wireContract = join('client', 'wire.ts');
+const isWireContract = (path) => relative(repoRoot, path).replace(/\.js$/, '.ts') === wireContract;
 
 /** Where a repository path sits: a shared/ layer (0 = top), functions/, or another top-level folder. */
 function placeOf(path) {
@@ -21,11 +25,18 @@ function placeOf(path) {
 }
 
 function check(context, node, source) {
-  if (typeof source !== 'string' || !source.startsWith('.')) return;
-  const from = placeOf(context.filename);
-  const to = placeOf(resolve(dirname(context.filename), source));
+  if (typeof source !== 'string') return;
   const report = (message) => context.report({ node, message });
+  if (isWireContract(context.filename)) {
+    report(`${wireContract} is the wire contract shared/ builds on: it imports nothing, not even a package.`);
+    return;
+  }
+  if (!source.startsWith('.')) return;
+  const from = placeOf(context.filename);
+  const target = resolve(dirname(context.filename), source);
+  const to = placeOf(target);
   if (from.area === 'shared') {
+    if (isWireContract(target)) return;
     if (to.area !== 'shared') {
       report(`shared/ must not import from ${to.area}/: the library never depends on functions, tests or tools.`);
     } else if (from.layer === undefined || to.layer === undefined) {

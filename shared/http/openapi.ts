@@ -1,5 +1,6 @@
 // Builds an OpenAPI 3.0 document from the zod schemas an API validates with, so the document cannot drift from the code.
 import { z } from 'zod';
+import type { ProblemBody } from '../../client/wire.js';
 import { errorCodes } from '../errors/error-codes.js';
 
 export type ApiMethod = 'get' | 'post';
@@ -57,10 +58,11 @@ function parameters(schema: z.ZodObject, where: 'path' | 'query'): JsonSchema[] 
   });
 }
 
+// The problem body of the wire contract, as JSON Schema: the compiler holds its fields to ProblemBody's.
 const problemSchema: JsonSchema = {
   type: 'object',
   description: 'RFC 9457 problem details',
-  required: ['type', 'title', 'status', 'code'],
+  required: ['type', 'title', 'status', 'code'] satisfies readonly (keyof ProblemBody)[],
   properties: {
     type: { type: 'string' },
     title: { type: 'string' },
@@ -69,7 +71,7 @@ const problemSchema: JsonSchema = {
     detail: { type: 'string' },
     retryable: { type: 'boolean' },
     details: { type: 'object', additionalProperties: true },
-  },
+  } satisfies Record<keyof ProblemBody, JsonSchema>,
 };
 
 export function openApiDocument(info: OpenApiInfo, operations: readonly ApiOperationDescription[], security?: OpenApiSecurity): JsonSchema {

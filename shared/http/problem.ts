@@ -1,18 +1,9 @@
 // Turns any thrown value into an RFC 9457 problem+json response; unknown errors become a bare 500.
+import type { ProblemBody } from '../../client/wire.js';
 import { BrokerError } from '../errors/broker-error.js';
 import { errorCodeTable } from '../errors/error-codes.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-export interface ProblemBody {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly code: string;
-  readonly detail?: string;
-  readonly retryable?: boolean;
-  readonly [extension: string]: unknown;
-}
 
 export interface ProblemResponse {
   readonly status: number;

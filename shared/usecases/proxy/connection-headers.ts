@@ -1,17 +1,17 @@
-// Which connection a proxied call uses, named by headers (the path and body belong to the provider's API):
+// Which connection a proxied call uses, named by the headers of the client's wire contract (client/wire.ts):
 // `x-broker-tenant-id`, `x-broker-user-id` (absent: the tenant-level connection), `x-broker-account-id` (optional).
+import { type ConnectionName, connectionHeaderNames } from '../../../client/wire.js';
 import { type RequestHeaders, requestHeader } from '../../auth/authenticate-caller.js';
 import { BrokerError } from '../../errors/broker-error.js';
 import type { ConnectionSelector } from '../token/find-connection.js';
 import { tokenRequestSchema } from '../token/token-request.js';
 
-export const connectionHeaderNames = { tenantId: 'x-broker-tenant-id', userId: 'x-broker-user-id', accountId: 'x-broker-account-id' } as const;
-
 // The same fields, checked the same way, as a token request names its connection with.
-const namedConnectionSchema = tokenRequestSchema.pick({ tenantId: true, userId: true, accountId: true });
+const namedConnectionSchema = tokenRequestSchema.pick({ tenantId: true, userId: true, accountId: true } satisfies Record<keyof ConnectionName, true>);
 
 function invalid(fields: readonly string[]): BrokerError {
-  return new BrokerError('invalid_request', 'Name the connection with x-broker-tenant-id, and x-broker-user-id / x-broker-account-id where needed', {
+  const { tenantId, userId, accountId } = connectionHeaderNames;
+  return new BrokerError('invalid_request', `Name the connection with ${tenantId}, and ${userId} / ${accountId} where needed`, {
     details: { fields },
   });
 }

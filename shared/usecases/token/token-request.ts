@@ -1,5 +1,9 @@
-// The token function's request and response shapes: one zod schema each, the types inferred.
+// The token function's request as the server checks it: a strict zod schema, tied at compile time to the wire shape
+// the client package declares (client/wire.ts), so the two cannot drift. The answer's shape is the client's as is.
 import { z } from 'zod';
+import type { TokenRequest as WireTokenRequest } from '../../../client/wire.js';
+
+export type { TokenResponse } from '../../../client/wire.js';
 
 /** The longest validity a caller may ask for; a provider's tokens may live shorter (then the freshest one is served). */
 export const MAX_MIN_VALIDITY_SECONDS = 1800;
@@ -20,16 +24,12 @@ export const tokenRequestSchema = z
   .strict();
 export type TokenRequest = z.infer<typeof tokenRequestSchema>;
 
-export const tokenResponseSchema = z
-  .object({
-    accessToken: z.string().min(1),
-    tokenType: z.string().min(1),
-    /** ISO 8601; null when the provider's token lives until revoked. */
-    expiresAt: z.string().nullable(),
-    scopes: z.array(z.string()),
-    connectionId: z.string(),
-    providerAccountId: z.string(),
-    metadata: z.record(z.string(), z.string()),
-  })
-  .strict();
-export type TokenResponse = z.infer<typeof tokenResponseSchema>;
+// The compile-time tie. Exact equality (readonly and optional modifiers included), after spelling the client's type
+// as the schema's input: fields writable, arrays mutable, and `userId` also null, which the server takes as omitted
+// (the client never sends it).
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type AsSchemaInput<Wire> = {
+  -readonly [Field in keyof Wire]: Field extends 'userId' ? Wire[Field] | null : Wire[Field] extends readonly (infer Item)[] | undefined ? Item[] : Wire[Field];
+};
+const requestMatchesWire: Equal<z.input<typeof tokenRequestSchema>, AsSchemaInput<WireTokenRequest>> = true;
+void requestMatchesWire;
