@@ -72,8 +72,14 @@ export function createSignedJwtVerifier(options: SignedJwtVerifierOptions): Sign
       throw new SigningKeysUnavailable('The signing keys could not be fetched', { cause: error });
     }
   };
-  // Fresh (younger than keysMaxAgeMs, as jose would demand before verifying) and still holding the key.
-  const stillPublished = (kid: string) => remoteKeys.fresh && (remoteKeys.jwks()?.keys ?? []).some((key) => key.kid === kid);
+  // Fresh (younger than keysMaxAgeMs, as jose would demand before verifying) and still holding the key. The set only
+  // changes inside a verification (jose fetches it there), so its key ids are read once after each one, not per token.
+  let publishedKids: ReadonlySet<string> | undefined;
+  const stillPublished = (kid: string) => {
+    if (!remoteKeys.fresh) return false;
+    publishedKids ??= new Set((remoteKeys.jwks()?.keys ?? []).flatMap((key) => (key.kid === undefined ? [] : [key.kid])));
+    return publishedKids.has(kid);
+  };
   const rememberVerified = options.rememberVerified ?? DEFAULT_REMEMBERED_TOKENS;
   const memo = rememberVerified > 0 ? createVerifiedJwtMemo(rememberVerified) : undefined;
   return async (token) => {
@@ -92,6 +98,9 @@ export function createSignedJwtVerifier(options: SignedJwtVerifierOptions): Sign
       if (error instanceof SigningKeysUnavailable) throw error;
       if (!(error instanceof errors.JOSEError)) throw error;
       throw new SignedJwtRefusal(failureOf(error));
+    } finally {
+      // jose may have fetched the set meanwhile; ids read before or during that are read again.
+      publishedKids = undefined;
     }
   };
 }
