@@ -99,6 +99,21 @@ export function logEvents(lines: readonly string[], event: string): Record<strin
   return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === event);
 }
 
+/**
+ * The timings of a stalled round, as short as they go while each still proves its point on a loaded machine (a round
+ * lasts about `stallMs`, and the issue 16 proof is 20 of them):
+ * - the holder extends its lease every quarter of `leaseTtlMs`, so one extension may take 900 ms before the lease runs
+ *   out (an emulator transaction takes tens of ms, a few hundred when the machine is busy);
+ * - the second reader comes back `pauseMs` after the first gave up: past the lease's unextended life, so only the
+ *   holder's extensions keep it off the provider;
+ * - the provider answers `stallMs` after it was called: after both readers gave up at their `callerWaitMs`, with
+ *   `stallMs - pauseMs - 2 * callerWaitMs` (800 ms) to spare for the second reader's own look at the document.
+ */
+export const stallTimings = { leaseTtlMs: 1_200, callerWaitMs: 250, pauseMs: 1_800, stallMs: 3_100 } as const;
+
+/** How often a round looks for the stored reply: each look is one document read. */
+const STORED_POLL_MS = 50;
+
 export interface StalledRound {
   readonly firestore: Firestore;
   readonly vault: Vault;
@@ -115,7 +130,6 @@ export interface StalledRound {
   readonly label: string;
 }
 
-/** One round of a provider stalling on a refresh: both readers get 503, then the holder stores the reply; returns what it stored. */
 /**
  * A read as a caller makes it: a 503 `refresh_in_progress` (the caller's short wait ran out while a refresh it asked
  * for goes on) is retried, as its `retryAfterSeconds` tells callers to. A prompt provider on a loaded machine can take
@@ -133,13 +147,14 @@ export async function readAsCaller(instance: EngineInstance, request: TokenReque
   }
 }
 
+/** One round of a provider stalling on a refresh: both readers get 503, then the holder stores the reply; returns what it stored. */
 export async function stalledRefreshStored(round: StalledRound) {
   await expect(round.first.read(round.request), round.label).rejects.toMatchObject({ code: 'provider_unavailable', details: { reason: 'refresh_in_progress' } });
   await new Promise((resolve) => setTimeout(resolve, round.pauseMs));
   await expect(round.second.read(round.request), round.label).rejects.toMatchObject({ code: 'provider_unavailable' });
   let stored = await readStoredConnection(round.firestore, round.vault, round.connectionId);
-  for (let waited = 0; stored.credentials.refreshToken === round.previousRefreshToken && waited < round.timeoutMs; waited += 100) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let waited = 0; stored.credentials.refreshToken === round.previousRefreshToken && waited < round.timeoutMs; waited += STORED_POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, STORED_POLL_MS));
     stored = await readStoredConnection(round.firestore, round.vault, round.connectionId);
   }
   return stored;

@@ -11,16 +11,14 @@ import { readStoredConnection, writeConnection } from '../../../support/connecti
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, startInstance } from './engine-harness.js';
+import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance } from './engine-harness.js';
 import { changeStamp } from '../../../../shared/store/connection-change.js';
 
 const project = useFirestoreTestProject('refresh-oidc-peer-stall');
 const ISSUER = 'https://op.peer.test';
 const client = { clientId: 'broker', clientSecret: 'peer-secret-0123456789abcdef' };
 const ROUNDS = 5;
-const LEASE_TTL_MS = 3_000;
-const CALLER_WAIT_MS = 250;
-const STALL_MS = 5_000;
+const { leaseTtlMs, callerWaitMs, pauseMs, stallMs } = stallTimings;
 
 let peer: Provider;
 let server: Server;
@@ -115,18 +113,18 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
       logLines,
       catalog,
       originOverrides: { [ISSUER]: peerOrigin },
-      refresh: { leaseTtlMs: LEASE_TTL_MS, callerWaitMs: CALLER_WAIT_MS, replyDeadlineMs: 30_000 },
+      refresh: { leaseTtlMs, callerWaitMs, replyDeadlineMs: 30_000 },
     };
     const [first, second] = [startInstance(settings), startInstance(settings)];
     instances.push(first, second);
     const request = { tenantId: 'acme', userId: 'erin', provider: 'peer' };
 
-    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs: LEASE_TTL_MS * 1.2, timeoutMs: STALL_MS * 4 };
+    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs, timeoutMs: stallMs * 4 };
     let previousRefreshToken = (await readStoredConnection(project.firestore, vaults.vault, connectionId)).credentials.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
       await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
       tokenRequests = 0;
-      stallNextTokenReplyMs = STALL_MS;
+      stallNextTokenReplyMs = stallMs;
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
       expect(stored.credentials.refreshToken, `round ${round}: the rotated token was stored`).not.toBe(previousRefreshToken);
       expect((await readAsCaller(second, request)).accessToken, `round ${round}`).toBe(stored.credentials.accessToken);
