@@ -27,8 +27,15 @@ let sandbox: ProviderSandbox;
 let vaults: VaultHarness;
 const instances: EngineInstance[] = [];
 const logLines: string[] = [];
-/** The next token reply is held this long after the peer produced it (it has rotated by then). */
+/** The next token reply is held this long after the peer produced it (it has rotated by then), unless released first. */
 let stallNextTokenReplyMs = 0;
+/** Sends each held reply at once. */
+const heldReplies = new Set<() => void>();
+function releaseHeldReplies(): number {
+  const held = [...heldReplies];
+  for (const send of held) send();
+  return held.length;
+}
 let tokenRequests = 0;
 
 beforeAll(async () => {
@@ -52,7 +59,13 @@ beforeAll(async () => {
         // The peer does all its work (rotation included); only the bytes of its answer are held back.
         const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
         res.end = ((...args: unknown[]) => {
-          setTimeout(() => end(...args), holdMs);
+          const send = () => {
+            clearTimeout(timer);
+            heldReplies.delete(send);
+            end(...args);
+          };
+          const timer = setTimeout(send, holdMs);
+          heldReplies.add(send);
           return res;
         }) as typeof res.end;
       }
@@ -64,8 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // A reader that gave up may still be polling for the lease (every 250 ms at most): let its last look finish.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  releaseHeldReplies();
   await Promise.all(instances.map((instance) => instance.close()));
   server?.closeAllConnections();
   await new Promise<void>((resolve) => server?.close(() => resolve()));
@@ -119,7 +131,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
     instances.push(first, second);
     const request = { tenantId: 'acme', userId: 'erin', provider: 'peer' };
 
-    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs, timeoutMs: stallMs * 4 };
+    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs, releaseReply: releaseHeldReplies, timeoutMs: stallMs };
     let previousRefreshToken = (await readStoredConnection(project.firestore, vaults.vault, connectionId)).credentials.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
       await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
