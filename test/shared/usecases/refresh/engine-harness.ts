@@ -100,16 +100,21 @@ export function logEvents(lines: readonly string[], event: string): Record<strin
 }
 
 /**
- * The timings of a stalled round, as short as they go while each still proves its point on a loaded machine (a round
- * lasts about `pauseMs` plus two caller waits, and the issue 16 proof is 20 of them):
- * - the holder extends its lease every quarter of `leaseTtlMs`, so an extension may land 1.5 s late (a busy machine's
+ * The timings of a stalled round. A round lasts about `pauseMs` plus two caller waits, and the issue 16 proof is 20 of
+ * them; what keeps it from flaking on a busy machine is the lease's slack, which stays as wide as ever:
+ * - the holder extends its lease every quarter of `leaseTtlMs`, so an extension may land 2.25 s late (a busy machine's
  *   timers and emulator transactions) before the lease runs out;
  * - the second reader comes back `pauseMs` after the first gave up at its `callerWaitMs`: past the lease's unextended
  *   life, so only the holder's extensions keep it off the provider;
  * - the provider holds its reply until the round releases it, once the second reader gave up too (`stallMs` only
  *   bounds a round that never does, inside the engines' reply deadline).
  */
-export const stallTimings = { leaseTtlMs: 2_000, callerWaitMs: 250, pauseMs: 2_500, stallMs: 15_000 } as const;
+export const stallTimings = { leaseTtlMs: 3_000, callerWaitMs: 250, pauseMs: 3_500, stallMs: 15_000 } as const;
+
+/** The holder's lease troubles so far, for the message of a round that saw a second provider call. */
+export function leaseTrouble(lines: readonly string[]): string {
+  return JSON.stringify([...logEvents(lines, 'refresh.lease_extend_failed'), ...logEvents(lines, 'refresh.lease_lost')]);
+}
 
 /** How often a round looks for the held reply and then for the stored one (a document read). */
 const STORED_POLL_MS = 50;

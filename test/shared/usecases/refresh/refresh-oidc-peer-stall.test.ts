@@ -11,7 +11,7 @@ import { readStoredConnection, writeConnection } from '../../../support/connecti
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance } from './engine-harness.js';
+import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance } from './engine-harness.js';
 import { changeStamp } from '../../../../shared/store/connection-change.js';
 
 const project = useFirestoreTestProject('refresh-oidc-peer-stall');
@@ -140,7 +140,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
       expect(stored.credentials.refreshToken, `round ${round}: the rotated token was stored`).not.toBe(previousRefreshToken);
       expect((await readAsCaller(second, request)).accessToken, `round ${round}`).toBe(stored.credentials.accessToken);
-      expect(tokenRequests, `round ${round}: one token request, so no consumed token was ever presented`).toBe(1);
+      expect(tokenRequests, `round ${round}: one token request, so no consumed token was ever presented; lease trouble: ${leaseTrouble(logLines)}`).toBe(1);
       expect(stored.connection.document.status).toBe('active');
       previousRefreshToken = stored.credentials.refreshToken;
     }
