@@ -94,6 +94,14 @@ export function startInstance(settings: InstanceSettings): EngineInstance {
   };
 }
 
+/**
+ * Each instance reads and opens the stored credentials once, so its cold start (loading the KMS client blocks the
+ * event loop for a while, then channels open) happens here, not inside a lease its holder must keep extending.
+ */
+export async function warmInstances(instances: readonly EngineInstance[], connectionId: string): Promise<void> {
+  await Promise.all(instances.map((instance) => readStoredConnection(instance.firestore, instance.vault, connectionId)));
+}
+
 /** Parsed log lines of one event name. */
 export function logEvents(lines: readonly string[], event: string): Record<string, unknown>[] {
   return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === event);

@@ -11,7 +11,7 @@ import { readStoredConnection, writeConnection } from '../../../support/connecti
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance } from './engine-harness.js';
+import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance, warmInstances } from './engine-harness.js';
 import { changeStamp } from '../../../../shared/store/connection-change.js';
 
 const project = useFirestoreTestProject('refresh-oidc-peer-stall');
@@ -129,6 +129,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
     };
     const [first, second] = [startInstance(settings), startInstance(settings)];
     instances.push(first, second);
+    await warmInstances([first, second], connectionId);
     const request = { tenantId: 'acme', userId: 'erin', provider: 'peer' };
 
     const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs, releaseReply: releaseHeldReplies, timeoutMs: stallMs };

@@ -5,7 +5,7 @@ import { connectAtSandbox, registerSandboxClient, setStoredExpiry } from '../../
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance } from './engine-harness.js';
+import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance, warmInstances } from './engine-harness.js';
 
 const project = useFirestoreTestProject('refresh-slow-provider');
 const ROUNDS = 20;
@@ -35,6 +35,7 @@ describe('a refresh reply that arrives after the caller stopped waiting', () => 
     const settings = { config: project.config, vaults, sandbox, clients: { zoom: client }, logLines, refresh: { leaseTtlMs, callerWaitMs, replyDeadlineMs: 20_000 } };
     const [first, second] = [startInstance(settings), startInstance(settings)];
     instances.push(first, second);
+    await warmInstances([first, second], connectionId);
     const request = { tenantId: 'acme', userId: 'slow-1', provider: 'zoom' };
 
     let lost = 0;
