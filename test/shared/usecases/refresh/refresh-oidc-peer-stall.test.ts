@@ -132,7 +132,7 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
     await warmInstances([first, second], connectionId);
     const request = { tenantId: 'acme', userId: 'erin', provider: 'peer' };
 
-    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs, releaseReply: releaseHeldReplies, timeoutMs: stallMs };
+    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, logLines, pauseMs, releaseReply: releaseHeldReplies, timeoutMs: stallMs };
     let previousRefreshToken = (await readStoredConnection(project.firestore, vaults.vault, connectionId)).credentials.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
       await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
