@@ -50,11 +50,6 @@ export interface ProviderSandbox {
   issueApiKey(provider: string, account?: string): string;
   /** The provider API calls received since the last reset (what the proxy sent): who, where, and the Bearer token. */
   apiRequests(): readonly SandboxApiRequest[];
-  /**
-   * Sends every reply a `stall` fault is holding now, as if its time had run out; returns how many there were. A test
-   * ends a stall at the moment its point is made rather than after a duration padded for a slow machine.
-   */
-  releaseStalls(): number;
   /** Calls received (faulted ones included) since the last reset. */
   calls(provider: string, endpoint: SandboxEndpoint): number;
   /** Every non-zero counter, keyed `provider.endpoint`. */
@@ -579,7 +574,7 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     if (fault?.kind === 'hang') return; // never answers; the client's timeout must fire
     if (fault?.kind === 'stall') {
       const reply = await entry.handler(request);
-      await stallFor(fault.ms);
+      await new Promise((resolve) => setTimeout(resolve, fault.ms));
       return send(res, reply);
     }
     if (fault?.kind === 'status') return send(res, raw(fault.status, '{"error":"sandbox_fault"}', { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }));
@@ -744,20 +739,6 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     return true;
   }
 
-  /** The held replies of `stall` faults: each entry sends its reply at once (releaseStalls). */
-  const stalls = new Set<() => void>();
-  function stallFor(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const release = () => {
-        clearTimeout(timer);
-        stalls.delete(release);
-        resolve();
-      };
-      const timer = setTimeout(release, ms);
-      stalls.add(release);
-    });
-  }
-
   const server: Server = createServer((req, res) => {
     if (streamedApi(req, res)) return;
     handle(req, res).catch(() => {
@@ -807,11 +788,6 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       return apiKey;
     },
     apiRequests: () => [...apiRequests],
-    releaseStalls: () => {
-      const held = [...stalls];
-      for (const release of held) release();
-      return held.length;
-    },
     calls: (provider, endpoint) => state.calls.get(`${provider}.${endpoint}`) ?? 0,
     callCounts: () => Object.fromEntries(state.calls),
     resetCalls: () => {
@@ -823,7 +799,6 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
     reset: () => state.reset(),
     close: () =>
       new Promise<void>((resolve, reject) => {
-        for (const release of [...stalls]) release();
         forgetProviderOrigin(origin);
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));

@@ -11,14 +11,16 @@ import { readStoredConnection, writeConnection } from '../../../support/connecti
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance, warmInstances } from './engine-harness.js';
+import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, startInstance } from './engine-harness.js';
 import { changeStamp } from '../../../../shared/store/connection-change.js';
 
 const project = useFirestoreTestProject('refresh-oidc-peer-stall');
 const ISSUER = 'https://op.peer.test';
 const client = { clientId: 'broker', clientSecret: 'peer-secret-0123456789abcdef' };
 const ROUNDS = 5;
-const { leaseTtlMs, callerWaitMs, pauseMs, stallMs } = stallTimings;
+const LEASE_TTL_MS = 3_000;
+const CALLER_WAIT_MS = 250;
+const STALL_MS = 5_000;
 
 let peer: Provider;
 let server: Server;
@@ -27,15 +29,8 @@ let sandbox: ProviderSandbox;
 let vaults: VaultHarness;
 const instances: EngineInstance[] = [];
 const logLines: string[] = [];
-/** The next token reply is held this long after the peer produced it (it has rotated by then), unless released first. */
+/** The next token reply is held this long after the peer produced it (it has rotated by then). */
 let stallNextTokenReplyMs = 0;
-/** Sends each held reply at once. */
-const heldReplies = new Set<() => void>();
-function releaseHeldReplies(): number {
-  const held = [...heldReplies];
-  for (const send of held) send();
-  return held.length;
-}
 let tokenRequests = 0;
 
 beforeAll(async () => {
@@ -59,13 +54,7 @@ beforeAll(async () => {
         // The peer does all its work (rotation included); only the bytes of its answer are held back.
         const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
         res.end = ((...args: unknown[]) => {
-          const send = () => {
-            clearTimeout(timer);
-            heldReplies.delete(send);
-            end(...args);
-          };
-          const timer = setTimeout(send, holdMs);
-          heldReplies.add(send);
+          setTimeout(() => end(...args), holdMs);
           return res;
         }) as typeof res.end;
       }
@@ -77,7 +66,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  releaseHeldReplies();
+  // A reader that gave up may still be polling for the lease (every 250 ms at most): let its last look finish.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
   await Promise.all(instances.map((instance) => instance.close()));
   server?.closeAllConnections();
   await new Promise<void>((resolve) => server?.close(() => resolve()));
@@ -125,23 +115,22 @@ describe('a stalled refresh at oidc-provider, with rotation and reuse detection'
       logLines,
       catalog,
       originOverrides: { [ISSUER]: peerOrigin },
-      refresh: { leaseTtlMs, callerWaitMs, replyDeadlineMs: 30_000 },
+      refresh: { leaseTtlMs: LEASE_TTL_MS, callerWaitMs: CALLER_WAIT_MS, replyDeadlineMs: 30_000 },
     };
     const [first, second] = [startInstance(settings), startInstance(settings)];
     instances.push(first, second);
-    await warmInstances([first, second], connectionId);
     const request = { tenantId: 'acme', userId: 'erin', provider: 'peer' };
 
-    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, logLines, pauseMs, releaseReply: releaseHeldReplies, timeoutMs: stallMs };
+    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs: LEASE_TTL_MS * 1.2, timeoutMs: STALL_MS * 4 };
     let previousRefreshToken = (await readStoredConnection(project.firestore, vaults.vault, connectionId)).credentials.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
       await project.firestore.collection('connections').doc(connectionId).update({ expiresAtMs: Date.now() - 1_000, nextRefreshAtMs: Date.now() - 1_000, ...changeStamp() });
       tokenRequests = 0;
-      stallNextTokenReplyMs = stallMs;
+      stallNextTokenReplyMs = STALL_MS;
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
       expect(stored.credentials.refreshToken, `round ${round}: the rotated token was stored`).not.toBe(previousRefreshToken);
       expect((await readAsCaller(second, request)).accessToken, `round ${round}`).toBe(stored.credentials.accessToken);
-      expect(tokenRequests, `round ${round}: one token request, so no consumed token was ever presented; lease trouble: ${leaseTrouble(logLines)}`).toBe(1);
+      expect(tokenRequests, `round ${round}: one token request, so no consumed token was ever presented`).toBe(1);
       expect(stored.connection.document.status).toBe('active');
       previousRefreshToken = stored.credentials.refreshToken;
     }

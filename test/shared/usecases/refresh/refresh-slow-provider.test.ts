@@ -5,12 +5,14 @@ import { connectAtSandbox, registerSandboxClient, setStoredExpiry } from '../../
 import { useFirestoreTestProject } from '../../../support/firestore-test-project.js';
 import { startVaultHarness, type VaultHarness } from '../../../support/vault-harness.js';
 import { type ProviderSandbox, startProviderSandbox } from '../../../../local/provider-sandbox/provider-sandbox.js';
-import { type EngineInstance, leaseTrouble, logEvents, readAsCaller, stalledRefreshStored, stallTimings, startInstance, warmInstances } from './engine-harness.js';
+import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, startInstance } from './engine-harness.js';
 
 const project = useFirestoreTestProject('refresh-slow-provider');
 const ROUNDS = 20;
-// The stall outlasts the lease's unextended life: only the holder's extensions keep others off the provider.
-const { leaseTtlMs, callerWaitMs, pauseMs, stallMs } = stallTimings;
+// The stall outlasts the lease's unextended life by far: only the holder's extensions keep others off the provider.
+const LEASE_TTL_MS = 3_000;
+const CALLER_WAIT_MS = 250;
+const STALL_MS = 6_000;
 
 let sandbox: ProviderSandbox;
 let vaults: VaultHarness;
@@ -27,30 +29,29 @@ afterAll(async () => {
 });
 
 describe('a refresh reply that arrives after the caller stopped waiting', () => {
-  it(`is stored when it lands and the grant lives on, ${ROUNDS} rounds of a stalled, rotating, reuse-detecting provider`, { timeout: 300_000 }, async () => {
+  it(`is stored when it lands and the grant lives on, ${ROUNDS} rounds of a stalled, rotating, reuse-detecting provider`, { timeout: 400_000 }, async () => {
     const { client } = registerSandboxClient(sandbox, 'zoom');
     // Reuse detection: one refresh with a rotated-out token would revoke the whole grant.
     sandbox.configure('zoom', { rotateRefreshTokens: true, invalidateRotatedRefreshTokens: true, revokeGrantOnReuse: true, refreshTokenGraceSeconds: 0, tokenLifetimeSeconds: 3600 });
     const { connectionId, grant } = await connectAtSandbox({ firestore: project.firestore, vault: vaults.vault, sandbox, client, provider: 'zoom', tenantId: 'acme', userId: 'slow-1' });
-    const settings = { config: project.config, vaults, sandbox, clients: { zoom: client }, logLines, refresh: { leaseTtlMs, callerWaitMs, replyDeadlineMs: 20_000 } };
+    const settings = { config: project.config, vaults, sandbox, clients: { zoom: client }, logLines, refresh: { leaseTtlMs: LEASE_TTL_MS, callerWaitMs: CALLER_WAIT_MS, replyDeadlineMs: 20_000 } };
     const [first, second] = [startInstance(settings), startInstance(settings)];
     instances.push(first, second);
-    await warmInstances([first, second], connectionId);
     const request = { tenantId: 'acme', userId: 'slow-1', provider: 'zoom' };
 
     let lost = 0;
-    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, logLines, pauseMs, releaseReply: () => sandbox.releaseStalls(), timeoutMs: stallMs };
+    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs: LEASE_TTL_MS * 1.5, timeoutMs: STALL_MS * 4 };
     let previousRefreshToken = grant.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
       await setStoredExpiry(project.firestore, connectionId, Date.now() - 1_000);
       sandbox.resetCalls();
-      sandbox.failNext('zoom', 'refresh', { kind: 'stall', ms: stallMs });
+      sandbox.failNext('zoom', 'refresh', { kind: 'stall', ms: STALL_MS });
 
       // The caller gets 503 at its own deadline, the other instance too; the reply lands and the holder stores it.
       const stored = await stalledRefreshStored({ ...stall, previousRefreshToken, label: `round ${round}` });
       const next = await readAsCaller(second, request);
       expect(next.accessToken, `round ${round}: the next read serves the stored reply`).toBe(stored.credentials.accessToken);
-      expect(sandbox.calls('zoom', 'refresh'), `round ${round}: one provider call; lease trouble: ${leaseTrouble(logLines)}`).toBe(1);
+      expect(sandbox.calls('zoom', 'refresh'), `round ${round}: one provider call`).toBe(1);
       if (stored.connection.document.status !== 'active' || stored.credentials.refreshToken === previousRefreshToken) lost += 1;
       previousRefreshToken = stored.credentials.refreshToken;
     }
@@ -63,8 +64,7 @@ describe('a refresh reply that arrives after the caller stopped waiting', () => 
     expect(sandbox.calls('zoom', 'refresh')).toBe(1);
     expect(sandbox.issuedSecrets()).toContain(final.accessToken);
     expect(logEvents(logLines, 'refresh.failed')).toEqual([]);
-    // Every reply was committed under its holder's lease: none was a late reply kept after the lease ran out.
-    expect(logEvents(logLines, 'refresh.late_reply_kept')).toEqual([]);
+    expect(logEvents(logLines, 'refresh.lease_lost')).toEqual([]);
     expect(logEvents(logLines, 'refresh.succeeded')).toHaveLength(ROUNDS + 1);
   });
 });
