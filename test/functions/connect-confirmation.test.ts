@@ -102,6 +102,8 @@ async function storedConnectionsOf(running: RunningStack, userId: string): Promi
 
 describe('with confirmation required (the default of a new deployment)', () => {
   let running: RunningStack;
+  /** Parked by the first case and left unconfirmed: its window runs out while the other cases run, not in a wait of its own. */
+  let unconfirmed: { flowId: string; parkedAtMs: number } | undefined;
 
   beforeAll(async () => {
     running = await runStack('connect-confirm', { CONNECT_CONFIRMATION_WINDOW_SECONDS: String(WINDOW_SECONDS) });
@@ -115,6 +117,17 @@ describe('with confirmation required (the default of a new deployment)', () => {
 
   const confirm = (flowId: string, userId: string, callerEmail?: string) =>
     running.call('connections', '/confirm', { tenantId: running.tenantId, flowId, userId }, callerEmail);
+
+  it('leaves a grant nobody confirmed parked while its window runs: the refresh sweep does not touch it', async () => {
+    const { location } = await connectAs(running, 'carol', 'carolcorp');
+    expect(location.searchParams.get('outcome')).toBe('pending_confirmation');
+    unconfirmed = { flowId: location.searchParams.get('flow_id') as string, parkedAtMs: Date.now() };
+
+    await running.stack.sweeps.runNow();
+    expect(running.stack.sandbox.revokedGrants('slack')).not.toContain('carolcorp');
+    const parked = await running.firestore.collection(collectionNames.parkedGrants).where('userId', '==', 'carol').get();
+    expect(parked.docs.map((doc) => doc.get('state'))).toEqual(['awaiting']);
+  });
 
   it('stores the connection once the product confirms the user the link was made for, and the token read works', async () => {
     const started = await authorize(running.driver, { tenantId: running.tenantId, userId: 'alice', provider: 'slack' });
@@ -226,13 +239,8 @@ describe('with confirmation required (the default of a new deployment)', () => {
   });
 
   it('discards and revokes a grant nobody confirmed within the window: the refresh sweep does it, a late confirmation is refused', async () => {
-    const { location } = await connectAs(running, 'carol', 'carolcorp');
-    const flowId = location.searchParams.get('flow_id') as string;
-    const parkedAtMs = Date.now();
-
-    // Before the deadline the sweep leaves it alone.
-    await running.stack.sweeps.runNow();
-    expect(running.stack.sandbox.revokedGrants('slack')).not.toContain('carolcorp');
+    if (unconfirmed === undefined) throw new Error('runs after the first case of this block, which parks the grant');
+    const { flowId, parkedAtMs } = unconfirmed;
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, parkedAtMs + (WINDOW_SECONDS + 1) * 1000 - Date.now())));
     await running.stack.sweeps.runNow();
