@@ -291,9 +291,11 @@ function keepLeaseAlive(engine: Engine, connectionId: string, fence: RefreshFenc
   let timer: NodeJS.Timeout | undefined;
   const beat = async () => {
     const held = await extendRefreshLease(firestore, connectionId, fence, { ttlMs: settings.leaseTtlMs, clock }).catch((error: unknown) => {
-      engine.log.warn('refresh.lease_extend_failed', 'Extending the refresh lease failed; retrying at the next beat', { connectionId, error });
+      if (!stopped) engine.log.warn('refresh.lease_extend_failed', 'Extending the refresh lease failed; retrying at the next beat', { connectionId, error });
       return true;
     });
+    // An extension that raced the commit and lost says nothing: the outcome is committed and the lease released.
+    if (stopped) return;
     if (!held) engine.log.warn('refresh.lease_lost', 'The refresh lease was lost while waiting for the provider', { connectionId, leaseVersion: fence.version });
     else schedule();
   };
@@ -386,6 +388,9 @@ async function refreshHeld(engine: Engine, connection: StoredConnection, fence: 
   }
   stopExtending();
   await engine.hooks.afterProviderReply?.({ connectionId: connection.id, holder: fence.holder, leaseVersion: fence.version });
+  // Held until the reply is committed: a commit slowed by contention (an abort and the client's backoff) must not
+  // outlast the lease, or another instance claims it and refreshes again with the token this reply just replaced.
+  const stopExtendingWhileStoring = keepLeaseAlive(engine, connection.id, fence);
   try {
     const stored = await store(engine, connection, fence, refreshedCredentials(engine, connection, provider, previous, reply, sealing), actor);
     const late = stored.document.lease?.version !== fence.version;
@@ -401,8 +406,11 @@ async function refreshHeld(engine: Engine, connection: StoredConnection, fence: 
     // The provider may have rotated the refresh token we could not store: say so loudly. The next holder refreshes
     // with the stored token (recovered where the provider still accepts it, else needs_reauth saying why).
     engine.log.error('refresh.not_stored', 'A refreshed grant could not be stored', { ...fields, error });
+    stopExtendingWhileStoring();
     await release(engine, connection.id, fence);
     throw error;
+  } finally {
+    stopExtendingWhileStoring();
   }
 }
 
