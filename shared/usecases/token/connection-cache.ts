@@ -33,17 +33,13 @@ export interface ConnectionCacheSettings {
   readonly maxEntryAgeMs: number;
   /**
    * The listener's query matches every connection changed since it began, and the client keeps that result set in
-   * memory: once it has grown by this many documents a new listener takes over from now on.
+   * memory: once it has grown by this many documents a new listener takes over from now on. Kept small for the
+   * Firestore emulator, where every commit a listener matches costs time in proportion to that listener's whole
+   * result set (measured: 1,000 watched documents on each of two listeners took matching commits from 472/s to 19/s
+   * and grew the emulator by 2 GB in 20 s). Not a timer: closing a listener can fail a commit in flight on the
+   * emulator, so hand-overs stay rare. In production each costs one read per document changed in the margin.
    */
   readonly maxWatchedDocuments: number;
-  /**
-   * A listener also hands over to a new one once it is this old, so its result set holds only recent changes. On the
-   * Firestore emulator every commit a listener matches costs time in proportion to that listener's whole result set
-   * (measured: with 1,000 watched documents on each of two listeners, matching commits fell from 472/s to 19/s and
-   * the emulator's memory grew by 2 GB in 20 s); production Firestore sends changes only, and pays one read per
-   * document of a new listener's first snapshot (the changes of the last LISTEN_SINCE_MARGIN_MS).
-   */
-  readonly maxListenerAgeMs: number;
 }
 
 /** Sizes come from config (TOKEN_CACHE_*); the staleness bound is the product's promise, not a setting. */
@@ -53,8 +49,7 @@ export const defaultConnectionCacheSettings: ConnectionCacheSettings = {
   maxStalenessMs: 1000,
   beatIntervalMs: 250,
   maxEntryAgeMs: 60_000,
-  maxWatchedDocuments: 5_000,
-  maxListenerAgeMs: 10_000,
+  maxWatchedDocuments: 500,
 };
 
 /**
@@ -196,7 +191,6 @@ function changeListener(
   const listen = (): ConnectionChangeWatch => {
     /** The size of its first snapshot: a listener rolls over once it has grown by maxWatchedDocuments beyond it. */
     let startedWith: number | undefined;
-    const startedAtMs = clock.nowMs();
     const watch: ConnectionChangeWatch = watchConnectionChanges(
       firestore,
       { instanceId, sinceMs: clock.nowMs() - LISTEN_SINCE_MARGIN_MS },
@@ -210,10 +204,8 @@ function changeListener(
           }
           startedWith ??= watchedDocuments;
           // Growth since its start, not size: a successor starts with the last few seconds' changes (the margin), and
-          // rolling over on size alone would hand over again and again whenever those hold that many. Or age: on the
-          // emulator a listener's cost grows with everything it has seen.
-          const due = watchedDocuments - startedWith > settings.maxWatchedDocuments || clock.nowMs() - startedAtMs > settings.maxListenerAgeMs;
-          if (watch === current && successor === undefined && due) {
+          // rolling over on size alone would hand over again and again whenever those hold that many.
+          if (watch === current && successor === undefined && watchedDocuments - startedWith > settings.maxWatchedDocuments) {
             successor = listen();
             rollovers += 1;
           }
