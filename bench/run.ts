@@ -71,8 +71,8 @@ async function proxySection(): Promise<void> {
   }
   const met = proxy.addedP50Ms[1] <= PROXY_ADDED_P50_TARGET_MS;
   log(`target added p50 <= ${PROXY_ADDED_P50_TARGET_MS} ms at 1 in flight: ${proxy.addedP50Ms[1].toFixed(2)} ms  ${met ? 'met' : 'MISSED'}`);
-  // Each call reads its connection from Firestore (the emulator here), as the token read does without a cache.
-  log('(each proxied call reads its connection from Firestore: the emulator read is most of what is added)');
+  // Connections come from the instance's coherent cache, as for the token read: what is added is the proxy's own work.
+  log('(connections come from the proxy instance\'s coherent cache: what is added is authentication, policy, the token and the forwarding)');
 }
 
 async function tokenLoadSection(): Promise<void> {
