@@ -16,9 +16,10 @@ function sourceFiles(folder: string): string[] {
   );
 }
 
-// Firestore client calls that read, query, write or open a transaction; URLSearchParams' getAll is not one of them.
+// Firestore client calls that read, query, write or open a transaction. URLSearchParams' getAll is not one of them:
+// it is called on a `params` object or with a parameter's name (a string literal); Firestore's takes document references.
 const firestoreCall =
-  /\.(?:where|orderBy|limitToLast|findNearest|collectionGroup|collection|doc|runTransaction|batch|bulkWriter|listCollections|listDocuments|startAfter|startAt|endAt|endBefore|count|aggregate|recursiveDelete|onSnapshot)\(|(?<![pP]arams)\.getAll\(|\bFilter\.\w+\(|\btransaction\.(?:get|set|update|create|delete)\(/g;
+  /\.(?:where|orderBy|limitToLast|findNearest|collectionGroup|collection|doc|runTransaction|batch|bulkWriter|listCollections|listDocuments|startAfter|startAt|endAt|endBefore|count|aggregate|recursiveDelete|onSnapshot)\(|(?<![pP]arams)\.getAll\((?!['"`])|\bFilter\.\w+\(|\btransaction\.(?:get|set|update|create|delete)\(/g;
 
 /** Direct uses of the Firestore client, for modules outside shared/store. */
 export function firestoreCalls(source: string): string[] {
@@ -74,6 +75,7 @@ test('the checks find the ways a query can slip past the registry', () => {
   expect(firestoreCalls('return firestore.runTransaction(async (transaction) => transaction.get(ref));')).toEqual(['.runTransaction(', 'transaction.get(']);
   expect(firestoreCalls('query.where(Filter.or(a, b))')).toEqual(['.where(', 'Filter.or(']);
   expect(firestoreCalls('const values = params.getAll(name);')).toEqual([]);
+  expect(firestoreCalls("const codes = checked.getAll('code');")).toEqual([]);
   expect(firestoreCalls('await firestore.getAll(a, b);')).toEqual(['.getAll(']);
 
   expect(undeclaredQueries("firestore.collection(collectionNames.auditLog).where('connectionId', '==', id)")).toEqual(['.where(', '.collection(collectionNames.auditLog)']);
