@@ -71,7 +71,9 @@ describe('connection cache', () => {
     const { id } = await newConnection();
     const cache = newCache();
     expect((await cache.byId(id))?.document.status).toBe('active');
-    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1, entries: 1 });
+    // Not `entries: 1`: the connection was written a moment ago, so the new listener's first snapshot reports it as a
+    // change, which can drop the entry just filled (a loaded run saw entries 0); the warm reads below are the point.
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1 });
     await until(() => cache.byId(id), () => cache.stats().hits > 0);
     const before = cache.stats();
     for (let read = 0; read < 100; read += 1) expect((await cache.byId(id))?.id).toBe(id);
