@@ -1,13 +1,18 @@
 // The stack's one origin: /<function>/... is forwarded to that function's own process (each at its own root, as on
 // Cloud Run), and local-only pages (the demo, the IAP stand-in) are served beside them. Bodies stream both ways.
-import { createServer, type IncomingMessage, request, type RequestListener, type Server, type ServerResponse } from 'node:http';
+// Like Cloud Run's front end, it hands a function at most its configured number of requests at once and holds the
+// rest here, in arrival order, so a burst never lands inside the function's process.
+import { Agent, createServer, type IncomingMessage, request, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FrontProxy {
   readonly origin: string;
   readonly port: number;
-  /** Sends /<name>/... to `targetOrigin`, with the /<name> prefix removed. */
-  route(name: string, targetOrigin: string): void;
+  /**
+   * Sends /<name>/... to `targetOrigin`, with the /<name> prefix removed, at most `concurrency` at once (Cloud Run's
+   * max_instance_request_concurrency, the function manifest's `concurrency`); the rest wait here.
+   */
+  route(name: string, targetOrigin: string, concurrency: number): void;
   /** Serves a local-only page or endpoint at /<prefix>. */
   mountLocal(prefix: string, listener: RequestListener): void;
   stop(): Promise<void>;
@@ -28,7 +33,13 @@ function notFound(res: ServerResponse): void {
  * included (Node's parsed `headers` would keep one `Authorization` of two), except hop-by-hop ones and those that
  * `replace` sets instead.
  */
-export function forwardRequest(req: IncomingMessage, res: ServerResponse, targetOrigin: string, path: string, replace: Readonly<Record<string, string>> = {}): void {
+export function forwardRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { readonly origin: string; readonly agent?: Agent },
+  path: string,
+  replace: Readonly<Record<string, string>> = {},
+): void {
   const replaced = new Set(Object.keys(replace).map((name) => name.toLowerCase()));
   const headers: string[] = [];
   for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
@@ -38,7 +49,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
   }
   for (const [name, value] of Object.entries(replace)) headers.push(name, value);
   let abandoned = false;
-  const upstream = request(`${targetOrigin}${path}`, { method: req.method, headers }, (answer) => {
+  const upstream = request(`${target.origin}${path}`, { method: req.method, headers, agent: target.agent }, (answer) => {
     const answerHeaders = { ...answer.headers };
     for (const name of hopByHop) delete answerHeaders[name];
     res.writeHead(answer.statusCode ?? 502, answerHeaders);
@@ -63,11 +74,24 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
     res.writeHead(502, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
     res.end(JSON.stringify({ type: 'urn:oauth-broker:problem:unavailable', title: 'The function is not answering', status: 502, code: 'unavailable' }));
   });
+  // A caller that goes away while its request waits for a turn gives the turn up: the request is never sent.
+  res.once('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
   req.pipe(upstream);
 }
 
+/**
+ * One function's turns: keep-alive connections to its process, never more than `concurrency` at once. Node's agent
+ * queues the requests beyond that in order and hands each the next free connection.
+ */
+function functionTarget(origin: string, concurrency: number): { origin: string; agent: Agent } {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`a function's concurrency must be a positive integer, got ${concurrency}`);
+  return { origin, agent: new Agent({ keepAlive: true, maxSockets: concurrency }) };
+}
+
 export async function startFrontProxy(options: { port: number; host?: string }): Promise<FrontProxy> {
-  const routes = new Map<string, string>();
+  const routes = new Map<string, { origin: string; agent: Agent }>();
   const locals = new Map<string, RequestListener>();
 
   const server: Server = createServer((req, res) => {
@@ -95,7 +119,7 @@ export async function startFrontProxy(options: { port: number; host?: string }):
   return {
     origin: `http://${host}:${port}`,
     port,
-    route: (name, targetOrigin) => void routes.set(name, targetOrigin),
+    route: (name, targetOrigin, concurrency) => void routes.set(name, functionTarget(targetOrigin, concurrency)),
     mountLocal(prefix, listener) {
       if (routes.has(prefix)) throw new TypeError(`${prefix} is a function name`);
       locals.set(prefix, listener);
@@ -103,6 +127,7 @@ export async function startFrontProxy(options: { port: number; host?: string }):
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const { agent } of routes.values()) agent.destroy();
         server.close(() => resolve());
       }),
   };

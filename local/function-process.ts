@@ -5,21 +5,12 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FunctionName } from '../functions/names.js';
-import { readFunctionManifest } from './function-manifest.js';
 import { type OwnedProcess, spawnOwnedProcess } from './owned-process.js';
 
 const require = createRequire(import.meta.url);
 // The package exports its library, not its command: the command (functions-framework) sits beside the library's entry.
 const frameworkCommand = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 const loopbackPreload = fileURLToPath(new URL('./loopback-listen.js', import.meta.url));
-
-/** Cloud Run's per-instance request concurrency, from the manifest, enforced in the process (instance-concurrency.js). */
-function concurrencyPreload(name: FunctionName): string {
-  const entry = readFunctionManifest().functions[name];
-  const url = new URL('./instance-concurrency.js', import.meta.url);
-  url.searchParams.set('concurrency', String(entry.concurrency));
-  return url.href;
-}
 
 export interface FunctionProcess {
   readonly name: FunctionName;
@@ -70,7 +61,7 @@ export async function startFunctionProcess(options: FunctionProcessOptions): Pro
   };
   const child = spawnOwnedProcess(
     process.execPath,
-    [...(options.nodeOptions ?? []), '--import', loopbackPreload, '--import', concurrencyPreload(options.name), frameworkCommand, `--target=${options.name}`, '--signature-type=http', `--source=${options.repoRoot}`],
+    [...(options.nodeOptions ?? []), '--import', loopbackPreload, frameworkCommand, `--target=${options.name}`, '--signature-type=http', `--source=${options.repoRoot}`],
     { env, cwd: options.repoRoot, ...(options.onLine ? { onLine: options.onLine } : {}) },
   );
   const origin = `http://127.0.0.1:${options.port}`;

@@ -27,6 +27,6 @@ export function createLocalIapProxy(options: LocalIapProxyOptions): RequestListe
       return;
     }
     // Like IAP: whatever the client sent in this header (every copy) is replaced, never passed through.
-    forwardRequest(req, res, options.adminOrigin, `/${rest.join('/')}${url.search}`, { [IAP_ASSERTION_HEADER]: options.mint() });
+    forwardRequest(req, res, { origin: options.adminOrigin }, `/${rest.join('/')}${url.search}`, { [IAP_ASSERTION_HEADER]: options.mint() });
   };
 }

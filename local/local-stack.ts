@@ -334,7 +334,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     for (const fn of processes) {
       stoppers.push(() => fn.stop());
-      front.route(fn.name, fn.origin);
+      front.route(fn.name, fn.origin, manifest.functions[fn.name].concurrency);
     }
     const processOf = (name: FunctionName) => processes.find((fn) => fn.name === name) as FunctionProcess;
     // What the stack's own tools (the events printer, benchmarks, tests' direct reads) load: every value as one

@@ -4,8 +4,8 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BrokerError } from '../../errors/broker-error.js';
+import { relay } from '../../http/relay-stream.js';
 import { bodyTooLarge } from '../../http/request-body-limits.js';
 import type { RequestBodySource } from '../../http/streamed-body.js';
 import { type OriginOverrides, routeProviderUrl } from '../../oauth/origin-overrides.js';
@@ -141,7 +141,7 @@ export function sendProviderApiRequest(transport: ProviderApiTransport, boundary
     else if (request.body.kind === 'bytes') outbound.end(request.body.bytes);
     else {
       // Streamed with back-pressure: the caller's upload moves at the provider's pace, never gathered in memory.
-      pipeline(request.body.stream, byteCap(PROXY_REQUEST_BODY_LIMIT_BYTES, () => bodyTooLarge(PROXY_REQUEST_BODY_LIMIT_BYTES)), outbound).catch((error: unknown) => {
+      relay(request.body.stream, byteCap(PROXY_REQUEST_BODY_LIMIT_BYTES, () => bodyTooLarge(PROXY_REQUEST_BODY_LIMIT_BYTES)), outbound).catch((error: unknown) => {
         fail(error instanceof BrokerError ? error : new BrokerError('invalid_request', 'The request body was incomplete', { cause: error }));
       });
     }

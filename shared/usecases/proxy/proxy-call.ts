@@ -6,12 +6,13 @@
 // call is one `audit.proxy_call` log line naming the caller, the connection, method, host, the API rule it matched
 // (the path template) and the status: never the path or query as sent, bodies or tokens.
 import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { Firestore } from '@google-cloud/firestore';
-import { pipeline } from 'node:stream/promises';
 import type { RequestHeaders } from '../../auth/authenticate-caller.js';
 import type { CallerPolicy } from '../../auth/caller-policy.js';
 import type { VerifiedCaller } from '../../auth/id-token-verifier.js';
 import { BrokerError, isBrokerError } from '../../errors/broker-error.js';
+import { relay } from '../../http/relay-stream.js';
 import type { RequestBodySource } from '../../http/streamed-body.js';
 import type { Logger } from '../../log/logger.js';
 import { expandApiBase } from '../../providers/endpoint-boundary.js';
@@ -65,7 +66,7 @@ export interface ProxyCallRequest {
 /** Where the provider's answer goes: its status and headers first, then the body into the returned stream. */
 export interface ProxyReplyWriter {
   /** Called once the call's own state changes are stored: the function drains their events before the answer begins. */
-  start(status: number, statusMessage: string, headers: readonly (readonly [string, string])[]): Promise<NodeJS.WritableStream>;
+  start(status: number, statusMessage: string, headers: readonly (readonly [string, string])[]): Promise<Writable>;
   /** Ends the caller's response abruptly (a reply cut off midway must not look complete). */
   abort(): void;
 }
@@ -172,7 +173,7 @@ export async function proxyCall(
     if (await recordProxiedHealth(dependencies, fresh.connection, { status, latencyMs: dependencies.clock.nowMs() - sentMs }, actor)) effects.stateChanged = true;
     const sink = await writer.start(status, reply.statusMessage ?? '', passableReplyHeaders(reply.rawHeaders));
     try {
-      await pipeline(reply, byteCap(PROXY_REPLY_BODY_LIMIT_BYTES, () => new BrokerError('provider_error', 'The provider\'s reply is larger than the proxy passes')), sink);
+      await relay(reply, byteCap(PROXY_REPLY_BODY_LIMIT_BYTES, () => new BrokerError('provider_error', 'The provider\'s reply is larger than the proxy passes')), sink);
     } catch (error) {
       // Status and headers are gone: all that is left is to end the response so it cannot pass for complete.
       writer.abort();
