@@ -11,7 +11,6 @@ import type { OAuthRuntime } from './oauth-runtime.js';
 export interface ResolvedEndpoints {
   readonly authorization: string;
   readonly token: string;
-  readonly requestToken?: string;
   readonly revocation?: string;
   readonly userinfo?: string;
   /** The issuer an RFC 9207 `iss` and an id_token `iss` must equal. */
@@ -32,7 +31,6 @@ export async function resolveEndpoints(
     return {
       authorization: expandEndpoint(boundary, provider.endpoints.authorization, config),
       token: expandEndpoint(boundary, provider.endpoints.token, config),
-      ...(provider.endpoints.requestToken ? { requestToken: expandEndpoint(boundary, provider.endpoints.requestToken, config) } : {}),
       ...(provider.revocation.kind === 'rfc7009' && provider.revocation.url !== 'discovered'
         ? { revocation: expandEndpoint(boundary, provider.revocation.url, config) }
         : {}),
