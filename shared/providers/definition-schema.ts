@@ -165,12 +165,20 @@ const apiSchema = z
   })
   .strict();
 
-/** Fixed endpoint templates (the alternative is discovery); OAuth 1.0a adds its request token endpoint. */
-const endpointsSchema = z.object({ authorization: urlTemplate, token: urlTemplate }).strict();
-
-const discoverySchema = z
+/** Endpoint templates written in the definition; OAuth 1.0a adds its request token endpoint. */
+const fixedEndpointsSchema = z
   .object({
-    kind: z.enum(['oidc', 'oauth', 'smart']),
+    /** Absent: the tag that tells written endpoints from discovered ones. */
+    discovery: z.undefined().optional(),
+    authorization: urlTemplate,
+    token: urlTemplate,
+  })
+  .strict();
+
+/** Endpoints read from the server's metadata document: OpenID Connect, RFC 8414, or SMART's smart-configuration. */
+const discoveredEndpointsSchema = z
+  .object({
+    discovery: z.enum(['oidc', 'oauth', 'smart']),
     /** The issuer identifier (or SMART FHIR base URL); the document's `issuer` must equal it exactly. */
     issuer: urlTemplate,
   })
@@ -253,8 +261,10 @@ const oauth2DefinitionSchema = z
   .object({
     ...commonFields,
     protocol: z.literal('oauth2'),
-    endpoints: endpointsSchema.optional(),
-    discovery: discoverySchema.optional(),
+    /** Written here, or discovered: `discovery` names the metadata document, absent for fixed endpoints. */
+    endpoints: z.discriminatedUnion('discovery', [fixedEndpointsSchema, discoveredEndpointsSchema], {
+      error: (issue) => (issue.code === 'invalid_union' ? 'must be oidc, oauth or smart (or absent for fixed endpoints)' : undefined),
+    }),
     clientCredentials: clientCredentialsSchema.optional(),
     api: apiSchema.optional(),
   })
@@ -265,8 +275,7 @@ const oauth1aDefinitionSchema = z
   .object({
     ...commonFields,
     protocol: z.literal('oauth1a'),
-    endpoints: endpointsSchema.extend({ requestToken: urlTemplate }),
-    discovery: absent('OAuth 1.0a has no discovery: declare endpoints'),
+    endpoints: fixedEndpointsSchema.extend({ discovery: absent('OAuth 1.0a has no discovery: write the endpoints'), requestToken: urlTemplate }),
     clientCredentials: absent('clientCredentials needs protocol oauth2'),
     api: absent('api needs protocol oauth2 (OAuth 1.0a calls are signed per request)'),
   })
@@ -276,18 +285,17 @@ export const providerDefinitionSchema = z
   .discriminatedUnion('protocol', [oauth2DefinitionSchema, oauth1aDefinitionSchema], {
     error: (issue) => (issue.code === 'invalid_union' ? 'must be oauth2 or oauth1a' : undefined),
   })
-  // What is left relates one section to another, which a shape cannot say: the endpoint source of an OAuth 2.0
-  // definition is which section is present, not a tag zod could dispatch on (a tag would restate it in every
-  // definition); the others compare contents — hooks with the sections that need them, template variables with the
-  // connection config schema, keys with metadataKeys, hosts with variableHosts.
+  // What is left relates one section to another, which a shape cannot say without restating it: userinfo and an
+  // id_token need an issuer, which discovery gives, but the endpoint source is a tag inside `endpoints`, and zod
+  // dispatches only on a top-level tag (one would repeat in every OAuth 2.0 definition what `endpoints` says). The
+  // rest compare contents: apiKey with the identity requests, clientCredentials with the readReply hook and
+  // metadataKeys, template variables with the connection config schema, variable hosts with variableHosts.
   .superRefine((definition, context) => {
-    if ((definition.endpoints === undefined) === (definition.discovery === undefined)) {
-      context.addIssue({ code: 'custom', message: 'declare exactly one of endpoints or discovery' });
+    const discovered = definition.endpoints.discovery !== undefined;
+    if (definition.idToken === 'expected' && definition.issuer === undefined && !discovered) {
+      context.addIssue({ code: 'custom', message: 'an id_token needs an expected issuer or discovery' });
     }
-    if (definition.idToken === 'expected' && definition.issuer === undefined && definition.discovery === undefined) {
-      context.addIssue({ code: 'custom', message: 'an id_token needs an expected issuer' });
-    }
-    if (definition.identity.kind === 'oidc-userinfo' && definition.discovery === undefined) {
+    if (definition.identity.kind === 'oidc-userinfo' && !discovered) {
       context.addIssue({ code: 'custom', message: 'oidc-userinfo identity needs discovery' });
     }
     if (definition.apiKey !== undefined) {
@@ -345,7 +353,7 @@ function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
   const cc = definition.clientCredentials;
   if (cc === undefined) return [];
   return [
-    cc.tokenUrl ?? definition.endpoints?.token ?? '',
+    cc.tokenUrl ?? (definition.endpoints.discovery === undefined ? definition.endpoints.token : ''),
     ...Object.values(cc.params),
     ...Object.values(cc.metadata),
     ...(cc.account.kind === 'connection-config' ? [cc.account.template] : []),
@@ -355,8 +363,9 @@ function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
 /** The URLs of user connections the broker fills from a connection config, then calls or sends a browser to. */
 function connectionUrlTemplates(definition: ParsedDefinition): string[] {
   const templates: string[] = [];
-  if (definition.endpoints) templates.push(...Object.values(definition.endpoints));
-  if (definition.discovery) templates.push(definition.discovery.issuer);
+  const endpoints = definition.endpoints;
+  if (endpoints.discovery === undefined) templates.push(...Object.values(endpoints).filter((template) => template !== undefined));
+  else templates.push(endpoints.issuer);
   if (definition.revocation.kind === 'rfc7009' && definition.revocation.url !== 'discovered') templates.push(definition.revocation.url);
   if (definition.revocation.kind === 'provider-call') templates.push(definition.revocation.request.url);
   if (definition.identity.kind === 'requests') templates.push(...definition.identity.requests.map(({ request }) => request.url));

@@ -63,8 +63,8 @@ describe('provider definition schema', () => {
     const clientCredentials = { clientAuthentication: 'client_secret_basic', account: { kind: 'token-response' } };
     expect(() => defineProvider({ ...oauth1a, clientCredentials: clientCredentials as never })).toThrow(/clientCredentials: clientCredentials needs protocol oauth2/);
     expect(() => defineProvider({ ...oauth1a, api: { baseUrl: 'https://api.example.com' } as never })).toThrow(/api: api needs protocol oauth2/);
-    const { endpoints: _endpoints, ...withoutEndpoints } = oauth1a;
-    expect(() => defineProvider({ ...withoutEndpoints, discovery: { kind: 'oauth', issuer: 'https://example.com' } } as never)).toThrow(/discovery: OAuth 1\.0a has no discovery/);
+    const discovered = { discovery: 'oauth', issuer: 'https://example.com' };
+    expect(() => defineProvider({ ...oauth1a, endpoints: { ...oauth1a.endpoints, ...discovered } as never })).toThrow(/endpoints\.discovery: OAuth 1\.0a has no discovery/);
     // The request token endpoint is OAuth 1.0a's alone: an OAuth 2.0 definition naming one has a typo or the wrong protocol.
     expect(() => defineProvider({ ...minimal, endpoints: { ...oauth1a.endpoints } as never })).toThrow(/endpoints: Unrecognized key: "requestToken"/);
     expect(() => defineProvider({ ...minimal, protocol: 'oauth3' as never })).toThrow(/protocol: must be oauth2 or oauth1a/);
@@ -76,21 +76,24 @@ describe('provider definition schema', () => {
     expectTypeOf<OAuth1aDefinition['endpoints']['requestToken']>().toEqualTypeOf<string>();
     expectTypeOf<OAuth1aDefinition['clientCredentials']>().toEqualTypeOf<undefined>();
     expectTypeOf<OAuth1aDefinition['api']>().toEqualTypeOf<undefined>();
-    expectTypeOf<OAuth1aDefinition['discovery']>().toEqualTypeOf<undefined>();
-    expectTypeOf<NonNullable<OAuth2Definition['endpoints']>>().not.toHaveProperty('requestToken');
+    expectTypeOf<OAuth1aDefinition['endpoints']['discovery']>().toEqualTypeOf<undefined>();
+    expectTypeOf<Extract<OAuth2Definition['endpoints'], { discovery?: undefined }>>().not.toHaveProperty('requestToken');
+    expectTypeOf<Extract<OAuth2Definition['endpoints'], { discovery: string }>>().toEqualTypeOf<{ discovery: 'oidc' | 'oauth' | 'smart'; issuer: string }>();
   });
 
   it('takes exactly one endpoint source, and reads userinfo or an id_token only where it can be checked', () => {
-    const discovery = { kind: 'oidc', issuer: 'https://example.com' } as const;
+    const discovered = { ...minimal, endpoints: { discovery: 'oidc', issuer: 'https://example.com' } } satisfies ProviderDefinitionInput;
+    expect(defineProvider(discovered).endpoints).toEqual({ discovery: 'oidc', issuer: 'https://example.com' });
     const { endpoints: _endpoints, ...withoutEndpoints } = minimal;
-    expect(() => defineProvider(withoutEndpoints)).toThrow(/declare exactly one of endpoints or discovery/);
-    expect(() => defineProvider({ ...minimal, discovery })).toThrow(/declare exactly one of endpoints or discovery/);
-    expect(defineProvider({ ...withoutEndpoints, discovery }).discovery).toEqual(discovery);
+    expect(() => defineProvider(withoutEndpoints as never)).toThrow(/endpoints: Invalid input: expected object, received undefined/);
+    expect(() => defineProvider({ ...minimal, endpoints: { ...minimal.endpoints, ...discovered.endpoints } as never })).toThrow(/endpoints: Unrecognized keys: "authorization", "token"/);
+    expect(() => defineProvider({ ...minimal, discovery: discovered.endpoints } as never)).toThrow(/Unrecognized key: "discovery"/);
+    expect(() => defineProvider({ ...minimal, endpoints: { discovery: 'saml', issuer: 'https://example.com' } as never })).toThrow(/endpoints\.discovery: must be oidc, oauth or smart/);
     expect(() => defineProvider({ ...minimal, identity: { kind: 'oidc-userinfo' } })).toThrow(/oidc-userinfo identity needs discovery/);
-    expect(defineProvider({ ...withoutEndpoints, discovery, identity: { kind: 'oidc-userinfo' } }).identity.kind).toBe('oidc-userinfo');
-    expect(() => defineProvider({ ...minimal, idToken: 'expected' })).toThrow(/an id_token needs an expected issuer/);
+    expect(defineProvider({ ...discovered, identity: { kind: 'oidc-userinfo' } }).identity.kind).toBe('oidc-userinfo');
+    expect(() => defineProvider({ ...minimal, idToken: 'expected' })).toThrow(/an id_token needs an expected issuer or discovery/);
     expect(defineProvider({ ...minimal, idToken: 'expected', issuer: { expected: 'https://example.com', authorizationResponseIss: 'never' } }).idToken).toBe('expected');
-    expect(defineProvider({ ...withoutEndpoints, discovery, idToken: 'expected' }).idToken).toBe('expected');
+    expect(defineProvider({ ...discovered, idToken: 'expected' }).idToken).toBe('expected');
   });
 
   it('builds the whole catalog and refuses duplicate ids', () => {
