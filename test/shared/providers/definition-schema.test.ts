@@ -70,6 +70,7 @@ describe('provider definition schema', () => {
     expect(() => defineProvider({ ...minimal, protocol: 'oauth3' as never })).toThrow(/protocol: must be oauth2 or oauth1a/);
   });
 
+  // Checked when the tests are type-checked (tsc --noEmit): these lines stop compiling if a variant loses its shape.
   it('types each protocol with the sections it has', () => {
     type OAuth1aDefinition = Extract<ProviderDefinition, { protocol: 'oauth1a' }>;
     type OAuth2Definition = Extract<ProviderDefinition, { protocol: 'oauth2' }>;
