@@ -2,6 +2,7 @@
 import { BrokerError } from '../errors/broker-error.js';
 import type { ConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderDefinition } from '../providers/definition-schema.js';
+import { expandEndpoint } from '../providers/endpoint-boundary.js';
 import { expandTemplate } from '../providers/url-template.js';
 import { fetchIdentity } from './identity.js';
 import { oauth1AuthorizationHeader } from './oauth1-signature.js';
@@ -72,8 +73,8 @@ export async function startOAuth1Authorization(
 ): Promise<OAuth1Start> {
   if (provider.protocol !== 'oauth1a') throw new TypeError(`${provider.id} is not an OAuth 1.0a provider`);
   const endpoints = await resolveEndpoints(runtime, provider, input.connectionConfig);
-  if (endpoints.requestToken === undefined) throw new TypeError(`${provider.id} has no request token endpoint`);
-  const temporary = await signedPost(runtime, provider, endpoints.requestToken, input.client, { oauth_callback: input.callbackUrl });
+  const requestTokenUrl = expandEndpoint(provider.endpointBoundary, provider.endpoints.requestToken, input.connectionConfig);
+  const temporary = await signedPost(runtime, provider, requestTokenUrl, input.client, { oauth_callback: input.callbackUrl });
   if (temporary.get('oauth_callback_confirmed') !== 'true') {
     throw malformedFailure({ operation: 'oauth1', provider: provider.id, deadGrantErrors: [] });
   }

@@ -11,7 +11,6 @@ import type { OAuthRuntime } from './oauth-runtime.js';
 export interface ResolvedEndpoints {
   readonly authorization: string;
   readonly token: string;
-  readonly requestToken?: string;
   readonly revocation?: string;
   readonly userinfo?: string;
   /** The issuer an RFC 9207 `iss` and an id_token `iss` must equal. */
@@ -28,11 +27,11 @@ export async function resolveEndpoints(
   config: ConnectionConfig,
 ): Promise<ResolvedEndpoints> {
   const boundary = provider.endpointBoundary;
-  if (provider.endpoints) {
+  const endpoints = provider.endpoints;
+  if (endpoints.discovery === undefined) {
     return {
-      authorization: expandEndpoint(boundary, provider.endpoints.authorization, config),
-      token: expandEndpoint(boundary, provider.endpoints.token, config),
-      ...(provider.endpoints.requestToken ? { requestToken: expandEndpoint(boundary, provider.endpoints.requestToken, config) } : {}),
+      authorization: expandEndpoint(boundary, endpoints.authorization, config),
+      token: expandEndpoint(boundary, endpoints.token, config),
       ...(provider.revocation.kind === 'rfc7009' && provider.revocation.url !== 'discovered'
         ? { revocation: expandEndpoint(boundary, provider.revocation.url, config) }
         : {}),
@@ -40,11 +39,9 @@ export async function resolveEndpoints(
       issAlwaysSent: provider.issuer?.authorizationResponseIss === 'always',
     };
   }
-  const discovery = provider.discovery;
-  if (!discovery) throw new TypeError(`provider ${provider.id} has neither endpoints nor discovery`);
-  const issuer = expandEndpoint(boundary, discovery.issuer, config);
-  const metadata = await runtime.discovery.get(discovery.kind, issuer, () =>
-    discoverServerMetadata(runtime, discovery.kind, issuer, boundary),
+  const issuer = expandEndpoint(boundary, endpoints.issuer, config);
+  const metadata = await runtime.discovery.get(endpoints.discovery, issuer, () =>
+    discoverServerMetadata(runtime, endpoints.discovery, issuer, boundary),
   );
   // A document may name endpoints anywhere; only those on the registration's origins are used, or the secret (and
   // the user's browser) would follow whoever wrote it.

@@ -165,107 +165,137 @@ const apiSchema = z
   })
   .strict();
 
-const endpointsSchema = z
+/** Endpoint templates written in the definition; OAuth 1.0a adds its request token endpoint. */
+const fixedEndpointsSchema = z
   .object({
+    /** Absent: the tag that tells written endpoints from discovered ones. */
+    discovery: z.undefined().optional(),
     authorization: urlTemplate,
     token: urlTemplate,
-    /** OAuth 1.0a only. */
-    requestToken: urlTemplate.optional(),
   })
   .strict();
 
-const discoverySchema = z
+/** Endpoints read from the server's metadata document: OpenID Connect, RFC 8414, or SMART's smart-configuration. */
+const discoveredEndpointsSchema = z
   .object({
-    kind: z.enum(['oidc', 'oauth', 'smart']),
+    discovery: z.enum(['oidc', 'oauth', 'smart']),
     /** The issuer identifier (or SMART FHIR base URL); the document's `issuer` must equal it exactly. */
     issuer: urlTemplate,
   })
   .strict();
 
-export const providerDefinitionSchema = z
+/** A section one protocol cannot have: declared (as `undefined`) so every variant reads alike, refused with the reason. */
+function absent(reason: string) {
+  return z.undefined(reason).optional();
+}
+
+/** What every definition carries, whatever its protocol. */
+const commonFields = {
+  id: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'must be lower_snake_case'),
+  displayName: z.string().min(1),
+  /** Validates the per-connection config (login host, tenant, FHIR base URL...); strict object. */
+  connectionConfigSchema: connectionConfigObject,
+  /**
+   * Hosts a connection may choose where an endpoint template has a variable host (`https://{loginHost}/...`):
+   * exact hosts or `*.domain`. Every request is checked against them, whatever the config schema let through.
+   */
+  variableHosts: z.array(z.string().refine(isVariableHostPattern, 'must be a lower-case host or *.domain')).default([]),
+  scopes: z
+    .object({
+      /** `null`: the provider takes no scope parameter (Notion, GitHub Apps). */
+      separator: z.enum([' ', ',']).nullable(),
+      /** How the token response lists granted scopes, when it differs (GitHub answers with commas). */
+      responseSeparator: z.enum([' ', ',']).optional(),
+      defaults: z.array(z.string().min(1)),
+      allowed: allowedScopesSchema,
+      /** The scope parameter name, when the connection config chooses it (Slack `scope` vs `user_scope`). */
+      parameter: hook<(connectionConfig: Readonly<Record<string, string>>) => string>().optional(),
+    })
+    .strict(),
+  pkce: pkceSchema,
+  clientAuthentication: z.enum(clientAuthenticationMethods),
+  tokenRequest: z
+    .object({
+      bodyFormat: z.enum(['form', 'json']),
+      /** GitHub answers form-encoded unless asked for JSON: this says what we ask for and parse. */
+      responseFormat: z.enum(['json', 'form']).default('json'),
+      extraHeaders: z.record(z.string(), z.string()).default({}),
+      /** Sent with every token request; the grant's own parameters win. */
+      extraParams: z.record(z.string(), z.string()).default({}),
+      /** Reads a quirky reply once (validated with tokenReplyReadingSchema); omitted: the reply is RFC 6749 as it stands. */
+      readReply: hook<(reply: unknown, context: TokenHookContext) => TokenReplyReading>().optional(),
+    })
+    .strict(),
+  /** Fixed extra authorization parameters; values may use connection config variables. */
+  authorizationParams: z.record(z.string(), z.string()).default({}),
+  /** How a grant asks for a refresh token (see offlineAccessSchema). */
+  offlineAccess: offlineAccessSchema.optional(),
+  /** RFC 9207: the issuer the authorization response's `iss` must equal, and whether it is always sent. */
+  issuer: z
+    .object({
+      expected: urlTemplate,
+      authorizationResponseIss: z.enum(['always', 'never']),
+      /** The id_token issuer when it differs per user's tenant (Microsoft `common`): read from the checked claims. */
+      idTokenIssuer: hook<(claims: Readonly<Record<string, unknown>>, connectionConfig: Readonly<Record<string, string>>) => string>().optional(),
+    })
+    .strict()
+    .optional(),
+  /** Whether the token response carries an OIDC id_token we read (claims checked, see token-response). */
+  idToken: z.enum(['expected', 'none']).default('none'),
+  refresh: refreshSchema,
+  whenNoExpiresIn: noExpiryPolicySchema,
+  revocation: revocationSchema,
+  identity: identitySchema,
+  apiKey: apiKeySchema.optional(),
+  /** Every metadata key hooks may produce; anything else is rejected at run time. */
+  metadataKeys: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).default([]),
+  /** The provider's documentation pages the definition's facts were checked against. */
+  sources: z.array(z.string().url()).default([]),
+  /** Why this definition is shaped the way it is, for facts the public docs leave open. */
+  decisions: z.array(z.string().min(10)).default([]),
+  /** An error reported in a 2xx body of any reply, token, identity or revocation (Slack `ok:false`, GitHub `error`): its code. */
+  errorInSuccessBody: hook<(body: unknown) => string | undefined>().optional(),
+};
+
+const oauth2DefinitionSchema = z
   .object({
-    id: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'must be lower_snake_case'),
-    displayName: z.string().min(1),
-    protocol: z.enum(['oauth2', 'oauth1a']),
-    /** Validates the per-connection config (login host, tenant, FHIR base URL...); strict object. */
-    connectionConfigSchema: connectionConfigObject,
-    endpoints: endpointsSchema.optional(),
-    discovery: discoverySchema.optional(),
-    /**
-     * Hosts a connection may choose where an endpoint template has a variable host (`https://{loginHost}/...`):
-     * exact hosts or `*.domain`. Every request is checked against them, whatever the config schema let through.
-     */
-    variableHosts: z.array(z.string().refine(isVariableHostPattern, 'must be a lower-case host or *.domain')).default([]),
-    scopes: z
-      .object({
-        /** `null`: the provider takes no scope parameter (Notion, GitHub Apps). */
-        separator: z.enum([' ', ',']).nullable(),
-        /** How the token response lists granted scopes, when it differs (GitHub answers with commas). */
-        responseSeparator: z.enum([' ', ',']).optional(),
-        defaults: z.array(z.string().min(1)),
-        allowed: allowedScopesSchema,
-        /** The scope parameter name, when the connection config chooses it (Slack `scope` vs `user_scope`). */
-        parameter: hook<(connectionConfig: Readonly<Record<string, string>>) => string>().optional(),
-      })
-      .strict(),
-    pkce: pkceSchema,
-    clientAuthentication: z.enum(clientAuthenticationMethods),
-    tokenRequest: z
-      .object({
-        bodyFormat: z.enum(['form', 'json']),
-        /** GitHub answers form-encoded unless asked for JSON: this says what we ask for and parse. */
-        responseFormat: z.enum(['json', 'form']).default('json'),
-        extraHeaders: z.record(z.string(), z.string()).default({}),
-        /** Sent with every token request; the grant's own parameters win. */
-        extraParams: z.record(z.string(), z.string()).default({}),
-        /** Reads a quirky reply once (validated with tokenReplyReadingSchema); omitted: the reply is RFC 6749 as it stands. */
-        readReply: hook<(reply: unknown, context: TokenHookContext) => TokenReplyReading>().optional(),
-      })
-      .strict(),
-    /** Fixed extra authorization parameters; values may use connection config variables. */
-    authorizationParams: z.record(z.string(), z.string()).default({}),
-    /** How a grant asks for a refresh token (see offlineAccessSchema). */
-    offlineAccess: offlineAccessSchema.optional(),
-    /** RFC 9207: the issuer the authorization response's `iss` must equal, and whether it is always sent. */
-    issuer: z
-      .object({
-        expected: urlTemplate,
-        authorizationResponseIss: z.enum(['always', 'never']),
-        /** The id_token issuer when it differs per user's tenant (Microsoft `common`): read from the checked claims. */
-        idTokenIssuer: hook<(claims: Readonly<Record<string, unknown>>, connectionConfig: Readonly<Record<string, string>>) => string>().optional(),
-      })
-      .strict()
-      .optional(),
-    /** Whether the token response carries an OIDC id_token we read (claims checked, see token-response). */
-    idToken: z.enum(['expected', 'none']).default('none'),
-    refresh: refreshSchema,
-    whenNoExpiresIn: noExpiryPolicySchema,
-    revocation: revocationSchema,
-    identity: identitySchema,
+    ...commonFields,
+    protocol: z.literal('oauth2'),
+    /** Written here, or discovered: `discovery` names the metadata document, absent for fixed endpoints. */
+    endpoints: z.discriminatedUnion('discovery', [fixedEndpointsSchema, discoveredEndpointsSchema], {
+      error: (issue) => (issue.code === 'invalid_union' ? 'must be oidc, oauth or smart (or absent for fixed endpoints)' : undefined),
+    }),
     clientCredentials: clientCredentialsSchema.optional(),
     api: apiSchema.optional(),
-    apiKey: apiKeySchema.optional(),
-    /** Every metadata key hooks may produce; anything else is rejected at run time. */
-    metadataKeys: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).default([]),
-    /** The provider's documentation pages the definition's facts were checked against. */
-    sources: z.array(z.string().url()).default([]),
-    /** Why this definition is shaped the way it is, for facts the public docs leave open. */
-    decisions: z.array(z.string().min(10)).default([]),
-    /** An error reported in a 2xx body of any reply, token, identity or revocation (Slack `ok:false`, GitHub `error`): its code. */
-    errorInSuccessBody: hook<(body: unknown) => string | undefined>().optional(),
   })
-  .strict()
+  .strict();
+
+/** RFC 5849: fixed endpoints, the temporary-credentials one included, and none of the OAuth 2.0-only sections. */
+const oauth1aDefinitionSchema = z
+  .object({
+    ...commonFields,
+    protocol: z.literal('oauth1a'),
+    endpoints: fixedEndpointsSchema.extend({ discovery: absent('OAuth 1.0a has no discovery: write the endpoints'), requestToken: urlTemplate }),
+    clientCredentials: absent('clientCredentials needs protocol oauth2'),
+    api: absent('api needs protocol oauth2 (OAuth 1.0a calls are signed per request)'),
+  })
+  .strict();
+
+export const providerDefinitionSchema = z
+  .discriminatedUnion('protocol', [oauth2DefinitionSchema, oauth1aDefinitionSchema], {
+    error: (issue) => (issue.code === 'invalid_union' ? 'must be oauth2 or oauth1a' : undefined),
+  })
+  // What is left relates one section to another, which a shape cannot say without restating it: userinfo and an
+  // id_token need an issuer, which discovery gives, but the endpoint source is a tag inside `endpoints`, and zod
+  // dispatches only on a top-level tag (one would repeat in every OAuth 2.0 definition what `endpoints` says). The
+  // rest compare contents: apiKey with the identity requests, clientCredentials with the readReply hook and
+  // metadataKeys, template variables with the connection config schema, variable hosts with variableHosts.
   .superRefine((definition, context) => {
-    if ((definition.endpoints === undefined) === (definition.discovery === undefined)) {
-      context.addIssue({ code: 'custom', message: 'declare exactly one of endpoints or discovery' });
+    const discovered = definition.endpoints.discovery !== undefined;
+    if (definition.idToken === 'expected' && definition.issuer === undefined && !discovered) {
+      context.addIssue({ code: 'custom', message: 'an id_token needs an expected issuer or discovery' });
     }
-    if (definition.protocol === 'oauth1a' && definition.endpoints?.requestToken === undefined) {
-      context.addIssue({ code: 'custom', message: 'OAuth 1.0a needs endpoints.requestToken' });
-    }
-    if (definition.idToken === 'expected' && definition.issuer === undefined && definition.discovery === undefined) {
-      context.addIssue({ code: 'custom', message: 'an id_token needs an expected issuer' });
-    }
-    if (definition.identity.kind === 'oidc-userinfo' && definition.discovery === undefined) {
+    if (definition.identity.kind === 'oidc-userinfo' && !discovered) {
       context.addIssue({ code: 'custom', message: 'oidc-userinfo identity needs discovery' });
     }
     if (definition.apiKey !== undefined) {
@@ -275,7 +305,6 @@ export const providerDefinitionSchema = z
     }
     const cc = definition.clientCredentials;
     if (cc !== undefined) {
-      if (definition.protocol !== 'oauth2') context.addIssue({ code: 'custom', message: 'clientCredentials needs protocol oauth2' });
       if (cc.account.kind === 'token-response' && definition.tokenRequest.readReply === undefined) {
         context.addIssue({ code: 'custom', message: 'clientCredentials.account token-response needs a tokenRequest.readReply hook' });
       }
@@ -291,7 +320,6 @@ export const providerDefinitionSchema = z
     // Every template variable must be a declared connection config field, checked here, not at the first call.
     checkTemplateVariables(allTemplates(definition), definition.connectionConfigSchema, context);
     if (definition.api !== undefined) {
-      if (definition.protocol !== 'oauth2') context.addIssue({ code: 'custom', message: 'api needs protocol oauth2 (OAuth 1.0a calls are signed per request)' });
       // The API base may also use what the provider told us about the connection (metadata), e.g. Salesforce's instance.
       const known = new Set([...Object.keys(definition.connectionConfigSchema.shape), ...definition.metadataKeys]);
       for (const name of templateVariables(definition.api.baseUrl)) {
@@ -325,7 +353,7 @@ function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
   const cc = definition.clientCredentials;
   if (cc === undefined) return [];
   return [
-    cc.tokenUrl ?? definition.endpoints?.token ?? '',
+    cc.tokenUrl ?? (definition.endpoints.discovery === undefined ? definition.endpoints.token : ''),
     ...Object.values(cc.params),
     ...Object.values(cc.metadata),
     ...(cc.account.kind === 'connection-config' ? [cc.account.template] : []),
@@ -335,8 +363,9 @@ function clientCredentialsTemplates(definition: ParsedDefinition): string[] {
 /** The URLs of user connections the broker fills from a connection config, then calls or sends a browser to. */
 function connectionUrlTemplates(definition: ParsedDefinition): string[] {
   const templates: string[] = [];
-  if (definition.endpoints) templates.push(...Object.values(definition.endpoints).filter((v): v is string => v !== undefined));
-  if (definition.discovery) templates.push(definition.discovery.issuer);
+  const endpoints = definition.endpoints;
+  if (endpoints.discovery === undefined) templates.push(...Object.values(endpoints).filter((template) => template !== undefined));
+  else templates.push(endpoints.issuer);
   if (definition.revocation.kind === 'rfc7009' && definition.revocation.url !== 'discovered') templates.push(definition.revocation.url);
   if (definition.revocation.kind === 'provider-call') templates.push(definition.revocation.request.url);
   if (definition.identity.kind === 'requests') templates.push(...definition.identity.requests.map(({ request }) => request.url));

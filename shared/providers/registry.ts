@@ -70,7 +70,7 @@ function registered(provider: ProviderDefinition, registration: EndpointRegistra
   if (registration === undefined) return provider;
   const misplaced = [
     ...(registration.issuers.length > 0 && !takesBaseUrl(provider.endpointBoundary) ? ['issuers'] : []),
-    ...(registration.origins.length > 0 && provider.discovery === undefined ? ['origins'] : []),
+    ...(registration.origins.length > 0 && provider.endpoints.discovery === undefined ? ['origins'] : []),
   ];
   if (misplaced.length > 0) {
     throw new BrokerError('misconfigured', `PROVIDER_ENDPOINT_ALLOWLIST lists ${misplaced.join(' and ')} for ${provider.displayName}, whose endpoints take none`, {

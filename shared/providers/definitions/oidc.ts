@@ -13,7 +13,7 @@ export function defineOidcProvider(input: OidcProviderSettings): ProviderDefinit
     displayName: settings.displayName,
     protocol: 'oauth2',
     connectionConfigSchema: z.object({}).strict(),
-    discovery: { kind: 'oidc', issuer: settings.issuer },
+    endpoints: { discovery: 'oidc', issuer: settings.issuer },
     scopes: { separator: ' ', defaults: ['openid', ...settings.scopes], allowed: { kind: 'pattern', pattern: /[\x21\x23-\x5B\x5D-\x7E]+/ } },
     pkce: { method: 'S256' },
     clientAuthentication: settings.clientAuthentication,

@@ -11,7 +11,7 @@ export const smartOnFhir = defineProvider({
   displayName: 'SMART on FHIR',
   protocol: 'oauth2',
   connectionConfigSchema: z.object({ fhirBaseUrl: httpsUrl }).strict(),
-  discovery: { kind: 'smart', issuer: '{fhirBaseUrl}' },
+  endpoints: { discovery: 'smart', issuer: '{fhirBaseUrl}' },
   scopes: {
     separator: ' ',
     defaults: ['openid', 'fhirUser', 'offline_access', 'launch/patient'],

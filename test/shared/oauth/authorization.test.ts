@@ -10,7 +10,7 @@ import { sequentialIdSource } from '../../../shared/time/ids.js';
 const catalog = createProviderCatalog();
 // No network: every provider here has static endpoints, so nothing is fetched.
 const runtime = createOAuthRuntime({ ids: sequentialIdSource(), fetch: () => Promise.reject(new Error('no network in this test')) });
-const staticProviders = catalog.providers.filter((p) => p.protocol === 'oauth2' && p.endpoints !== undefined);
+const staticProviders = catalog.providers.filter((p) => p.protocol === 'oauth2' && p.endpoints.discovery === undefined);
 
 describe('PKCE', () => {
   it.each(staticProviders.map((p) => [p.id, p] as const))('%s: sends S256 exactly when the definition supports it', async (_, provider) => {
