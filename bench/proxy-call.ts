@@ -69,7 +69,7 @@ export async function runProxyBenchmark(log: (line: string) => void): Promise<Pr
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     stoppers.unshift(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
     const proxyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/zoom/users/me`;
-    const idToken = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const idToken = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     const proxyHeaders = { authorization: `Bearer ${idToken}`, 'x-broker-tenant-id': 'bench', 'x-broker-user-id': 'u-1' };
     const directUrl = `${sandbox.originOverrides['https://api.zoom.us'] as string}/v2/users/me`;
     const directHeaders = { authorization: `Bearer ${grant.accessToken}` };

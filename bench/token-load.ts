@@ -165,7 +165,7 @@ export async function fireTokenReads(stack: LocalStack, plan: TokenLoadPlan, con
   if (tokenUrl === undefined) throw new TypeError('The local stack serves no token function');
   // Signed with the stack's own issuer key, exactly as `npm run local:id-token` would.
   const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
-  const callerTokens = Array.from({ length: plan.callers }, () => signer.mint({ email: localIdentities.demoCaller, audience: tokenUrl }));
+  const callerTokens = await Promise.all(Array.from({ length: plan.callers }, () => signer.mint({ email: localIdentities.demoCaller, audience: tokenUrl })));
   const agent = new Agent({ keepAlive: true, maxSockets: plan.reads, maxTotalSockets: plan.reads });
   const url = new URL(tokenUrl);
   stack.sandbox.resetCalls();

@@ -150,7 +150,7 @@ export async function runTokenReadBenchmark(log: (line: string) => void): Promis
     const tokenAudience = stack.description.functions.token;
     if (token === undefined || tokenAudience === undefined) throw new TypeError('The local stack serves no token function');
     const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
-    const idToken = signer.mint({ email: localIdentities.demoCaller, audience: tokenAudience });
+    const idToken = await signer.mint({ email: localIdentities.demoCaller, audience: tokenAudience });
     const calls: HttpLoadPlan['calls'] = connections.map((connection) => ({
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${idToken}` },

@@ -78,7 +78,7 @@ export async function startIamCredentialsStandin(options: StartIamCredentialsSta
     }
     const audience = typeof body.audience === 'string' && body.audience !== '' ? body.audience : undefined;
     const includeEmail = body.includeEmail === true;
-    const answer = (): number => {
+    const answer = async (): Promise<number> => {
       if (principal === undefined) {
         return sendError(response, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
       }
@@ -92,7 +92,7 @@ export async function startIamCredentialsStandin(options: StartIamCredentialsSta
         return sendError(response, 400, 'INVALID_ARGUMENT', 'Delegation chains are not supported by this stand-in.');
       }
       // Without includeEmail the token carries no email claims, as Google's does.
-      const token = options.issuer.mint({
+      const token = await options.issuer.mint({
         email: serviceAccount,
         audience,
         ...(includeEmail ? {} : { extraClaims: { email: undefined, email_verified: undefined } }),
@@ -100,7 +100,7 @@ export async function startIamCredentialsStandin(options: StartIamCredentialsSta
       response.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify({ token }));
       return 200;
     };
-    calls.push({ principal, serviceAccount, audience, includeEmail, status: answer() });
+    calls.push({ principal, serviceAccount, audience, includeEmail, status: await answer() });
   };
 
   const server = createServer((request, response) => {

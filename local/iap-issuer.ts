@@ -1,8 +1,9 @@
-// A local stand-in for Identity-Aware Proxy's signer: mints ES256 `X-Goog-IAP-JWT-Assertion` values and serves
-// its public key as a JWK set, the way https://www.gstatic.com/iap/verify/public_key-jwk does.
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+// A local stand-in for Identity-Aware Proxy's signer: mints ES256 `X-Goog-IAP-JWT-Assertion` values with jose and
+// serves its public key as a JWK set, the way https://www.gstatic.com/iap/verify/public_key-jwk does.
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
 import { IAP_ISSUER } from '../shared/config/config.js';
 import { recordJwt } from './leak-ledger/leak-recorder.js';
 
@@ -16,6 +17,7 @@ export interface MintIapAssertionOptions {
   readonly extraClaims?: Readonly<Record<string, unknown>>;
   /** Sign with a key the JWK set does not publish (a forgery), under the published kid. */
   readonly forged?: boolean;
+  /** Name this algorithm in the header instead of ES256 (an algorithm-confusion probe); the signature stays ES256. */
   readonly alg?: string;
 }
 
@@ -24,7 +26,7 @@ export interface IapIssuer {
   /** What IAP_JWKS_URL should be. */
   readonly jwksUrl: string;
   readonly kid: string;
-  mint(options: MintIapAssertionOptions): string;
+  mint(options: MintIapAssertionOptions): Promise<string>;
   /** How often the JWK set was fetched, for cache assertions. */
   keyFetches(): number;
   stop(): Promise<void>;
@@ -34,6 +36,15 @@ export interface IapIssuer {
 const IAP_ASSERTION_LIFETIME_SECONDS = 600;
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+/**
+ * jose signs only under an alg its key serves, so a header naming another is swapped in after signing. The ES256
+ * signature then covers the original header; a verifier must refuse the alg before it ever checks a signature.
+ */
+function withHeaderAlg(token: string, alg: string, kid: string): string {
+  const [, payload, signature] = token.split('.');
+  return `${encode({ alg, kid, typ: 'JWT' })}.${payload}.${signature}`;
+}
 
 function ecKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -64,7 +75,7 @@ export async function startIapIssuer(): Promise<IapIssuer> {
     url,
     jwksUrl: `${url}/iap/verify/public_key-jwk`,
     kid,
-    mint(options) {
+    async mint(options) {
       const iat = Math.floor((options.issuedAt?.getTime() ?? Date.now()) / 1000);
       const claims = {
         iss: options.issuer ?? IAP_ISSUER,
@@ -75,13 +86,10 @@ export async function startIapIssuer(): Promise<IapIssuer> {
         exp: iat + (options.expiresInSeconds ?? IAP_ASSERTION_LIFETIME_SECONDS),
         ...options.extraClaims,
       };
-      const signingInput = `${encode({ alg: options.alg ?? 'ES256', kid, typ: 'JWT' })}.${encode(claims)}`;
-      // JOSE's ES256 signature is r || s (IEEE P1363), not DER.
-      const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), {
-        key: options.forged ? foreign : privateKey,
-        dsaEncoding: 'ieee-p1363',
-      }).toString('base64url');
-      const assertion = `${signingInput}.${signature}`;
+      const signed = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+        .sign(options.forged ? foreign : privateKey);
+      const assertion = options.alg === undefined ? signed : withHeaderAlg(signed, options.alg, kid);
       recordJwt('iap_issuer:assertion', assertion);
       return assertion;
     },

@@ -68,7 +68,7 @@ export async function runIdTokenCli(argv: readonly string[], options: IdTokenCli
   if (!parsed.success) return usageError(parsed.error.issues.map((issue) => issue.message).join('; '));
 
   const signer = await createIdTokenSigner({ dataDir: options.dataDir });
-  const token = signer.mint({
+  const token = await signer.mint({
     email: parsed.data.email,
     audience: parsed.data.audience,
     expiresInSeconds: parsed.data['expires-in'],

@@ -1,10 +1,11 @@
-// A local stand-in for Google's ID-token issuer: mints RS256 tokens for any service account and serves its key as a
-// JWK set, as Google does. Signed with node:crypto, synchronously, so minting stays a plain call for its many callers.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+// A local stand-in for Google's ID-token issuer: mints RS256 tokens for any service account with jose and serves its
+// key as a JWK set, as Google does.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdir, link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../shared/time/clock.js';
 import { recordJwt } from './leak-ledger/leak-recorder.js';
@@ -43,7 +44,7 @@ export interface IdTokenSigner {
   /** The `iss` claim of every token this signer mints. */
   readonly issuer: string;
   readonly kid: string;
-  mint(options: MintIdTokenOptions): string;
+  mint(options: MintIdTokenOptions): Promise<string>;
   /** The JWK set, shaped as `https://www.googleapis.com/oauth2/v3/certs` serves it. */
   jwks(): { keys: Record<string, unknown>[] };
 }
@@ -120,12 +121,10 @@ export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): P
     .slice(0, 40);
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
 
-  const encode = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-
   return {
     issuer,
     kid,
-    mint(mint) {
+    async mint(mint) {
       if (!mint.email) throw new TypeError('mint needs an email');
       if (!mint.audience) throw new TypeError('mint needs an audience');
       const lifetime = mint.expiresInSeconds ?? DEFAULT_ID_TOKEN_LIFETIME_SECONDS;
@@ -143,9 +142,9 @@ export async function createIdTokenSigner(options: IdTokenSignerOptions = {}): P
         exp: iat + lifetime,
         ...mint.extraClaims,
       };
-      const signingInput = `${encode({ alg: 'RS256', kid, typ: 'JWT' })}.${encode(claims)}`;
-      const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), privateKey).toString('base64url');
-      const idToken = `${signingInput}.${signature}`;
+      // The claims go in whole rather than through jose's setters: `extraClaims` may replace a standard claim with a
+      // value of the wrong type or drop it, which the setters would refuse, and tests need exactly those tokens.
+      const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(privateKey);
       recordJwt('id_token_issuer:id_token', idToken);
       return idToken;
     },

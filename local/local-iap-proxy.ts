@@ -9,7 +9,7 @@ import { admitOwnHost, ownHosts } from './own-host.js';
 
 export interface LocalIapProxyOptions {
   /** Mints the assertion for the signed-in operator. */
-  readonly mint: () => string;
+  readonly mint: () => Promise<string>;
   /** The admin function's own origin (its process). */
   readonly adminOrigin: string;
   /** The stack's origin, as browsers address it: requests naming another host are refused. */
@@ -27,6 +27,9 @@ export function createLocalIapProxy(options: LocalIapProxyOptions): RequestListe
       return;
     }
     // Like IAP: whatever the client sent in this header (every copy) is replaced, never passed through.
-    forwardRequest(req, res, { origin: options.adminOrigin }, `/${rest.join('/')}${url.search}`, { [IAP_ASSERTION_HEADER]: options.mint() });
+    options.mint().then(
+      (assertion) => forwardRequest(req, res, { origin: options.adminOrigin }, `/${rest.join('/')}${url.search}`, { [IAP_ASSERTION_HEADER]: assertion }),
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('The local IAP stand-in could not sign an assertion\n'),
+    );
   };
 }

@@ -6,7 +6,7 @@ export interface LocalSweepsOptions {
   /** Function name → URL (the refresh and health entries are used). */
   readonly functions: Readonly<Record<string, string>>;
   /** Mints an ID token for the scheduler's service account with this audience. */
-  readonly mintIdToken: (audience: string) => string;
+  readonly mintIdToken: (audience: string) => Promise<string>;
   readonly intervalMs: number;
   /** One line per run that changed or found something; failures of the call itself too. */
   readonly print: (line: string) => void;
@@ -53,7 +53,7 @@ export function startLocalSweeps(options: LocalSweepsOptions): LocalSweeps {
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.mintIdToken(url)}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await options.mintIdToken(url)}` },
         body: '{}',
         signal: stopped.signal,
       });

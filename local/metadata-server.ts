@@ -71,7 +71,7 @@ export async function startMetadataServer(options: StartMetadataServerOptions): 
   const audiences: string[] = [];
   const accountNames = new Set(['default', options.serviceAccountEmail]);
 
-  const serviceAccount = (rest: string, query: URLSearchParams): Answer => {
+  const serviceAccount = async (rest: string, query: URLSearchParams): Promise<Answer> => {
     switch (rest) {
       case '':
         return text('probe', 'aliases\nemail\nidentity\nscopes\ntoken\n');
@@ -86,7 +86,7 @@ export async function startMetadataServer(options: StartMetadataServerOptions): 
         audiences.push(audience);
         // Only the `full` format carries the email; `standard` (the default) does not.
         const full = query.get('format') === 'full';
-        const token = options.issuer.mint({
+        const token = await options.issuer.mint({
           email: options.serviceAccountEmail,
           audience,
           ...(full ? {} : { extraClaims: { email: undefined, email_verified: undefined } }),
@@ -109,7 +109,7 @@ export async function startMetadataServer(options: StartMetadataServerOptions): 
     }
   };
 
-  const answer = (request: IncomingMessage): Answer => {
+  const answer = async (request: IncomingMessage): Promise<Answer> => {
     // The real server refuses proxied requests and requests without the flavor header (SSRF guards).
     if (request.headers['metadata-flavor'] !== 'Google' || request.headers['x-forwarded-for'] !== undefined) {
       return text('forbidden', 'Missing required header: Metadata-Flavor', 403);
@@ -141,14 +141,19 @@ export async function startMetadataServer(options: StartMetadataServerOptions): 
   };
 
   const server = createServer((request, response) => {
-    const result = answer(request);
-    counts[result.endpoint] += 1;
-    response.writeHead(result.status, {
-      'metadata-flavor': 'Google',
-      'content-type': result.contentType ?? 'application/text',
-      'cache-control': 'no-store',
-    });
-    response.end(result.body);
+    answer(request).then(
+      (result) => {
+        counts[result.endpoint] += 1;
+        response.writeHead(result.status, {
+          'metadata-flavor': 'Google',
+          'content-type': result.contentType ?? 'application/text',
+          'cache-control': 'no-store',
+        });
+        response.end(result.body);
+      },
+      // Only minting an identity token can fail here; the real server answers its own failures with a bare 500.
+      () => response.writeHead(500, { 'cache-control': 'no-store' }).end('Internal Server Error'),
+    );
   });
 
   const port = await listen(server, options.port ?? 0);

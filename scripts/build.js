@@ -1,6 +1,6 @@
-// The package build (`npm run build`, and dist/ for `npm start`, the tests and the Terraform archive): the server
-// program, then the dashboard's browser program (its own tsconfig, with the DOM), then the dashboard's stylesheet
-// copied beside the compiled script, where the admin function reads both.
+// The package build (`npm run build`, and dist/ for `npm start`, the tests and the Terraform archive): the dashboard's
+// browser program (its own tsconfig, with the DOM), then the server program, then the dashboard's stylesheet copied
+// beside the compiled script, where the admin function reads both.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,8 +22,10 @@ function compile(project) {
   }
 }
 
-compile('tsconfig.build.json');
+// The dashboard type-imports the wire contract (client/wire.ts), so its pass emits that file as well, without a source
+// map; the server pass runs after it, so what ships under dist/client/ is the server build's own output.
 compile(join(DASHBOARD_BROWSER_FOLDER, 'tsconfig.json'));
+compile('tsconfig.build.json');
 const target = join(repoRoot, 'dist', DASHBOARD_BROWSER_FOLDER);
 mkdirSync(target, { recursive: true });
 for (const name of stylesheets) copyFileSync(join(repoRoot, DASHBOARD_BROWSER_FOLDER, name), join(target, name));

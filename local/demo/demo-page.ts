@@ -15,7 +15,7 @@ export interface DemoPageOptions {
   readonly userId: string;
   readonly providers: readonly string[];
   /** An ID token of the demo caller for the given audience. */
-  mintIdToken(audience: string): string;
+  mintIdToken(audience: string): Promise<string>;
 }
 
 const STYLE =
@@ -90,7 +90,7 @@ export function createDemoPage(options: DemoPageOptions): RequestListener {
   const hosts = ownHosts(demoOrigin);
   const call = async (functionName: 'authorize' | 'connections', path: string, init: { method: 'GET' | 'POST'; body?: unknown }) => {
     const audience = `${options.functionsOrigin}/${functionName}`;
-    const token = options.mintIdToken(audience);
+    const token = await options.mintIdToken(audience);
     const response = await fetch(`${audience}${path}`, {
       method: init.method,
       headers: {

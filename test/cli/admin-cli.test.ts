@@ -28,7 +28,7 @@ beforeEach(async () => {
 });
 
 async function cli(argv: readonly string[], options: CliRunOptions & { as?: string } = {}): Promise<CliRun> {
-  const token = h.idTokens.mint({ email: options.as ?? OPERATOR, audience: url });
+  const token = await h.idTokens.mint({ email: options.as ?? OPERATOR, audience: url });
   const run = await runCliInProcess([...argv, '--id-token', token], { env: { OAUTH_BROKER_ADMIN_URL: url }, ...options });
   printed.push(run.stdout, run.stderr);
   // The ID token is a credential too: it is sent, never shown.

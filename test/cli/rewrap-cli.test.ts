@@ -36,8 +36,8 @@ async function sealedBlobs(): Promise<Map<string, SealedBlob>> {
 
 it('re-wraps 1,000 connections with a progress bar, survives an interruption, and resumes to the end', async () => {
   const url = `${h.origin}/admin`;
-  const run = (argv: string[], options: Parameters<typeof runCliInProcess>[1] = {}) =>
-    runCliInProcess([...argv, '--url', url, '--id-token', h.idTokens.mint({ email: OPERATOR, audience: url })], options);
+  const run = async (argv: string[], options: Parameters<typeof runCliInProcess>[1] = {}) =>
+    runCliInProcess([...argv, '--url', url, '--id-token', await h.idTokens.mint({ email: OPERATOR, audience: url })], options);
   const before = await sealedBlobs();
   expect(before.size).toBe(COUNT);
   const oldVersion = before.values().next().value?.kmsKeyVersion;

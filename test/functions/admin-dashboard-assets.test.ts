@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 async function get(query: string): Promise<{ status: number; csp: string | null; type: string | null; body: string }> {
-  const response = await fetch(`${h.origin}/admin/${query}`, { headers: h.iapHeaders() });
+  const response = await fetch(`${h.origin}/admin/${query}`, { headers: await h.iapHeaders() });
   return { status: response.status, csp: response.headers.get('content-security-policy'), type: response.headers.get('content-type'), body: await response.text() };
 }
 

@@ -33,9 +33,9 @@ export interface AdminHarness {
   /** Client secrets the function was configured with, for leak scans. */
   readonly clientSecrets: readonly string[];
   /** Headers of a request through IAP as `email` (an operator by default). */
-  iapHeaders(email?: string): Record<string, string>;
+  iapHeaders(email?: string): Promise<Record<string, string>>;
   /** Headers of a request with a Google ID token (IAM) as `email`. */
-  bearerHeaders(email?: string): Record<string, string>;
+  bearerHeaders(email?: string): Promise<Record<string, string>>;
   /** Connects a sandbox account through the real authorization-code flow; returns the connection id. */
   connect(provider: (typeof HARNESS_PROVIDERS)[number], options: { tenantId?: string; userId?: string; account?: string }): Promise<string>;
   stop(): Promise<void>;
@@ -99,8 +99,8 @@ export async function startAdminHarness(label: string, extraEnv: Record<string, 
     iap,
     idTokens,
     clientSecrets: Object.values(clients).map((client) => client.client.clientSecret),
-    iapHeaders: (email = OPERATOR) => ({ 'x-goog-iap-jwt-assertion': iap.mint({ email, audience: IAP_AUDIENCE }) }),
-    bearerHeaders: (email = OPERATOR) => ({ authorization: `Bearer ${idTokens.mint({ email, audience: `${origin}/admin` })}` }),
+    iapHeaders: async (email = OPERATOR) => ({ 'x-goog-iap-jwt-assertion': await iap.mint({ email, audience: IAP_AUDIENCE }) }),
+    bearerHeaders: async (email = OPERATOR) => ({ authorization: `Bearer ${await idTokens.mint({ email, audience: `${origin}/admin` })}` }),
     async connect(provider, options) {
       const { connectionId } = await connectAtSandbox({
         firestore,

@@ -22,14 +22,14 @@ beforeEach(async () => {
 async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${h.origin}/admin${path}`, {
     method: 'POST',
-    headers: { ...h.iapHeaders(), 'content-type': 'application/json' },
+    headers: { ...(await h.iapHeaders()), 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
 async function get(path: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${h.origin}/admin${path}`, { headers: h.iapHeaders() });
+  const response = await fetch(`${h.origin}/admin${path}`, { headers: await h.iapHeaders() });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 

@@ -29,7 +29,7 @@ interface Reply {
 }
 
 async function call(method: 'GET' | 'POST', path: string, options: { headers?: Record<string, string>; body?: unknown } = {}): Promise<Reply> {
-  const headers = options.headers ?? h.iapHeaders();
+  const headers = options.headers ?? (await h.iapHeaders());
   const response = await fetch(`${h.origin}/admin${path}`, {
     method,
     headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
@@ -62,11 +62,11 @@ describe('who may use it', () => {
   it('refuses forged, mis-addressed, foreign-issued, expired and unsigned IAP assertions', async () => {
     const iat = new Date(Date.now() - 3600_000);
     const cases = {
-      forged: h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, forged: true }),
-      wrongAudience: h.iap.mint({ email: OPERATOR, audience: '/projects/123456789012/global/backendServices/1' }),
-      wrongIssuer: h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, issuer: 'https://accounts.google.com' }),
-      expired: h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, issuedAt: iat }),
-      algNone: `${h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, alg: 'none' }).split('.').slice(0, 2).join('.')}.`,
+      forged: await h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, forged: true }),
+      wrongAudience: await h.iap.mint({ email: OPERATOR, audience: '/projects/123456789012/global/backendServices/1' }),
+      wrongIssuer: await h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, issuer: 'https://accounts.google.com' }),
+      expired: await h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, issuedAt: iat }),
+      algNone: `${(await h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, alg: 'none' })).split('.').slice(0, 2).join('.')}.`,
       notAJwt: 'not-a-jwt',
     };
     for (const [name, assertion] of Object.entries(cases)) {
@@ -78,27 +78,27 @@ describe('who may use it', () => {
   });
 
   it('judges a request with an IAP header by that header alone: a valid ID token beside a forged assertion does not help', async () => {
-    const forged = h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, forged: true });
-    const reply = await call('GET', '/api/stats', { headers: { ...h.bearerHeaders(), 'x-goog-iap-jwt-assertion': forged } });
+    const forged = await h.iap.mint({ email: OPERATOR, audience: IAP_AUDIENCE, forged: true });
+    const reply = await call('GET', '/api/stats', { headers: { ...(await h.bearerHeaders()), 'x-goog-iap-jwt-assertion': forged } });
     expect(reply.status).toBe(401);
   });
 
   it('refuses a verified identity that is not on the allowlist, through IAP or IAM, and audits the attempt', async () => {
-    expect((await call('GET', '/api/stats', { headers: h.iapHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
-    expect((await call('POST', '/api/connections/conn_000000000000000000000000000000/revoke', { headers: h.bearerHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
+    expect((await call('GET', '/api/stats', { headers: await h.iapHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
+    expect((await call('POST', '/api/connections/conn_000000000000000000000000000000/revoke', { headers: await h.bearerHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
     const audit = await adminAudit();
     expect(audit).toHaveLength(2);
     expect(audit.every((entry) => entry.outcome === 'denied' && entry.actor.id === NOT_AN_OPERATOR && entry.actor.type === 'operator')).toBe(true);
   });
 
   it('refuses an ID token minted for another audience', async () => {
-    const token = h.idTokens.mint({ email: OPERATOR, audience: 'https://elsewhere.example/admin' });
+    const token = await h.idTokens.mint({ email: OPERATOR, audience: 'https://elsewhere.example/admin' });
     expect((await call('GET', '/api/stats', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
 
   it('lets an allowlisted operator in through IAP and through IAM (the allowlist ignores case), auditing each with their identity', async () => {
     expect((await call('GET', '/api/stats')).status).toBe(200);
-    expect((await call('GET', '/api/stats', { headers: h.bearerHeaders() })).status).toBe(200);
+    expect((await call('GET', '/api/stats', { headers: await h.bearerHeaders() })).status).toBe(200);
     const audit = await adminAudit();
     expect(audit.map((entry) => [entry.actor, entry.outcome, entry.reason])).toEqual([
       [{ type: 'operator', id: OPERATOR }, 'success', 'getStats'],
@@ -253,13 +253,13 @@ describe('actions', () => {
     const id = await h.connect('slack', {});
     const form = await fetch(`${h.origin}/admin/api/connections/${id}/revoke`, {
       method: 'POST',
-      headers: { ...h.iapHeaders(), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...(await h.iapHeaders()), 'content-type': 'application/x-www-form-urlencoded' },
       body: 'confirm=1',
     });
     expect(form.status).toBe(415);
     const crossSite = await fetch(`${h.origin}/admin/api/connections/${id}/revoke`, {
       method: 'POST',
-      headers: { ...h.iapHeaders(), 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      headers: { ...(await h.iapHeaders()), 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
       body: '{}',
     });
     expect(crossSite.status).toBe(403);
@@ -403,10 +403,10 @@ describe('history over time', () => {
 
   it('is for allowlisted operators only', async () => {
     expect((await call('GET', '/api/stats/history', { headers: {} })).status).toBe(401);
-    const denied = await call('GET', '/api/stats/history', { headers: h.iapHeaders(NOT_AN_OPERATOR) });
+    const denied = await call('GET', '/api/stats/history', { headers: await h.iapHeaders(NOT_AN_OPERATOR) });
     expect(denied.status).toBe(403);
     expect(denied.json).not.toHaveProperty('snapshots');
-    expect((await call('GET', '/api/stats/history', { headers: h.bearerHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
+    expect((await call('GET', '/api/stats/history', { headers: await h.bearerHeaders(NOT_AN_OPERATOR) })).status).toBe(403);
     expect((await adminAudit()).map((entry) => [entry.outcome, entry.actor.id])).toEqual([
       ['denied', NOT_AN_OPERATOR],
       ['denied', NOT_AN_OPERATOR],

@@ -64,7 +64,7 @@ async function runStack(label: string, env: Record<string, string>): Promise<Run
     async call(functionName, path, body, callerEmail = stack.description.demoCaller) {
       const response = await fetch(`${origin}/${functionName}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
-        headers: { authorization: `Bearer ${mint(callerEmail, functionName)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${await mint(callerEmail, functionName)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return { status: response.status, json: (await response.json()) as Record<string, unknown> };

@@ -16,10 +16,10 @@ export interface AuthorizeBody {
   connectionConfig?: Record<string, string>;
 }
 
-export async function authorize(harness: ConnectDriver, body: AuthorizeBody, token = harness.idToken()): Promise<Response> {
+export async function authorize(harness: ConnectDriver, body: AuthorizeBody, token?: string): Promise<Response> {
   return fetch(`${harness.origin}/authorize`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? (await harness.idToken())}` },
     body: JSON.stringify({ tenantId: 'tenant-a', userId: 'user-1', returnUrl: harness.returnUrl, ...body }),
   });
 }

@@ -361,7 +361,7 @@ describe('authorize refuses', () => {
 
   it('a caller without a verified ID token, or one the policy does not allow', async () => {
     await expectProblem(await authorize(harness, { provider: 'slack' }, 'not-a-token'), 401, 'unauthenticated');
-    const other = harness.idToken('other-backend@connect-test.iam.gserviceaccount.com');
+    const other = await harness.idToken('other-backend@connect-test.iam.gserviceaccount.com');
     await expectProblem(await authorize(harness, { provider: 'google' }, other), 403, 'caller_not_allowed');
     await expectProblem(await authorize(harness, { provider: 'slack', tenantId: 'tenant-b' }), 403, 'caller_not_allowed');
   });
@@ -369,7 +369,7 @@ describe('authorize refuses', () => {
   it('a malformed body', async () => {
     const response = await fetch(`${harness.origin}/authorize`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.idToken()}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await harness.idToken()}` },
       body: JSON.stringify({ provider: 'slack', tenantId: 'tenant-a', userId: 'u', returnUrl: harness.returnUrl, extra: true }),
     });
     await expectProblem(response, 400, 'invalid_request');

@@ -32,7 +32,7 @@ export interface ConnectHarness {
   readonly callbackUrl: string;
   /** Client secrets the functions were configured with, for leak scans. */
   readonly clientSecrets: readonly string[];
-  idToken(email?: string, functionName?: string): string;
+  idToken(email?: string, functionName?: string): Promise<string>;
   stop(): Promise<void>;
 }
 

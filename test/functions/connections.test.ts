@@ -25,7 +25,7 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown, email?
   const response = await fetch(`${harness.origin}/connections${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${harness.idToken(email, 'connections')}`,
+      authorization: `Bearer ${await harness.idToken(email, 'connections')}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -72,7 +72,7 @@ describe('request quotas, against the local stack', () => {
     const url = `${stack.description.functionsOrigin}/${name}`;
     const res = await fetch(`${url}${request.path ?? '/'}`, {
       method: request.method ?? 'POST',
-      headers: { authorization: `Bearer ${signer.mint({ email: caller, audience: url })}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await signer.mint({ email: caller, audience: url })}`, 'content-type': 'application/json' },
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
     });
     const body = (await res.json()) as { code?: string; details?: { scope?: unknown } };

@@ -57,8 +57,8 @@ afterAll(async () => {
 });
 
 /** Google-issued for the scheduler, then stripped by Cloud Run's IAM check. */
-function strippedSchedulerToken(options: { email?: string; issuedAt?: Date } = {}): string {
-  const token = stack.issuer.mint({
+async function strippedSchedulerToken(options: { email?: string; issuedAt?: Date } = {}): Promise<string> {
+  const token = await stack.issuer.mint({
     email: options.email ?? SCHEDULER,
     audience: stack.audiences.refresh,
     ...(options.issuedAt ? { issuedAt: options.issuedAt } : {}),
@@ -87,7 +87,7 @@ describe('refresh with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
     await expiringConnection('u-outage');
     stack.sandbox.resetCalls();
     admin.failWith(503);
-    const refused = await stack.postWithHeaders('refresh', { authorization: `Bearer ${strippedSchedulerToken()}` });
+    const refused = await stack.postWithHeaders('refresh', { authorization: `Bearer ${await strippedSchedulerToken()}` });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(((await refused.json()) as { code: string }).code).toBe('identity_unavailable');
@@ -97,7 +97,7 @@ describe('refresh with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
     admin.resetCounts();
     // A failed proof is answered from memory for 5 s (DEFAULT_IAM_PROOF_RETRY_MS); after that the next request asks again.
     await new Promise((resolve) => setTimeout(resolve, 5_100));
-    const response = await stack.postWithHeaders('refresh', { authorization: `Bearer ${strippedSchedulerToken()}` });
+    const response = await stack.postWithHeaders('refresh', { authorization: `Bearer ${await strippedSchedulerToken()}` });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { refreshed: number }).refreshed).toBe(1);
     expect(stack.sandbox.calls('zoom', 'refresh')).toBe(1);
@@ -110,7 +110,7 @@ describe('refresh with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
     stack.sandbox.resetCalls();
     admin.resetCounts();
     for (let run = 0; run < 3; run += 1) {
-      const response = await stack.postWithHeaders('refresh', { authorization: `Bearer ${strippedSchedulerToken()}` });
+      const response = await stack.postWithHeaders('refresh', { authorization: `Bearer ${await strippedSchedulerToken()}` });
       expect(response.status).toBe(200);
     }
     expect(stack.sandbox.calls('zoom', 'refresh')).toBe(1);
@@ -119,12 +119,12 @@ describe('refresh with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
 
   it("refuses another account's stripped token with 403 and an expired one with 401", async () => {
     const other = await stack.postWithHeaders('refresh', {
-      authorization: `Bearer ${strippedSchedulerToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' })}`,
+      authorization: `Bearer ${await strippedSchedulerToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' })}`,
     });
     expect(other.status).toBe(403);
     expect(((await other.json()) as { code: string }).code).toBe('caller_not_allowed');
     const expired = await stack.postWithHeaders('refresh', {
-      authorization: `Bearer ${strippedSchedulerToken({ issuedAt: new Date(Date.now() - 2 * 3600_000) })}`,
+      authorization: `Bearer ${await strippedSchedulerToken({ issuedAt: new Date(Date.now() - 2 * 3600_000) })}`,
     });
     expect(expired.status).toBe(401);
     expect(((await expired.json()) as { code: string }).code).toBe('unauthenticated');

@@ -135,10 +135,10 @@ export async function startSweepFunctionStack(options: SweepFunctionStackOptions
       await ensureSubscription(pubsubHost, subscription, topic);
       return subscription;
     },
-    post: (sweep, postOptions = {}) => {
+    post: async (sweep, postOptions = {}) => {
       const email = postOptions.email === undefined ? SCHEDULER : postOptions.email;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (email !== null) headers.authorization = `Bearer ${issuer.mint({ email, audience: audiences[sweep] })}`;
+      if (email !== null) headers.authorization = `Bearer ${await issuer.mint({ email, audience: audiences[sweep] })}`;
       return fetch(urls[sweep] as string, { method: 'POST', headers, body: '{}' });
     },
     audiences,

@@ -83,8 +83,8 @@ export async function startTokenFunctionStack(options: TokenFunctionStackOptions
     kms,
     vault,
     clients,
-    post: (body, postOptions = {}) => {
-      const token = issuer.mint({ email: postOptions.email ?? 'reader@acme-prod.iam.gserviceaccount.com', audience });
+    post: async (body, postOptions = {}) => {
+      const token = await issuer.mint({ email: postOptions.email ?? 'reader@acme-prod.iam.gserviceaccount.com', audience });
       return fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...postOptions.headers },

@@ -146,7 +146,7 @@ describe('token function', () => {
     expect((await problem(anonymous)).code).toBe('unauthenticated');
     const wrongAudience = await fetch(stack.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.issuer.mint({ email: READER, audience: 'https://other.example' })}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.issuer.mint({ email: READER, audience: 'https://other.example' })}` },
       body: JSON.stringify({ tenantId: 'acme', provider: 'zoom' }),
     });
     expect(wrongAudience.status).toBe(401);
@@ -155,7 +155,7 @@ describe('token function', () => {
     const extra = await stack.post({ tenantId: 'acme', provider: 'zoom', refreshToken: 'please' });
     expect(extra.status).toBe(400);
     expect((await problem(extra)).code).toBe('invalid_request');
-    const get = await fetch(stack.url, { headers: { authorization: `Bearer ${stack.issuer.mint({ email: READER, audience: stack.audience })}` } });
+    const get = await fetch(stack.url, { headers: { authorization: `Bearer ${await stack.issuer.mint({ email: READER, audience: stack.audience })}` } });
     expect(get.status).toBe(405);
   });
 });

@@ -61,7 +61,7 @@ describe('plain OAuth 2.0 providers defined as data, connected through the sandb
   async function listConnections(userId: string): Promise<Record<string, unknown>[]> {
     const query = new URLSearchParams({ tenantId, userId });
     const response = await fetch(`${stack.description.functionsOrigin}/connections/?${query}`, {
-      headers: { authorization: `Bearer ${http.mint(stack.description.demoCaller, 'connections')}` },
+      headers: { authorization: `Bearer ${await http.mint(stack.description.demoCaller, 'connections')}` },
     });
     expect(response.status).toBe(200);
     return ((await response.json()) as { connections: Record<string, unknown>[] }).connections;

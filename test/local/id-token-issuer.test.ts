@@ -36,7 +36,7 @@ describe('startIdTokenIssuer', () => {
   it('mints Google-shaped RS256 tokens that verify against the JWK set it serves', async () => {
     const issuer = await startIdTokenIssuer();
     try {
-      const token = issuer.mint({ email: EMAIL, audience: AUDIENCE });
+      const token = await issuer.mint({ email: EMAIL, audience: AUDIENCE });
       const { header, claims, signed, signature } = parts(token);
       expect(header).toEqual({ alg: 'RS256', kid: issuer.kid, typ: 'JWT' });
       expect(issuer.kid).toMatch(/^[0-9a-f]{40}$/);
@@ -74,10 +74,10 @@ describe('startIdTokenIssuer', () => {
 
   it('honours lifetime, issue time, extra claims and claim removal', async () => {
     const signer = await createIdTokenSigner({ clock: new ManualClock(Date.UTC(2031, 4, 6)) });
-    const fromClock = parts(signer.mint({ email: EMAIL, audience: AUDIENCE, expiresInSeconds: 60 })).claims;
+    const fromClock = parts(await signer.mint({ email: EMAIL, audience: AUDIENCE, expiresInSeconds: 60 })).claims;
     expect(fromClock).toMatchObject({ iat: Date.UTC(2031, 4, 6) / 1000, exp: Date.UTC(2031, 4, 6) / 1000 + 60 });
     const custom = parts(
-      signer.mint({
+      await signer.mint({
         email: EMAIL,
         audience: AUDIENCE,
         issuedAt: new Date('2030-01-01T00:00:00Z'),
@@ -89,8 +89,8 @@ describe('startIdTokenIssuer', () => {
     expect(custom).not.toHaveProperty('email');
     expect(custom.google).toEqual({ compute_engine: {} });
     expect(signer.issuer).toBe(LOCAL_ID_TOKEN_ISSUER);
-    expect(() => signer.mint({ email: '', audience: AUDIENCE })).toThrow(TypeError);
-    expect(() => signer.mint({ email: EMAIL, audience: AUDIENCE, expiresInSeconds: 1.5 })).toThrow(TypeError);
+    await expect(signer.mint({ email: '', audience: AUDIENCE })).rejects.toThrow(TypeError);
+    await expect(signer.mint({ email: EMAIL, audience: AUDIENCE, expiresInSeconds: 1.5 })).rejects.toThrow(TypeError);
   });
 
   it('gives two in-memory issuers different keys and different issuer identifiers', async () => {
@@ -105,7 +105,7 @@ describe('startIdTokenIssuer', () => {
 
   it('keeps its key under dataDir, so a token minted before a restart still verifies after it', async () => {
     const first = await startIdTokenIssuer({ dataDir });
-    const token = first.mint({ email: EMAIL, audience: AUDIENCE });
+    const token = await first.mint({ email: EMAIL, audience: AUDIENCE });
     const kid = first.kid;
     expect(first.issuer).toBe(LOCAL_ID_TOKEN_ISSUER);
     await first.stop();

@@ -94,7 +94,7 @@ describe('the local stack', () => {
     const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
     const audience = `${stack.description.functionsOrigin}/token`;
     const verifier = createIdTokenVerifier({ ...config.callerIdentity, audiences: [audience] });
-    const caller = await verifier.verify(signer.mint({ email: stack.description.demoCaller, audience }));
+    const caller = await verifier.verify(await signer.mint({ email: stack.description.demoCaller, audience }));
     expect(caller.email).toBe(stack.description.demoCaller);
   });
 
@@ -124,10 +124,10 @@ describe('the local stack', () => {
   it('refuses at /token an ID token minted for /authorize, as each Cloud Run function accepts only its own URL', async () => {
     const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
     const origin = stack.description.functionsOrigin;
-    const read = (audience: string) =>
+    const read = async (audience: string) =>
       fetch(`${origin}/token`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${signer.mint({ email: stack.description.demoCaller, audience })}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${await signer.mint({ email: stack.description.demoCaller, audience })}`, 'content-type': 'application/json' },
         body: JSON.stringify({ tenantId: stack.description.demoTenant, userId: 'nobody', provider: 'slack' }),
       });
     expect((await read(`${origin}/authorize`)).status).toBe(401);

@@ -42,7 +42,7 @@ describe('startLocalSweeps', () => {
     const lines: string[] = [];
     sweeps = startLocalSweeps({
       functions: { refresh: `${fake.origin}/refresh`, health: `${fake.origin}/health`, token: `${fake.origin}/token` },
-      mintIdToken: (audience) => `token-for-${Buffer.from(audience).toString('base64url')}`,
+      mintIdToken: async (audience) => `token-for-${Buffer.from(audience).toString('base64url')}`,
       intervalMs: 60_000,
       print: (line) => lines.push(line),
     });
@@ -61,7 +61,7 @@ describe('startLocalSweeps', () => {
     const lines: string[] = [];
     sweeps = startLocalSweeps({
       functions: { refresh: `${fake.origin}/refresh`, health: `${fake.origin}/health` },
-      mintIdToken: () => 'token',
+      mintIdToken: async () => 'token',
       intervalMs: 60_000,
       print: (line) => lines.push(line),
     });

@@ -79,7 +79,7 @@ describe('oidc-provider as a strict OpenID peer, added by configuration and used
   async function listConnections(userId: string): Promise<Record<string, unknown>[]> {
     const query = new URLSearchParams({ tenantId, userId });
     const response = await fetch(`${stack.description.functionsOrigin}/connections/?${query}`, {
-      headers: { authorization: `Bearer ${http.mint(stack.description.demoCaller, 'connections')}` },
+      headers: { authorization: `Bearer ${await http.mint(stack.description.demoCaller, 'connections')}` },
     });
     expect(response.status).toBe(200);
     return ((await response.json()) as { connections: Record<string, unknown>[] }).connections;
@@ -159,7 +159,7 @@ describe('oidc-provider as a strict OpenID peer, added by configuration and used
       Array.from({ length: 50 }, async (_, index) => {
         const response = await fetch(instances[index % 2] as string, {
           method: 'POST',
-          headers: { authorization: `Bearer ${http.mint(stack.description.demoCaller, 'token')}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${await http.mint(stack.description.demoCaller, 'token')}`, 'content-type': 'application/json' },
           body,
         });
         return { status: response.status, body: (await response.json()) as { accessToken?: string } };

@@ -101,9 +101,9 @@ describe('the production-shaped stack, end to end over HTTP', () => {
     expect(throughIap.status).toBe(200);
     const stats = (await throughIap.json()) as Record<string, unknown>;
     expect(JSON.stringify(stats)).toMatch(/slack/);
-    const withToken = await fetch(`${origin()}/admin/api/stats`, { headers: { authorization: `Bearer ${mint(localIdentities.adminUser, 'admin')}` } });
+    const withToken = await fetch(`${origin()}/admin/api/stats`, { headers: { authorization: `Bearer ${await mint(localIdentities.adminUser, 'admin')}` } });
     expect(withToken.status).toBe(200);
-    const asProduct = await fetch(`${origin()}/admin/api/stats`, { headers: { authorization: `Bearer ${mint(stack.description.demoCaller, 'admin')}` } });
+    const asProduct = await fetch(`${origin()}/admin/api/stats`, { headers: { authorization: `Bearer ${await mint(stack.description.demoCaller, 'admin')}` } });
     expect(asProduct.status).toBe(403);
   });
 

@@ -134,7 +134,7 @@ describe('the proxy function on the local stack', () => {
     const auth = {
       getIdTokenClient: async (audience: string) => {
         expect(audience).toBe(proxyUrl);
-        return { getRequestHeaders: async () => ({ Authorization: `Bearer ${http.mint(localIdentities.demoCaller, 'proxy')}` }) };
+        return { getRequestHeaders: async () => ({ Authorization: `Bearer ${await http.mint(localIdentities.demoCaller, 'proxy')}` }) };
       },
     } as unknown as Pick<GoogleAuth, 'getIdTokenClient'>;
     client = createBrokerClient({ tokenUrl: stack.description.functions.token as string, proxyUrl, auth });
@@ -286,7 +286,7 @@ describe('the proxy function on the local stack', () => {
   it('refuses every way out of the provider\'s API with 400 invalid_proxy_path, before any outbound request', async () => {
     // Straight to the function's own process: the stack's front proxy would normalise some of these itself.
     const origin = stack.description.functionProcesses.proxy?.origin as string;
-    const headers = { authorization: `Bearer ${http.mint(localIdentities.demoCaller, 'proxy')}`, 'x-broker-tenant-id': tenantId, 'x-broker-user-id': 'proxy-user' };
+    const headers = { authorization: `Bearer ${await http.mint(localIdentities.demoCaller, 'proxy')}`, 'x-broker-tenant-id': tenantId, 'x-broker-user-id': 'proxy-user' };
     const attempts: readonly [target: string, reason: string][] = [
       ['http://evil.test/slack/auth.test', 'not_origin_form'],
       ['//evil.test/slack/auth.test', 'not_origin_form'],

@@ -56,7 +56,7 @@ describe('trust boundaries of the local stack', () => {
   let stateDir = '';
   let stack: LocalStack;
   let origin = '';
-  let mint: (email: string, functionName: string) => string;
+  let mint: (email: string, functionName: string) => Promise<string>;
   let firestore: Firestore | undefined;
   let vault: Vault | undefined;
   const functionLines: { name: string; line: string }[] = [];
@@ -107,7 +107,7 @@ describe('trust boundaries of the local stack', () => {
   const callAsDemoBackend = async (functionName: 'authorize' | 'token', body: unknown) => {
     const response = await fetch(`${origin}/${functionName}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${mint(stack.description.demoCaller, functionName)}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await mint(stack.description.demoCaller, functionName)}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -195,8 +195,8 @@ describe('trust boundaries of the local stack', () => {
   });
 
   it('refuses two Authorization headers in either order, and two X-Serverless-Authorization', async () => {
-    const valid = `Bearer ${mint(stack.description.demoCaller, 'token')}`;
-    const intruder = `Bearer ${mint(`intruder@${localIdentities.demoTenant}.iam.gserviceaccount.com`, 'token')}`;
+    const valid = `Bearer ${await mint(stack.description.demoCaller, 'token')}`;
+    const intruder = `Bearer ${await mint(`intruder@${localIdentities.demoTenant}.iam.gserviceaccount.com`, 'token')}`;
     const body = JSON.stringify({ tenantId: stack.description.demoTenant, userId: 'nobody', provider: 'slack' });
     const read = (...credentialLines: string[]) =>
       rawRequest(`${origin}/token`, 'POST', ['Host', new URL(origin).host, ...credentialLines, 'Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body))], body);

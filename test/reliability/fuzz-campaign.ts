@@ -58,12 +58,12 @@ const emails: Record<Principal, string> = {
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-function idToken(stack: FuzzStack, functionName: string, variant: Extract<AuthVariant, { kind: 'id-token' }>): string {
+async function idToken(stack: FuzzStack, functionName: string, variant: Extract<AuthVariant, { kind: 'id-token' }>): Promise<string> {
   const sibling = stack.functions.find((name) => name !== functionName) ?? 'token';
   const audience = variant.audience === 'self' ? stack.audienceOf(functionName) : variant.audience === 'sibling' ? stack.audienceOf(sibling) : 'https://foreign.example.test/fn';
   const nowMs = Date.now();
   const issuedAt = variant.expiry === 'expired' ? new Date(nowMs - 7_200_000) : variant.expiry === 'issued-in-future' ? new Date(nowMs + 7_200_000) : undefined;
-  const token = stack.idTokens.mint({ email: emails[variant.principal], audience, ...(issuedAt ? { issuedAt } : {}) });
+  const token = await stack.idTokens.mint({ email: emails[variant.principal], audience, ...(issuedAt ? { issuedAt } : {}) });
   const [header = '', payload = '', signature = ''] = token.split('.');
   switch (variant.tamper) {
     case 'none':
@@ -82,18 +82,18 @@ function idToken(stack: FuzzStack, functionName: string, variant: Extract<AuthVa
   }
 }
 
-function credentialHeaders(stack: FuzzStack, request: FuzzRequest): { headers: Record<string, string | string[]>; presented: string[] } {
+async function credentialHeaders(stack: FuzzStack, request: FuzzRequest): Promise<{ headers: Record<string, string | string[]>; presented: string[] }> {
   const headers: Record<string, string | string[]> = {};
   const presented: string[] = [];
   const auth: AuthVariant = request.auth;
   if (auth.kind === 'raw') headers[auth.header] = auth.value;
   if (auth.kind === 'duplicate-authorization') {
-    const token = stack.idTokens.mint({ email: fuzzIdentities.caller, audience: stack.audienceOf(request.functionName) });
+    const token = await stack.idTokens.mint({ email: fuzzIdentities.caller, audience: stack.audienceOf(request.functionName) });
     presented.push(token);
     headers.authorization = [`Bearer ${token}`, `Bearer ${SECRET_MARKER}0000`];
   }
   if (auth.kind === 'id-token') {
-    const token = idToken(stack, request.functionName, auth);
+    const token = await idToken(stack, request.functionName, auth);
     presented.push(token);
     if (auth.placement !== 'serverless') headers.authorization = `Bearer ${token}`;
     if (auth.placement !== 'authorization') headers['x-serverless-authorization'] = `Bearer ${token}`;
@@ -101,7 +101,7 @@ function credentialHeaders(stack: FuzzStack, request: FuzzRequest): { headers: R
   const iap: IapVariant = request.iap;
   if (iap.kind === 'raw') headers['x-goog-iap-jwt-assertion'] = iap.value;
   if (iap.kind === 'assertion') {
-    const assertion = stack.iap.mint({
+    const assertion = await stack.iap.mint({
       email: emails[iap.principal],
       audience: iap.audience === 'self' ? FUZZ_IAP_AUDIENCE : '/projects/1/global/backendServices/1',
       forged: iap.forged,
@@ -129,7 +129,7 @@ function setCookiePairs(response: FuzzResponse): string[] {
 
 /** authorize → /start → (consent at the sandbox) → the callback request the plan describes. Every step's answer is checked. */
 async function runLiveFlow(stack: FuzzStack, sender: Sender, base: FuzzRequest, plan: LiveFlowPlan, index: number, record: (exchange: Exchange) => void): Promise<FuzzRequest | undefined> {
-  const token = stack.idTokens.mint({ email: fuzzIdentities.caller, audience: stack.audienceOf('authorize') });
+  const token = await stack.idTokens.mint({ email: fuzzIdentities.caller, audience: stack.audienceOf('authorize') });
   const authorizeRequest: FuzzRequest = {
     functionName: 'authorize',
     method: 'POST',
@@ -185,7 +185,7 @@ async function runLiveFlow(stack: FuzzStack, sender: Sender, base: FuzzRequest, 
 }
 
 async function exchange(stack: FuzzStack, sender: Sender, request: FuzzRequest): Promise<Exchange> {
-  const { headers, presented } = credentialHeaders(stack, request);
+  const { headers, presented } = await credentialHeaders(stack, request);
   try {
     const response = await sender.send(`${stack.urlOf(request.functionName)}${request.path}`, request.method, { ...request.headers, ...headers }, request.body);
     return { functionName: request.functionName, request, response, presented };

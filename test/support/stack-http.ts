@@ -11,7 +11,7 @@ const redirects = [302, 303];
 export type ProviderConsent = (authorizationUrl: URL) => Promise<URL>;
 
 export interface StackHttp {
-  mint(email: string, functionName: string): string;
+  mint(email: string, functionName: string): Promise<string>;
   call(functionName: string, path: string, body: unknown, as?: string): Promise<Response>;
   /** authorize, then the browser: the start step, the provider's consent, the callback; returns the final redirect. */
   connectInBrowser(
@@ -29,10 +29,10 @@ export async function createStackHttp(stack: LocalStack, stateDir: string, tenan
   const origin = () => stack.description.functionsOrigin;
   const signer = await createIdTokenSigner({ dataDir: join(stateDir, 'id-token-issuer') });
   const mint = (email: string, functionName: string) => signer.mint({ email, audience: `${origin()}/${functionName}` });
-  const call = (functionName: string, path: string, body: unknown, as: string = stack.description.demoCaller) =>
+  const call = async (functionName: string, path: string, body: unknown, as: string = stack.description.demoCaller) =>
     fetch(`${origin()}/${functionName}${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${mint(as, functionName)}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await mint(as, functionName)}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
   return {

@@ -43,7 +43,7 @@ export interface MatrixStack {
   takeLogLines(): string[];
   urlOf(name: 'authorize' | 'callback' | 'token' | 'refresh' | 'health'): string;
   /** An ID token for `email`, with the audience of `functionName`. */
-  idToken(email: string, functionName: 'authorize' | 'token' | 'refresh' | 'health'): string;
+  idToken(email: string, functionName: 'authorize' | 'token' | 'refresh' | 'health'): Promise<string>;
   /** Deletes every document of the functions' project. */
   clear(): Promise<void>;
   stop(): Promise<void>;

@@ -146,7 +146,7 @@ async function prepare(stack: MatrixStack, path: MatrixPath, userId: string): Pr
 async function prepareCallback(stack: MatrixStack, userId: string): Promise<Prepared> {
   const authorized = await fetch(stack.urlOf('authorize'), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.idToken(matrixIdentities.productBackend, 'authorize')}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.idToken(matrixIdentities.productBackend, 'authorize')}` },
     body: JSON.stringify({ tenantId: matrixIdentities.tenant, userId, provider: MATRIX_PROVIDER, returnUrl: MATRIX_RETURN_URL }),
   });
   const { connectUrl } = (await authorized.json()) as { connectUrl?: string };
@@ -173,7 +173,7 @@ async function prepareCallback(stack: MatrixStack, userId: string): Promise<Prep
 async function readToken(stack: MatrixStack, userId: string): Promise<Answer> {
   const response = await fetch(stack.urlOf('token'), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.idToken(matrixIdentities.reader, 'token')}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.idToken(matrixIdentities.reader, 'token')}` },
     body: JSON.stringify({ tenantId: matrixIdentities.tenant, userId, provider: MATRIX_PROVIDER }),
   });
   const body = await response.text();
@@ -224,7 +224,7 @@ interface SweepReport {
 async function runSweep(stack: MatrixStack, sweep: 'refresh' | 'health'): Promise<Answer> {
   const response = await fetch(stack.urlOf(sweep), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.idToken(matrixIdentities.scheduler, sweep)}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.idToken(matrixIdentities.scheduler, sweep)}` },
     body: '{}',
   });
   const body = await response.text();

@@ -53,7 +53,7 @@ describe('caller identity configuration', () => {
     });
     expect(config.callerIdentity.issuers).toEqual([issuer.issuer]);
     const verifier = createIdTokenVerifier(config.callerIdentity);
-    const token = issuer.mint({ email: 'svc@acme-dev.iam.gserviceaccount.com', audience: 'http://127.0.0.1:8080' });
+    const token = await issuer.mint({ email: 'svc@acme-dev.iam.gserviceaccount.com', audience: 'http://127.0.0.1:8080' });
     await expect(verifier.verify(token)).resolves.toMatchObject({ email: 'svc@acme-dev.iam.gserviceaccount.com' });
     // ...and a production-configured verifier does not take the local token for a Google one.
     const production = loadConfig({ ...base, ID_TOKEN_AUDIENCES: 'http://127.0.0.1:8080' });

@@ -54,14 +54,14 @@ describe('the ID-token verifier’s keys', () => {
     const keys = await startKeyServer(oldKey);
     try {
       const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: keys.jwksUrl });
-      const signedWithOld = oldKey.mint({ email: CALLER, audience: AUDIENCE });
+      const signedWithOld = await oldKey.mint({ email: CALLER, audience: AUDIENCE });
       await expect(verifier.verify(signedWithOld)).resolves.toMatchObject({ email: CALLER });
       await expect(verifier.verify(signedWithOld)).resolves.toMatchObject({ email: CALLER });
       expect(keys.fetches()).toBe(1);
       keys.serve(newKey);
       // An unknown kid sends the verifier back to the key set, though not more often than every 30 seconds.
       vi.setSystemTime(Date.now() + 31_000);
-      const signedWithNew = newKey.mint({ email: CALLER, audience: AUDIENCE });
+      const signedWithNew = await newKey.mint({ email: CALLER, audience: AUDIENCE });
       await expect(verifier.verify(signedWithNew)).resolves.toMatchObject({ email: CALLER });
       expect(keys.fetches()).toBe(2);
       expectRefusedWithoutLeak(await caught(() => verifier.verify(signedWithOld)), 'unknown_key', signedWithOld);
@@ -77,12 +77,12 @@ describe('the ID-token verifier’s keys', () => {
     const keys = await startKeyServer(signer);
     try {
       const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: keys.jwksUrl });
-      await verifier.verify(signer.mint({ email: CALLER, audience: AUDIENCE }));
+      await verifier.verify(await signer.mint({ email: CALLER, audience: AUDIENCE }));
       vi.setSystemTime(Date.now() + 599_000);
-      await verifier.verify(signer.mint({ email: CALLER, audience: AUDIENCE }));
+      await verifier.verify(await signer.mint({ email: CALLER, audience: AUDIENCE }));
       expect(keys.fetches()).toBe(1);
       vi.setSystemTime(Date.now() + 2_000);
-      await verifier.verify(signer.mint({ email: CALLER, audience: AUDIENCE }));
+      await verifier.verify(await signer.mint({ email: CALLER, audience: AUDIENCE }));
       expect(keys.fetches()).toBe(2);
     } finally {
       await keys.stop();
@@ -96,7 +96,7 @@ describe('the ID-token verifier’s keys', () => {
     try {
       // A clock that follows the faked Date, so the token stays unexpired while the key set ages.
       const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: keys.jwksUrl });
-      const token = signer.mint({ email: CALLER, audience: AUDIENCE });
+      const token = await signer.mint({ email: CALLER, audience: AUDIENCE });
       await expect(verifier.verify(token)).resolves.toMatchObject({ email: CALLER });
       // Ten minutes on, the remembered verification is not used: the set is fetched again, and its outage shows.
       keys.answer({ status: 500, body: { error: 'backend' } });
@@ -117,7 +117,8 @@ describe('the ID-token verifier’s keys', () => {
     try {
       keys.answer(answer);
       const verifier = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: keys.jwksUrl });
-      const error = await caught(() => verifier.verify(signer.mint({ email: CALLER, audience: AUDIENCE })));
+      const token = await signer.mint({ email: CALLER, audience: AUDIENCE });
+      const error = await caught(() => verifier.verify(token));
       expect(isBrokerError(error, 'identity_unavailable')).toBe(true);
     } finally {
       await keys.stop();

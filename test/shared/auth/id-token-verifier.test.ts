@@ -52,7 +52,7 @@ const decode = (segment: string): Record<string, unknown> => JSON.parse(Buffer.f
 
 describe('createIdTokenVerifier', () => {
   it('accepts a token from the trusted issuer and returns who the caller is', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     const caller = await verifier.verify(token);
     expect(caller).toEqual({
       email: CALLER,
@@ -68,39 +68,39 @@ describe('createIdTokenVerifier', () => {
       issuers: [issuer.issuer],
       jwksUrl: issuer.jwksUrl,
     });
-    const second = issuer.mint({ email: CALLER, audience: 'https://broker.acme.example/token' });
+    const second = await issuer.mint({ email: CALLER, audience: 'https://broker.acme.example/token' });
     await expect(both.verify(second)).resolves.toMatchObject({ audience: 'https://broker.acme.example/token' });
     await expectRefused(second, 'wrong_audience');
   });
 
   it('refuses an expired token', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE, issuedAt: new Date(Date.now() - 2 * 3600_000) });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE, issuedAt: new Date(Date.now() - 2 * 3600_000) });
     await expectRefused(token, 'expired');
   });
 
   it('allows 30 seconds of clock skew, not the five minutes the library allows by itself', async () => {
-    const justExpired = issuer.mint({
+    const justExpired = await issuer.mint({
       email: CALLER,
       audience: AUDIENCE,
       issuedAt: new Date((nowSeconds() - 3600 - 10) * 1000),
     });
     await expect(verifier.verify(justExpired)).resolves.toMatchObject({ email: CALLER });
-    const expiredAMinuteAgo = issuer.mint({
+    const expiredAMinuteAgo = await issuer.mint({
       email: CALLER,
       audience: AUDIENCE,
       issuedAt: new Date((nowSeconds() - 3600 - 60) * 1000),
     });
     await expectRefused(expiredAMinuteAgo, 'expired');
-    const future = (seconds: number): string =>
+    const future = (seconds: number): Promise<string> =>
       issuer.mint({
         email: CALLER,
         audience: AUDIENCE,
         issuedAt: new Date((nowSeconds() + seconds) * 1000),
         expiresInSeconds: 600,
       });
-    await expect(verifier.verify(future(10))).resolves.toMatchObject({ email: CALLER });
-    await expectRefused(future(60), 'not_yet_valid');
-    await expectRefused(future(900), 'not_yet_valid');
+    await expect(verifier.verify(await future(10))).resolves.toMatchObject({ email: CALLER });
+    await expectRefused(await future(60), 'not_yet_valid');
+    await expectRefused(await future(900), 'not_yet_valid');
   });
 
   it('judges expiry by the injected clock', async () => {
@@ -111,7 +111,7 @@ describe('createIdTokenVerifier', () => {
       jwksUrl: issuer.jwksUrl,
       clock,
     });
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     await expect(clocked.verify(token)).resolves.toMatchObject({ email: CALLER });
     clock.advance(3600_000 + 31_000);
     const error = await caught(() => clocked.verify(token));
@@ -119,9 +119,9 @@ describe('createIdTokenVerifier', () => {
   });
 
   it('refuses tokens that live longer than an hour', async () => {
-    await expectRefused(issuer.mint({ email: CALLER, audience: AUDIENCE, expiresInSeconds: 7200 }), 'lifetime_too_long');
+    await expectRefused(await issuer.mint({ email: CALLER, audience: AUDIENCE, expiresInSeconds: 7200 }), 'lifetime_too_long');
     // Issued in the past, so `exp` is near: only the iat-to-exp span gives it away.
-    const longBackdated = issuer.mint({
+    const longBackdated = await issuer.mint({
       email: CALLER,
       audience: AUDIENCE,
       issuedAt: new Date(Date.now() - 3 * 3600_000),
@@ -131,17 +131,17 @@ describe('createIdTokenVerifier', () => {
   });
 
   it('refuses a token for another audience', async () => {
-    await expectRefused(issuer.mint({ email: CALLER, audience: 'https://other-service.a.run.app' }), 'wrong_audience');
+    await expectRefused(await issuer.mint({ email: CALLER, audience: 'https://other-service.a.run.app' }), 'wrong_audience');
   });
 
   it('refuses a token naming another issuer, Google included, even when signed with a trusted key', async () => {
     for (const iss of ['https://accounts.google.com', 'accounts.google.com', 'http://127.0.0.1:1']) {
-      await expectRefused(issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { iss } }), 'wrong_issuer');
+      await expectRefused(await issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { iss } }), 'wrong_issuer');
     }
   });
 
   it('refuses a token whose payload or signature was tampered with', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     const forgedPayload = withSegment(token, 1, (segment) =>
       encode({ ...decode(segment), email: 'admin@acme-prod.iam.gserviceaccount.com' }),
     );
@@ -155,26 +155,26 @@ describe('createIdTokenVerifier', () => {
 
   it('refuses a token signed by another key, whether its kid is unknown or borrowed', async () => {
     const impostor = await createIdTokenSigner({ issuer: issuer.issuer });
-    const token = impostor.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await impostor.mint({ email: CALLER, audience: AUDIENCE });
     await expectRefused(token, 'unknown_key');
     const borrowedKid = withSegment(token, 0, (segment) => encode({ ...decode(segment), kid: issuer.kid }));
     await expectRefused(borrowedKid, 'bad_signature');
   });
 
   it('refuses a token whose signature Cloud Run removed', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     await expectRefused(withSegment(token, 2, () => 'SIGNATURE_REMOVED_BY_GOOGLE'), 'signature_removed');
   });
 
   it('refuses algorithms other than RS256 before any key is consulted', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     for (const alg of ['none', 'HS256', 'ES256']) {
       await expectRefused(withSegment(token, 0, (segment) => encode({ ...decode(segment), alg })), 'unsupported_algorithm');
     }
   });
 
   it('refuses malformed tokens', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     const [header = '', payload = ''] = token.split('.');
     for (const malformed of [
       `${header}.${payload}`,
@@ -191,15 +191,15 @@ describe('createIdTokenVerifier', () => {
 
   it('refuses a caller whose email is unverified or absent', async () => {
     await expectRefused(
-      issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { email_verified: false } }),
+      await issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { email_verified: false } }),
       'email_unverified',
     );
     await expectRefused(
-      issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { email_verified: 'true' } }),
+      await issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { email_verified: 'true' } }),
       'email_unverified',
     );
     await expectRefused(
-      issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { email: undefined, email_verified: undefined } }),
+      await issuer.mint({ email: CALLER, audience: AUDIENCE, extraClaims: { email: undefined, email_verified: undefined } }),
       'email_missing',
     );
   });
@@ -208,7 +208,7 @@ describe('createIdTokenVerifier', () => {
     const own = await startIdTokenIssuer();
     try {
       const cached = createIdTokenVerifier({ audiences: [AUDIENCE], issuers: [own.issuer], jwksUrl: own.jwksUrl });
-      const tokens = Array.from({ length: 5 }, (_, index) => own.mint({ email: `caller-${index}@p.iam.gserviceaccount.com`, audience: AUDIENCE }));
+      const tokens = await Promise.all(Array.from({ length: 5 }, (_, index) => own.mint({ email: `caller-${index}@p.iam.gserviceaccount.com`, audience: AUDIENCE })));
       const callers = await Promise.all(tokens.map((token) => cached.verify(token)));
       expect(callers.map((caller) => caller.email)).toEqual(tokens.map((_, index) => `caller-${index}@p.iam.gserviceaccount.com`));
       await cached.verify(tokens[0] ?? '');
@@ -225,7 +225,7 @@ describe('createIdTokenVerifier', () => {
       issuers: [issuer.issuer],
       jwksUrl: `http://127.0.0.1:${port}/oauth2/v3/certs`,
     });
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     const error = await caught(() => stranded.verify(token));
     expect(error).toBeInstanceOf(BrokerError);
     expect((error as BrokerError).code).toBe('identity_unavailable');
@@ -259,7 +259,7 @@ describe('authenticateCaller', () => {
   const bearer = (token: string) => received(['Authorization', `Bearer ${token}`]);
 
   it('returns the verified caller from Authorization, in Node or Fetch header form', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     await expect(authenticateCaller(bearer(token), verifier)).resolves.toMatchObject({ email: CALLER });
     await expect(authenticateCaller(new Headers({ Authorization: `bearer ${token}` }), verifier)).resolves.toMatchObject({
       email: CALLER,
@@ -267,14 +267,14 @@ describe('authenticateCaller', () => {
   });
 
   it('refuses a request without Authorization, even when X-Serverless-Authorization carries a token', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     const error = await caught(() => authenticateCaller(received(['X-Serverless-Authorization', `Bearer ${token}`]), verifier));
     expectRefusedWithoutLeak(error, 'missing_authorization', token);
     expectRefusedWithoutLeak(await caught(() => authenticateCaller(received(['Authorization', '']), verifier)), 'missing_authorization', token);
   });
 
   it('refuses a malformed Authorization header without echoing it', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
     for (const value of [`Basic ${token}`, 'Bearer', `Bearer ${token} ${token}`, `Token ${token}`, token]) {
       const error = await caught(() => authenticateCaller(received(['authorization', value]), verifier));
       expectRefusedWithoutLeak(error, 'malformed_authorization', token);
@@ -282,8 +282,8 @@ describe('authenticateCaller', () => {
   });
 
   it('refuses a credential header sent twice, whichever copy is valid, in either order', async () => {
-    const token = issuer.mint({ email: CALLER, audience: AUDIENCE });
-    const intruder = issuer.mint({ email: 'intruder@elsewhere.iam.gserviceaccount.com', audience: AUDIENCE });
+    const token = await issuer.mint({ email: CALLER, audience: AUDIENCE });
+    const intruder = await issuer.mint({ email: 'intruder@elsewhere.iam.gserviceaccount.com', audience: AUDIENCE });
     for (const [first, second] of [[token, intruder], [intruder, token], [token, token]] as const) {
       const twice = received(['Authorization', `Bearer ${first}`], ['authorization', `Bearer ${second}`]);
       expectRefusedWithoutLeak(await caught(() => authenticateCaller(twice, verifier)), 'malformed_authorization', token);
@@ -301,7 +301,7 @@ describe('authenticateCaller', () => {
   });
 
   it('refuses what Cloud Run passes on when the caller sent the token only in Authorization', async () => {
-    const stripped = withSegment(issuer.mint({ email: CALLER, audience: AUDIENCE }), 2, () => 'SIGNATURE_REMOVED_BY_GOOGLE');
+    const stripped = withSegment(await issuer.mint({ email: CALLER, audience: AUDIENCE }), 2, () => 'SIGNATURE_REMOVED_BY_GOOGLE');
     const error = await caught(() => authenticateCaller(bearer(stripped), verifier));
     expectRefusedWithoutLeak(error, 'signature_removed', stripped);
     expect((error as Error).message).toContain('X-Serverless-Authorization');

@@ -19,8 +19,8 @@ function stripped(token: string): string {
   return `${token.split('.').slice(0, 2).join('.')}.SIGNATURE_REMOVED_BY_GOOGLE`;
 }
 
-function mint(options: Partial<Parameters<IdTokenSigner['mint']>[0]> = {}): string {
-  return stripped(signer.mint({ email: SCHEDULER, audience: AUDIENCE, ...options }));
+async function mint(options: Partial<Parameters<IdTokenSigner['mint']>[0]> = {}): Promise<string> {
+  return stripped(await signer.mint({ email: SCHEDULER, audience: AUDIENCE, ...options }));
 }
 
 function check(token: string) {
@@ -32,45 +32,45 @@ async function expectRefused(token: string, reason: Parameters<typeof expectRefu
 }
 
 describe('checkSignatureStrippedClaims', () => {
-  it("accepts the scheduler's stripped token with Google's issuer in either spelling", () => {
-    expect(check(mint())).toMatchObject({ email: SCHEDULER, audience: AUDIENCE, issuer: 'https://accounts.google.com' });
-    expect(check(mint({ extraClaims: { iss: 'accounts.google.com' } })).issuer).toBe('accounts.google.com');
+  it("accepts the scheduler's stripped token with Google's issuer in either spelling", async () => {
+    expect(check(await mint())).toMatchObject({ email: SCHEDULER, audience: AUDIENCE, issuer: 'https://accounts.google.com' });
+    expect(check(await mint({ extraClaims: { iss: 'accounts.google.com' } })).issuer).toBe('accounts.google.com');
   });
 
-  it('tells stripped tokens from intact ones', () => {
-    expect(isSignatureStripped(mint())).toBe(true);
-    expect(isSignatureStripped(signer.mint({ email: SCHEDULER, audience: AUDIENCE }))).toBe(false);
+  it('tells stripped tokens from intact ones', async () => {
+    expect(isSignatureStripped(await mint())).toBe(true);
+    expect(isSignatureStripped(await signer.mint({ email: SCHEDULER, audience: AUDIENCE }))).toBe(false);
   });
 
   it('refuses an intact token: its signature is for the verifier to check, not to skip', async () => {
-    await expectRefused(signer.mint({ email: SCHEDULER, audience: AUDIENCE }), 'malformed_token');
+    await expectRefused(await signer.mint({ email: SCHEDULER, audience: AUDIENCE }), 'malformed_token');
   });
 
   it("refuses any issuer but Google's, since Cloud Run IAM accepts no other (the local issuer included)", async () => {
-    await expectRefused(mint({ extraClaims: { iss: 'https://local-id-token-issuer.oauth-broker.invalid' } }), 'wrong_issuer');
-    await expectRefused(mint({ extraClaims: { iss: 'https://accounts.google.com.evil.test' } }), 'wrong_issuer');
+    await expectRefused(await mint({ extraClaims: { iss: 'https://local-id-token-issuer.oauth-broker.invalid' } }), 'wrong_issuer');
+    await expectRefused(await mint({ extraClaims: { iss: 'https://accounts.google.com.evil.test' } }), 'wrong_issuer');
   });
 
   it('refuses another audience, an expired token, one from the future and one that lives too long', async () => {
-    await expectRefused(mint({ audience: 'https://europe-west1-acme-prod.cloudfunctions.net/oauth-broker-token' }), 'wrong_audience');
-    await expectRefused(mint({ issuedAt: new Date(clock.nowMs() - 3600_000 - 31_000) }), 'expired');
-    await expectRefused(mint({ issuedAt: new Date(clock.nowMs() + 31_000) }), 'not_yet_valid');
-    await expectRefused(mint({ expiresInSeconds: 3601 }), 'lifetime_too_long');
+    await expectRefused(await mint({ audience: 'https://europe-west1-acme-prod.cloudfunctions.net/oauth-broker-token' }), 'wrong_audience');
+    await expectRefused(await mint({ issuedAt: new Date(clock.nowMs() - 3600_000 - 31_000) }), 'expired');
+    await expectRefused(await mint({ issuedAt: new Date(clock.nowMs() + 31_000) }), 'not_yet_valid');
+    await expectRefused(await mint({ expiresInSeconds: 3601 }), 'lifetime_too_long');
   });
 
-  it('allows the same clock skew as the verifier, and no more', () => {
-    expect(check(mint({ issuedAt: new Date(clock.nowMs() - 3600_000 - 29_000) })).email).toBe(SCHEDULER);
-    expect(check(mint({ issuedAt: new Date(clock.nowMs() + 29_000) })).email).toBe(SCHEDULER);
+  it('allows the same clock skew as the verifier, and no more', async () => {
+    expect(check(await mint({ issuedAt: new Date(clock.nowMs() - 3600_000 - 29_000) })).email).toBe(SCHEDULER);
+    expect(check(await mint({ issuedAt: new Date(clock.nowMs() + 29_000) })).email).toBe(SCHEDULER);
   });
 
   it('refuses an unverified or missing email', async () => {
-    await expectRefused(mint({ extraClaims: { email_verified: false } }), 'email_unverified');
-    await expectRefused(mint({ extraClaims: { email_verified: 'true' } }), 'email_unverified');
-    await expectRefused(mint({ extraClaims: { email: undefined } }), 'email_missing');
+    await expectRefused(await mint({ extraClaims: { email_verified: false } }), 'email_unverified');
+    await expectRefused(await mint({ extraClaims: { email_verified: 'true' } }), 'email_unverified');
+    await expectRefused(await mint({ extraClaims: { email: undefined } }), 'email_missing');
   });
 
   it('refuses a header claiming another algorithm, and garbage', async () => {
-    const [, payload = ''] = mint().split('.');
+    const [, payload = ''] = (await mint()).split('.');
     const header = Buffer.from(JSON.stringify({ alg: 'none', kid: signer.kid })).toString('base64url');
     await expectRefused(`${header}.${payload}.SIGNATURE_REMOVED_BY_GOOGLE`, 'unsupported_algorithm');
     await expectRefused(`${header}.bm90IGpzb24.SIGNATURE_REMOVED_BY_GOOGLE`, 'malformed_token');

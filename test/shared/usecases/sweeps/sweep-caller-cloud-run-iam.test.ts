@@ -74,8 +74,8 @@ function runtime(env: Record<string, string> = {}, clock = new ManualClock(Date.
 }
 
 /** Google-issued, then stripped by Cloud Run's IAM check, as the code receives it. */
-function strippedToken(options: { email?: string; audience?: string; issuedAt?: Date } = {}): string {
-  const token = issuer.mint({
+async function strippedToken(options: { email?: string; audience?: string; issuedAt?: Date } = {}): Promise<string> {
+  const token = await issuer.mint({
     email: options.email ?? SCHEDULER,
     audience: options.audience ?? AUDIENCE,
     ...(options.issuedAt ? { issuedAt: options.issuedAt } : {}),
@@ -94,7 +94,8 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS unset (the default)', (
   it("refuse the scheduler's stripped token with 401 signature_removed and never ask the Admin API", async () => {
     const broker = runtime({ CLOUD_RUN_IAM_VERIFIED_CALLERS: '' });
     expect(broker.config.scheduler.trustCloudRunIam).toBe(false);
-    const error = await caught(() => authenticateSchedulerCaller(broker, bearer(strippedToken())));
+    const token = await strippedToken();
+    const error = await caught(() => authenticateSchedulerCaller(broker, bearer(token)));
     expect(error).toMatchObject({ code: 'unauthenticated', status: 401 });
     expect(rejectionReason(error)).toBe('signature_removed');
     expect(admin.requestCounts()).toEqual({ service: 0, policy: 0 });
@@ -103,7 +104,7 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS unset (the default)', (
 
 describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
   it("accept the scheduler's stripped token on a protected service, read with the runtime's own credentials and region", async () => {
-    const caller = await authenticateSchedulerCaller(runtime(), bearer(strippedToken()));
+    const caller = await authenticateSchedulerCaller(runtime(), bearer(await strippedToken()));
     expect(caller).toMatchObject({ email: SCHEDULER, audience: AUDIENCE, issuer: 'https://accounts.google.com' });
     expect(admin.requestCounts()).toEqual({ service: 1, policy: 1 });
     // The metadata server's access token of the runtime account, and the region it named.
@@ -115,15 +116,16 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
   it('prove the service once for many requests of the instance', async () => {
     const broker = runtime({ CLOUD_RUN_REGION: 'europe-west1' });
     metadata.resetCounts();
-    await Promise.all(Array.from({ length: 10 }, () => authenticateSchedulerCaller(broker, bearer(strippedToken()))));
-    for (let index = 0; index < 10; index += 1) await authenticateSchedulerCaller(broker, bearer(strippedToken()));
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => strippedToken()));
+    await Promise.all(tokens.slice(0, 10).map((token) => authenticateSchedulerCaller(broker, bearer(token))));
+    for (const token of tokens.slice(10)) await authenticateSchedulerCaller(broker, bearer(token));
     expect(admin.requestCounts()).toEqual({ service: 1, policy: 1 });
     expect(metadata.requestCounts().region).toBe(0);
   });
 
   it('still verify an intact signed token in full, without the Admin API', async () => {
     const broker = runtime();
-    const intact = issuer.mint({ email: SCHEDULER, audience: AUDIENCE });
+    const intact = await issuer.mint({ email: SCHEDULER, audience: AUDIENCE });
     expect((await authenticateSchedulerCaller(broker, bearer(intact))).email).toBe(SCHEDULER);
     const forged = `${intact.slice(0, intact.lastIndexOf('.'))}.${Buffer.from('forged').toString('base64url')}`;
     expect(rejectionReason(await caught(() => authenticateSchedulerCaller(broker, bearer(forged))))).toBe('bad_signature');
@@ -131,15 +133,16 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
   });
 
   it("refuse another service account's stripped token with 403", async () => {
-    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(strippedToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' }))));
+    const token = await strippedToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' });
+    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(token)));
     expect(error).toMatchObject({ code: 'caller_not_allowed', status: 403 });
   });
 
   it('refuse an expired or wrong-audience stripped token with 401, before any Admin API call', async () => {
     const broker = runtime();
-    const expired = strippedToken({ issuedAt: new Date(Date.now() - 2 * 3600_000) });
+    const expired = await strippedToken({ issuedAt: new Date(Date.now() - 2 * 3600_000) });
     expect(rejectionReason(await caught(() => authenticateSchedulerCaller(broker, bearer(expired))))).toBe('expired');
-    const elsewhere = strippedToken({ audience: 'https://europe-west1-acme-prod.cloudfunctions.net/oauth-broker-token' });
+    const elsewhere = await strippedToken({ audience: 'https://europe-west1-acme-prod.cloudfunctions.net/oauth-broker-token' });
     const error = await caught(() => authenticateSchedulerCaller(broker, bearer(elsewhere)));
     expect(error).toMatchObject({ code: 'unauthenticated', status: 401 });
     expect(rejectionReason(error)).toBe('wrong_audience');
@@ -147,13 +150,14 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
   });
 
   it('refuse a stripped Authorization token beside X-Serverless-Authorization: IAM checked the other header, not this one', async () => {
-    const headers = { rawHeaders: [...bearer(strippedToken()).rawHeaders, 'X-Serverless-Authorization', `Bearer ${strippedToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' })}`] };
+    const headers = { rawHeaders: [...bearer(await strippedToken()).rawHeaders, 'X-Serverless-Authorization', `Bearer ${await strippedToken({ email: 'reader@acme-prod.iam.gserviceaccount.com' })}`] };
     expect(rejectionReason(await caught(() => authenticateSchedulerCaller(runtime(), headers)))).toBe('signature_removed');
   });
 
   it('refuse on a service with a public invoker binding, naming the binding and the fix', async () => {
     admin.setService(SERVICE_NAME, { bindings: [SCHEDULER_INVOKER, { role: 'roles/run.invoker', members: ['allUsers'] }] });
-    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(strippedToken())));
+    const token = await strippedToken();
+    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(token)));
     expect(error).toMatchObject({ code: 'misconfigured', status: 500 });
     expect((error as Error).message).toContain(`${SERVICE_NAME} grants roles/run.invoker to allUsers`);
     expect((error as Error).message).toContain('remove-iam-policy-binding');
@@ -161,7 +165,8 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
 
   it('refuse on a service whose invoker IAM check is disabled', async () => {
     admin.setService(SERVICE_NAME, { invokerIamDisabled: true, bindings: [SCHEDULER_INVOKER] });
-    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(strippedToken())));
+    const token = await strippedToken();
+    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(token)));
     expect(error).toMatchObject({ code: 'misconfigured', status: 500, details: { check: 'invoker_iam_disabled' } });
     expect((error as Error).message).toContain('--invoker-iam-check');
   });
@@ -170,23 +175,26 @@ describe('the sweeps with CLOUD_RUN_IAM_VERIFIED_CALLERS=scheduler', () => {
     const clock = new ManualClock(Date.now());
     const broker = runtime({}, clock);
     admin.failWith(503);
-    const error = await caught(() => authenticateSchedulerCaller(broker, bearer(strippedToken())));
+    const token = await strippedToken();
+    const error = await caught(() => authenticateSchedulerCaller(broker, bearer(token)));
     expect(error).toMatchObject({ code: 'identity_unavailable', status: 503, retryAfterSeconds: 5 });
     admin.failWith(undefined);
     clock.advance(5_000);
-    expect((await authenticateSchedulerCaller(broker, bearer(strippedToken()))).email).toBe(SCHEDULER);
+    expect((await authenticateSchedulerCaller(broker, bearer(await strippedToken()))).email).toBe(SCHEDULER);
     expect(admin.requestCounts()).toEqual({ service: 2, policy: 2 });
   });
 
   it('refuse with a misconfiguration naming the missing role when the runtime may not read its service', async () => {
     admin.failWith(403);
-    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(strippedToken())));
+    const token = await strippedToken();
+    const error = await caught(() => authenticateSchedulerCaller(runtime(), bearer(token)));
     expect(error).toMatchObject({ code: 'misconfigured', status: 500 });
     expect((error as Error).message).toContain('roles/run.viewer');
   });
 
   it('refuse with a misconfiguration when the service is not where K_SERVICE and the region say', async () => {
-    const error = await caught(() => authenticateSchedulerCaller(runtime({ K_SERVICE: 'oauth-broker-elsewhere' }), bearer(strippedToken())));
+    const token = await strippedToken();
+    const error = await caught(() => authenticateSchedulerCaller(runtime({ K_SERVICE: 'oauth-broker-elsewhere' }), bearer(token)));
     expect(error).toMatchObject({ code: 'misconfigured', status: 500 });
     expect((error as Error).message).toContain('services/oauth-broker-elsewhere was not found');
   });

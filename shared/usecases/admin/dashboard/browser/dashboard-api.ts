@@ -96,9 +96,3 @@ export interface RewrapJobAnswer {
     readonly failed: number;
   };
 }
-
-/** A problem+json body (RFC 9457), as far as the dashboard shows it. */
-export interface ProblemAnswer {
-  readonly title?: string;
-  readonly detail?: string;
-}

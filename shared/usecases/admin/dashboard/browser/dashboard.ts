@@ -8,12 +8,12 @@ import type {
   ConnectionListAnswer,
   HistoryAnswer,
   HistorySnapshot,
-  ProblemAnswer,
   RevokeAnswer,
   RewrapJobAnswer,
   StatsAnswer,
   SweepAnswer,
 } from './dashboard-api.js';
+import type { ProblemBody } from '../../../../../client/wire.js';
 
 type RefreshSnapshot = Extract<HistorySnapshot, { kind: 'refresh' }>;
 type Attributes = Readonly<Record<string, string | number>>;
@@ -67,7 +67,8 @@ async function api<T>(method: 'GET' | 'POST', path: string, body?: object): Prom
   });
   const json: unknown = await response.json();
   if (!response.ok) {
-    const problem = json as ProblemAnswer;
+    // IAP or Cloud Run may have answered before the function did, with no problem body: each field may be missing.
+    const problem = json as Partial<Pick<ProblemBody, 'title' | 'detail'>>;
     throw new Error(problem.detail || problem.title || `HTTP ${response.status}`);
   }
   return json as T;
