@@ -10,9 +10,10 @@ import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, sta
 const project = useFirestoreTestProject('refresh-slow-provider');
 const ROUNDS = 20;
 // The stall outlasts the lease's unextended life by far: only the holder's extensions keep others off the provider.
-const LEASE_TTL_MS = 3_000;
+// The second reader comes at 1.5 lease lives (the pause below) and both readers' waits end a second before the reply.
+const LEASE_TTL_MS = 2_000;
 const CALLER_WAIT_MS = 250;
-const STALL_MS = 6_000;
+const STALL_MS = 4_500;
 
 let sandbox: ProviderSandbox;
 let vaults: VaultHarness;
