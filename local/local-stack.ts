@@ -326,7 +326,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const build = await building;
     progress(`Functions build     ${build.built ? `dist/ rebuilt from changed sources in ${(build.ms / 1000).toFixed(1)} s` : 'dist/ up to date'}`);
-    const processes = await Promise.all(
+    const starts = await Promise.allSettled(
       functionNames.map(async (name) =>
         startFunctionProcess({
           repoRoot: options.repoRoot,
@@ -342,10 +342,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
       ),
     );
-    for (const fn of processes) {
-      stoppers.push(() => fn.stop());
-      front.route(fn.name, fn.origin);
-    }
+    const processes = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
+    // Stopped together (each may wait out its own graceful shutdown), and those that started are stopped when another did not.
+    stoppers.push(async () => {
+      await Promise.allSettled(processes.map((fn) => fn.stop()));
+    });
+    const failedStart = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
+    if (failedStart !== undefined) throw failedStart.reason;
+    for (const fn of processes) front.route(fn.name, fn.origin);
     const processOf = (name: FunctionName) => processes.find((fn) => fn.name === name) as FunctionProcess;
     const events = await eventsStarting;
     progress(`Connection events   ${events.topic}, printed from ${events.subscription}`);
