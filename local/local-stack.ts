@@ -314,9 +314,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionEnvironments[name] = env;
     }
 
+    // What the stack's own tools (the events printer, benchmarks, tests' direct reads) load: every value as one
+    // environment, without the sweeps' trust in Cloud Run's IAM check, which only a sweep service can prove.
+    const { CLOUD_RUN_IAM_VERIFIED_CALLERS: _sweepsOnly, ...toolValues } = environmentValues;
+    const functionEnv: Record<string, string> = { ...toolValues, ...standInValues, ...providerClientEnv, ...tuning, ID_TOKEN_AUDIENCES: functionUrl('token') };
+    // Events: the outbox is drained on a timer (EVENTS_DRAIN_INTERVAL_SECONDS) and each event printed on one line. Set up
+    // (topic, subscription) while the function processes start rather than after them: it needs none of them.
+    const eventsStarting = startLocalEvents({ functionEnv, drainIntervalMs: localDrainIntervalMs(options.env ?? {}), print: progress });
+    eventsStarting.catch(() => undefined);
+    stoppers.push(() => eventsStarting.then((events) => events.stop()));
+
     const build = await building;
     progress(`Functions build     ${build.built ? `dist/ rebuilt from changed sources in ${(build.ms / 1000).toFixed(1)} s` : 'dist/ up to date'}`);
-    const processes = await Promise.all(
+    const starts = await Promise.allSettled(
       functionNames.map(async (name) =>
         startFunctionProcess({
           repoRoot: options.repoRoot,
@@ -332,19 +342,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
       ),
     );
-    for (const fn of processes) {
-      stoppers.push(() => fn.stop());
-      front.route(fn.name, fn.origin, manifest.functions[fn.name].concurrency);
-    }
+    const processes = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
+    // Stopped together (each may wait out its own graceful shutdown), and those that started are stopped when another did not.
+    stoppers.push(async () => {
+      await Promise.allSettled(processes.map((fn) => fn.stop()));
+    });
+    const failedStart = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
+    if (failedStart !== undefined) throw failedStart.reason;
+    for (const fn of processes) front.route(fn.name, fn.origin, manifest.functions[fn.name].concurrency);
     const processOf = (name: FunctionName) => processes.find((fn) => fn.name === name) as FunctionProcess;
-    // What the stack's own tools (the events printer, benchmarks, tests' direct reads) load: every value as one
-    // environment, without the sweeps' trust in Cloud Run's IAM check, which only a sweep service can prove.
-    const { CLOUD_RUN_IAM_VERIFIED_CALLERS: _sweepsOnly, ...toolValues } = environmentValues;
-    const functionEnv: Record<string, string> = { ...toolValues, ...standInValues, ...providerClientEnv, ...tuning, ID_TOKEN_AUDIENCES: functionUrl('token') };
-
-    // Events: the outbox is drained on a timer (EVENTS_DRAIN_INTERVAL_SECONDS) and each event printed on one line.
-    const events = await startLocalEvents({ functionEnv, drainIntervalMs: localDrainIntervalMs(options.env ?? {}), print: progress });
-    stoppers.push(() => events.stop());
+    const events = await eventsStarting;
     progress(`Connection events   ${events.topic}, printed from ${events.subscription}`);
     front.mountLocal(
       'demo',

@@ -45,7 +45,7 @@ describe.skipIf(!hasChromium)('the admin dashboard in headless Chromium', () => 
       port: 0,
       stateDir,
       projectId: testProjectId('admin-dashboard'),
-      env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), LOG_LEVEL: 'ERROR', SWEEP_INTERVAL_SECONDS: '86400' },
+      env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), PUBSUB_EMULATOR_HOST: inject('pubsubEmulatorHost'), LOG_LEVEL: 'ERROR', SWEEP_INTERVAL_SECONDS: '86400' },
     });
     const config = loadConfig(stack.functionEnv);
     firestore = createFirestore(config);

@@ -24,7 +24,7 @@ describe.skipIf(!hasChromium)('the connect demo in headless Chromium', () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'broker-browser-'));
-    stack = await startLocalStack({ repoRoot, port: 0, stateDir, env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), LOG_LEVEL: 'ERROR' } });
+    stack = await startLocalStack({ repoRoot, port: 0, stateDir, env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), PUBSUB_EMULATOR_HOST: inject('pubsubEmulatorHost'), LOG_LEVEL: 'ERROR' } });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

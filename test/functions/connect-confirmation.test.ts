@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIdTokenSigner } from '../../local/id-token-issuer.js';
-import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { type LocalStack, localIdentities, startLocalStack } from '../../local/local-stack.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { SMART_BASE } from '../../local/provider-sandbox/profiles.js';
 import { builtInProviders } from '../../shared/providers/registry.js';
@@ -21,6 +21,8 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Short, so the expiry case waits seconds rather than the default five minutes; long enough for a warm confirmation. */
 const WINDOW_SECONDS = 20;
 const OTHER_CALLER = 'some-other-backend@oauth-broker-local.iam.gserviceaccount.com';
+/** A second tenant of the same deployment, one CONNECT_CONFIRMATION_TENANTS does not name. */
+const DIRECT_TENANT = 'direct-tenant';
 
 interface RunningStack {
   readonly stack: LocalStack;
@@ -28,6 +30,8 @@ interface RunningStack {
   readonly firestore: Firestore;
   readonly tenantId: string;
   call(functionName: 'connections' | 'token', path: string, body?: unknown, callerEmail?: string): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** The same stack, driven on behalf of another tenant. */
+  forTenant(tenantId: string): RunningStack;
   stop(): Promise<void>;
 }
 
@@ -50,7 +54,7 @@ async function runStack(label: string, env: Record<string, string>): Promise<Run
   const origin = stack.description.functionsOrigin;
   const mint = (email: string, functionName: string) => signer.mint({ email, audience: `${origin}/${functionName}` });
   const firestore = createFirestore(loadConfig(stack.functionEnv));
-  return {
+  const running: RunningStack = {
     stack,
     firestore,
     tenantId: stack.description.demoTenant,
@@ -69,13 +73,30 @@ async function runStack(label: string, env: Record<string, string>): Promise<Run
       });
       return { status: response.status, json: (await response.json()) as Record<string, unknown> };
     },
+    forTenant: (tenantId) => ({ ...running, tenantId }),
     async stop() {
       await firestore.terminate();
       await stack.stop();
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+  return running;
 }
+
+// One deployment for both cases: its demo tenant confirms its users, DIRECT_TENANT does not.
+let running: RunningStack;
+beforeAll(async () => {
+  running = await runStack('connect-confirm', {
+    CONNECT_CONFIRMATION_WINDOW_SECONDS: String(WINDOW_SECONDS),
+    CONNECT_CONFIRMATION_TENANTS: localIdentities.demoTenant,
+    CALLER_POLICY: JSON.stringify([
+      { serviceAccount: localIdentities.demoCaller, tenants: [localIdentities.demoTenant, DIRECT_TENANT], providers: '*', actions: ['connect', 'manage_connections', 'read_token'] },
+    ]),
+  });
+});
+afterAll(async () => {
+  await running?.stop();
+});
 
 /** The product's user starts a flow; whoever holds the link approves at the sandbox with `account`. */
 async function connectAs(running: RunningStack, userId: string, account: string) {
@@ -100,19 +121,14 @@ async function storedConnectionsOf(running: RunningStack, userId: string): Promi
   return (await running.firestore.collection(collectionNames.connections).where('userId', '==', userId).get()).size;
 }
 
-describe('with confirmation required (the default of a new deployment)', () => {
-  let running: RunningStack;
+describe('with confirmation required (a tenant CONNECT_CONFIRMATION_TENANTS names)', () => {
   /** Parked by the first case and left unconfirmed: its window runs out while the other cases run, not in a wait of its own. */
   let unconfirmed: { flowId: string; parkedAtMs: number } | undefined;
 
   beforeAll(async () => {
-    running = await runStack('connect-confirm', { CONNECT_CONFIRMATION_WINDOW_SECONDS: String(WINDOW_SECONDS) });
     // Cold starts (a function process loading its clients) happen here, not inside a confirmation window.
     await listConnections(running, 'nobody');
     await running.stack.sweeps.runNow();
-  });
-  afterAll(async () => {
-    await running?.stop();
   });
 
   const confirm = (flowId: string, userId: string, callerEmail?: string) =>
@@ -257,27 +273,19 @@ describe('with confirmation required (the default of a new deployment)', () => {
 });
 
 describe('a tenant without the requirement', () => {
-  let running: RunningStack;
-
-  beforeAll(async () => {
-    // The setting names tenants: the demo tenant is not among them.
-    running = await runStack('connect-direct', { CONNECT_CONFIRMATION_TENANTS: 'a-tenant-that-confirms' });
-  });
-  afterAll(async () => {
-    await running?.stop();
-  });
-
   it('stores the connection at the callback and returns to the product with its id, as before', async () => {
-    const started = await authorize(running.driver, { tenantId: running.tenantId, userId: 'dave', provider: 'slack' });
+    // The setting names tenants: this one is not among them.
+    const direct = running.forTenant(DIRECT_TENANT);
+    const started = await authorize(direct.driver, { tenantId: direct.tenantId, userId: 'dave', provider: 'slack' });
     expect(await started.json()).toMatchObject({ userConfirmation: 'not_required' });
 
-    const { location } = await connectAs(running, 'dave', 'davecorp');
+    const { location } = await connectAs(direct, 'dave', 'davecorp');
     expect(location.searchParams.get('outcome')).toBe('connected');
     expect(location.searchParams.get('flow_id')).toBeNull();
     const connectionId = location.searchParams.get('connection_id');
-    expect((await listConnections(running, 'dave')).map((connection) => connection.connectionId)).toEqual([connectionId]);
-    const token = await running.call('token', '', { tenantId: running.tenantId, userId: 'dave', provider: 'slack' });
+    expect((await listConnections(direct, 'dave')).map((connection) => connection.connectionId)).toEqual([connectionId]);
+    const token = await direct.call('token', '', { tenantId: direct.tenantId, userId: 'dave', provider: 'slack' });
     expect(token.status).toBe(200);
-    expect(await running.firestore.collection(collectionNames.parkedGrants).get()).toHaveProperty('size', 0);
+    expect(await direct.firestore.collection(collectionNames.parkedGrants).where('tenantId', '==', DIRECT_TENANT).get()).toHaveProperty('size', 0);
   });
 });

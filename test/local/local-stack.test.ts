@@ -33,12 +33,12 @@ describe('the local stack', () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'broker-stack-'));
-    // Reuse the run's emulator: the launcher's own start-up is covered by its tests.
+    // Reuse the run's emulators: the launchers' own start-up is covered by their tests.
     stack = await startLocalStack({
       repoRoot,
       port: 0,
       stateDir,
-      env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost') },
+      env: { FIRESTORE_EMULATOR_HOST: inject('firestoreEmulatorHost'), PUBSUB_EMULATOR_HOST: inject('pubsubEmulatorHost') },
     });
   });
 
@@ -152,8 +152,9 @@ describe('the local stack', () => {
       expect(await portIsOpen(fn.origin)).toBe(false);
       expect(() => process.kill(fn.pid, 0)).toThrow();
     }
-    // The shared emulator was reused, not started, so it must still be serving.
+    // The shared emulators were reused, not started, so they must still be serving.
     expect(await portIsOpen(`http://${stack.description.firestoreEmulatorHost}`)).toBe(true);
+    expect(await portIsOpen(`http://${stack.description.events.pubsubEmulatorHost}`)).toBe(true);
   });
 });
 

@@ -10,9 +10,12 @@ import { type EngineInstance, logEvents, readAsCaller, stalledRefreshStored, sta
 const project = useFirestoreTestProject('refresh-slow-provider');
 const ROUNDS = 20;
 // The stall outlasts the lease's unextended life by far: only the holder's extensions keep others off the provider.
+// The second reader comes 1.2 lease lives after the first gave up (PAUSE_MS), well past the unextended lease's end; both
+// readers' waits end a second before the reply lands.
 const LEASE_TTL_MS = 3_000;
+const PAUSE_MS = LEASE_TTL_MS * 1.2;
 const CALLER_WAIT_MS = 250;
-const STALL_MS = 6_000;
+const STALL_MS = 5_100;
 
 let sandbox: ProviderSandbox;
 let vaults: VaultHarness;
@@ -40,7 +43,7 @@ describe('a refresh reply that arrives after the caller stopped waiting', () => 
     const request = { tenantId: 'acme', userId: 'slow-1', provider: 'zoom' };
 
     let lost = 0;
-    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs: LEASE_TTL_MS * 1.5, timeoutMs: STALL_MS * 4 };
+    const stall = { firestore: project.firestore, vault: vaults.vault, connectionId, request, first, second, pauseMs: PAUSE_MS, timeoutMs: STALL_MS * 4 };
     let previousRefreshToken = grant.refreshToken;
     for (let round = 1; round <= ROUNDS; round += 1) {
       await setStoredExpiry(project.firestore, connectionId, Date.now() - 1_000);
