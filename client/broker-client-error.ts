@@ -1,5 +1,5 @@
 // The one error for a failed call to a broker function: the broker's stable problem code, or why the broker was not reached.
-import type { ErrorCode } from '../shared/errors/error-codes.js';
+import type { ErrorCode } from './wire.js';
 
 /** Failures on the caller's side of the wire: nothing came back, or what came back was not the broker's. */
 export const clientFailureCodes = ['broker_unreachable', 'invalid_response', 'identity_token_failed'] as const;

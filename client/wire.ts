@@ -1,5 +1,6 @@
 // What travels between the broker and its callers, declared once: the token function's request and answer, the
-// headers that name a proxied call's connection, and the problem answer (RFC 9457) with the proxy's marker header.
+// headers that name a proxied call's connection, the stable error codes, and the problem answer (RFC 9457) with the
+// proxy's marker header.
 //
 // The client package owns these (callers compile against them); the server imports them and ties its zod request
 // schema to them at compile time (shared/usecases/token/token-request.ts). This file imports nothing, so the client
@@ -67,6 +68,61 @@ export const connectionHeaderNames = {
 
 /** Set on the proxy's answer when the broker itself refused or failed, so a caller tells it from the provider's own answer. */
 export const brokerErrorHeader = 'x-broker-error';
+
+/** The closed set of stable error codes a broker answer carries (the server's table gives each its status and title). */
+export const errorCodes = [
+  // Caller input (4xx)
+  'invalid_request',
+  'unsupported_media_type',
+  'unsupported_content_encoding',
+  'payload_too_large',
+  'method_not_allowed',
+  'not_found',
+  'unknown_provider',
+  'invalid_scope',
+  'invalid_return_url',
+  'invalid_connection_config',
+  'invalid_proxy_path',
+  'proxy_not_supported',
+  // Caller identity and policy
+  'unauthenticated',
+  'caller_not_allowed',
+  'proxy_not_allowed',
+  'quota_exceeded',
+  // Connection state
+  'not_connected',
+  'ambiguous_account',
+  'needs_reauth',
+  'insufficient_scope',
+  'connection_revoked',
+  // Connect flow
+  'flow_expired',
+  'flow_not_found',
+  'flow_already_used',
+  'flow_browser_mismatch',
+  'flow_user_mismatch',
+  'issuer_mismatch',
+  'access_denied',
+  // Concurrency
+  'conflict',
+  'lease_held',
+  // Dependencies (5xx, retryable)
+  'provider_unavailable',
+  'provider_error',
+  'provider_timeout',
+  'kms_unavailable',
+  'storage_unavailable',
+  'identity_unavailable',
+  'events_unavailable',
+  'scheduler_unavailable',
+  // Integrity: sealed data that does not open is never retryable
+  'crypto_integrity',
+  // Our own misconfiguration: the operator must act
+  'misconfigured',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
 
 /** The broker's problem answer (RFC 9457) with its stable `code`. */
 export interface ProblemBody {

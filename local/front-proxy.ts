@@ -82,12 +82,18 @@ export function forwardRequest(
 }
 
 /**
+ * An idle connection to a function is dropped after this long, before the function's server drops it (Node's
+ * keepAliveTimeout, 5 s): otherwise a request sent just as the server closes the connection fails (a 502 seen in a run).
+ */
+const IDLE_CONNECTION_MS = 4_000;
+
+/**
  * One function's turns: keep-alive connections to its process, never more than `concurrency` at once. Node's agent
  * queues the requests beyond that in order and hands each the next free connection.
  */
 function functionTarget(origin: string, concurrency: number): { origin: string; agent: Agent } {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`a function's concurrency must be a positive integer, got ${concurrency}`);
-  return { origin, agent: new Agent({ keepAlive: true, maxSockets: concurrency }) };
+  return { origin, agent: new Agent({ keepAlive: true, maxSockets: concurrency, timeout: IDLE_CONNECTION_MS }) };
 }
 
 export async function startFrontProxy(options: { port: number; host?: string }): Promise<FrontProxy> {

@@ -1,57 +1,8 @@
-// The closed set of stable error codes and the HTTP status and title each one maps to.
-export const errorCodes = [
-  // Caller input (4xx)
-  'invalid_request',
-  'unsupported_media_type',
-  'unsupported_content_encoding',
-  'payload_too_large',
-  'method_not_allowed',
-  'not_found',
-  'unknown_provider',
-  'invalid_scope',
-  'invalid_return_url',
-  'invalid_connection_config',
-  'invalid_proxy_path',
-  'proxy_not_supported',
-  // Caller identity and policy
-  'unauthenticated',
-  'caller_not_allowed',
-  'proxy_not_allowed',
-  'quota_exceeded',
-  // Connection state
-  'not_connected',
-  'ambiguous_account',
-  'needs_reauth',
-  'insufficient_scope',
-  'connection_revoked',
-  // Connect flow
-  'flow_expired',
-  'flow_not_found',
-  'flow_already_used',
-  'flow_browser_mismatch',
-  'flow_user_mismatch',
-  'issuer_mismatch',
-  'access_denied',
-  // Concurrency
-  'conflict',
-  'lease_held',
-  // Dependencies (5xx, retryable)
-  'provider_unavailable',
-  'provider_error',
-  'provider_timeout',
-  'kms_unavailable',
-  'storage_unavailable',
-  'identity_unavailable',
-  'events_unavailable',
-  'scheduler_unavailable',
-  // Integrity: sealed data that does not open is never retryable
-  'crypto_integrity',
-  // Our own misconfiguration: the operator must act
-  'misconfigured',
-  'internal',
-] as const;
+// The HTTP status, title and retryability of each stable error code.
+// The codes themselves travel to callers, so the client's wire file declares them; this table gives each its meaning.
+import type { ErrorCode } from '../../client/wire.js';
 
-export type ErrorCode = (typeof errorCodes)[number];
+export { type ErrorCode, errorCodes } from '../../client/wire.js';
 
 export interface ErrorCodeInfo {
   readonly status: number;

@@ -5,7 +5,7 @@ import { BrokerError } from '../errors/broker-error.js';
 import type { Logger } from '../log/logger.js';
 import { traceFromHeaders } from '../log/trace.js';
 import { installFrameworkGate } from './framework-gate.js';
-import { replaceFrameworkRequestDomain } from './framework-request-domain.js';
+import { replaceFrameworkRequestTracking } from './framework-request-tracking.js';
 import { toProblem } from './problem.js';
 import { type BodyHandling, bodyLimitFor, bodyTooLarge, declareBodyLimit } from './request-body-limits.js';
 import { restoreHiddenBody } from './streamed-body.js';
@@ -71,7 +71,7 @@ export function httpFunction(options: HttpFunctionOptions, handle: RequestHandle
   if (options.methods.length === 0) throw new TypeError('httpFunction needs at least one allowed method');
   declareBodyLimit(options.maxBodyBytes, options.body ?? 'buffered');
   installFrameworkGate(options.logger);
-  replaceFrameworkRequestDomain();
+  replaceFrameworkRequestTracking();
   const allowed = new Set(options.methods.map((method) => method.toUpperCase()));
   return async (req: Request, res: Response): Promise<void> => {
     const trace = traceFromHeaders(req.headers);

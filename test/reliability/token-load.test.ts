@@ -69,7 +69,9 @@ describe('1,000 token reads in flight against the local stack', () => {
     firestore = createFirestore(config);
     vault = createVault(config, { clock: systemClock });
     run = await runTokenLoad(stack, PLAN, { stateDir, store: { firestore, vault } });
-  });
+    // A stack start, 200 connections seeded and 1,000 cold reads: ~37 s alone on an idle 2-core box, past 60 s beside
+    // another test file (two full runs timed out here, one before the stack's front held the queue and one after).
+  }, 180_000);
 
   afterAll(async () => {
     await vault?.close();
