@@ -37,6 +37,9 @@ const BATCH_SIZE = 400;
 
 export interface RefreshSweepBenchReport {
   readonly connections: number;
+  /** The sweep's slots and the sandbox's answer time, as run. */
+  readonly concurrency: number;
+  readonly latencyMs: number;
   readonly wallMs: number;
   readonly idealMs: number;
   readonly refreshesPerSecond: number;
@@ -249,6 +252,8 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, sandbox, ids, sweepStartedMs);
     return {
       connections: CONNECTIONS,
+      concurrency: CONCURRENCY,
+      latencyMs: LATENCY_MS,
       wallMs,
       idealMs: (CONNECTIONS * LATENCY_MS) / CONCURRENCY,
       refreshesPerSecond: (report.refreshed / wallMs) * 1000,

@@ -144,7 +144,7 @@ async function refreshSweepSection(): Promise<void> {
   log('');
   const sweep = await runRefreshSweepBenchmark(log);
   log('');
-  log(`Refresh sweep — ${sweep.connections} expiring connections, sandbox latency 50 ms, concurrency 20 (emulator, KMS stand-in, this machine)`);
+  log(`Refresh sweep — ${sweep.connections} expiring connections, sandbox latency ${sweep.latencyMs} ms, concurrency ${sweep.concurrency} (emulator, KMS stand-in, this machine)`);
   log(`wall time:               ${(sweep.wallMs / 1000).toFixed(2)} s   (provider-bound ideal ${(sweep.idealMs / 1000).toFixed(2)} s, ${(sweep.wallMs / sweep.idealMs).toFixed(2)}x)`);
   log(`refreshes per second:    ${sweep.refreshesPerSecond.toFixed(0)}   (ideal ${((sweep.connections / sweep.idealMs) * 1000).toFixed(0)})`);
   log(`storage floor:           ${(sweep.storageFloorMs / 1000).toFixed(2)} s   (2 transactions per connection at the emulator's ${sweep.storageTransactionsPerSecond.toFixed(0)} transactions/s; ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x)`);
