@@ -2,8 +2,8 @@
 // once the sink has taken everything or any of the three fails, destroying all three on failure as stream pipelines do.
 //
 // Not `stream/promises` `pipeline`: Node 20's pipeline makes an AbortController for every call and aborts it when the
-// pipeline ends, and the DOMException that abort constructs (a stack trace each time) was the largest single cost in a
-// CPU profile of a warm proxied call, ahead of routing and header writes.
+// pipeline ends, and the DOMException that abort constructs (a stack trace each time) cost about 0.1 ms of a warm
+// proxied call in a sampled CPU profile, with the signal's creation on top.
 import { finished, type Readable, type Transform, type Writable } from 'node:stream';
 
 export function relay(source: Readable, transform: Transform, sink: Writable): Promise<void> {
