@@ -101,13 +101,27 @@ export function createConnectionEventPublisher(
       } catch (error) {
         throw publishFailure(error, topicName);
       }
+      // After a failure the library holds back this key's later messages until told to resume: the caller has seen
+      // the failure (and keeps the event), so the next attempt may go ahead.
+      const resume = () => topic.resumePublishing(message.orderingKey);
+      const publishing = topic.publishMessage({ data: message.data, attributes: { ...message.attributes }, orderingKey: message.orderingKey });
+      let timer: NodeJS.Timeout | undefined;
+      // The library's own timeout is checked only between its attempts, and an attempt waiting on a reconnecting
+      // channel outlasts it: 1.4 to 6.5 s for a 1 s timeout against a closed port, longer as the channel's reconnect
+      // backoff grows. A drain's claim on the event lasts the timeout plus a margin, so the bound is kept here. A
+      // publish given up on may still land later: the event is then published twice, which consumers dedupe.
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${settings.publishTimeoutMs} ms`), { code: 4 })), settings.publishTimeoutMs);
+      });
       try {
-        return await topic.publishMessage({ data: message.data, attributes: { ...message.attributes }, orderingKey: message.orderingKey });
+        return await Promise.race([publishing, expired]);
       } catch (error) {
-        // After a failure the library holds back this key's later messages until told to resume: the
-        // caller has seen the failure (and keeps the event), so the next attempt may go ahead.
-        topic.resumePublishing(message.orderingKey);
+        resume();
+        // What the abandoned attempt ends with no longer has a caller.
+        publishing.catch(resume);
         throw publishFailure(error, topicName);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async close() {
