@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { isProcessRunning } from '../../local/process-liveness.js';
 import { recordLogLine } from '../../local/leak-ledger/leak-recorder.js';
 
@@ -14,8 +14,9 @@ describe('npm start', () => {
   // 2-core machine running other suites makes start-up times flake.
   it('brings the stack up, describes it in stack.json, and stops everything on Ctrl-C', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'broker-start-'));
-    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', OAUTH_BROKER_STATE_DIR: stateDir };
-    // Its own emulator, so the test sees the JVM started and stopped.
+    // The run's Pub/Sub emulator, as a developer's own would be reused; a second JVM would only slow the other files.
+    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', OAUTH_BROKER_STATE_DIR: stateDir, PUBSUB_EMULATOR_HOST: inject('pubsubEmulatorHost') };
+    // Its own Firestore emulator, so the test sees the JVM started and stopped.
     delete env.FIRESTORE_EMULATOR_HOST;
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
       cwd: repoRoot,
