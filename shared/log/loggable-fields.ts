@@ -53,6 +53,14 @@ export const loggableFields = [
   'scopes',
   'component',
   'port',
+  /** The token function's connection cache report (token_cache.stats): counts only. */
+  'hits',
+  'misses',
+  'unproven',
+  'aged',
+  'evictions',
+  'rollovers',
+  'entries',
 ] as const;
 
 export type LoggableField = (typeof loggableFields)[number];

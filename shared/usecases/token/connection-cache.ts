@@ -64,6 +64,10 @@ export interface ConnectionCacheStats {
   readonly hits: number;
   /** Reads that went to Firestore: no entry yet, entry dropped by a change or too old, or the listener not vouching. */
   readonly misses: number;
+  /** Of the misses, those whose entry was there and young enough but the listener could not vouch for it. */
+  readonly unproven: number;
+  /** Of the misses, those whose entry was older than `maxEntryAgeMs`. */
+  readonly aged: number;
   readonly entries: number;
   /** Entries dropped for room (least recently used) or idleness. */
   readonly evictions: number;
@@ -97,12 +101,14 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
   const { clock } = dependencies;
   const direct = firestoreConnectionSource(dependencies.firestore);
   if (settings.maxEntries === 0) {
-    return { ...direct, stats: () => ({ hits: 0, misses: 0, entries: 0, evictions: 0, rollovers: 0 }), close: () => undefined };
+    return { ...direct, stats: () => ({ hits: 0, misses: 0, unproven: 0, aged: 0, entries: 0, evictions: 0, rollovers: 0 }), close: () => undefined };
   }
   // Insertion order is recency order: a used entry is moved to the end, the first one is the least recently used.
   const entries = new Map<string, Entry>();
   let hits = 0;
   let misses = 0;
+  let unproven = 0;
+  let aged = 0;
   let evictions = 0;
   const listener = changeListener(dependencies, settings, {
     dropFor(changed) {
@@ -112,6 +118,25 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
     dropAll: () => entries.clear(),
   });
 
+  const stats = (): ConnectionCacheStats => ({ hits, misses, unproven, aged, entries: entries.size, evictions, rollovers: listener.rollovers() });
+  // What operators watch: how many reads the cache answered, and why the others went to Firestore (a listener that
+  // cannot vouch turns every read into a Firestore read). One line per period with reads in it, the counts since the last.
+  let reported = stats();
+  const report = () => {
+    const now = stats();
+    if (now.hits === reported.hits && now.misses === reported.misses) return;
+    dependencies.logger.info('token_cache.stats', 'Connection cache reads since the last report', {
+      hits: now.hits - reported.hits,
+      misses: now.misses - reported.misses,
+      unproven: now.unproven - reported.unproven,
+      aged: now.aged - reported.aged,
+      evictions: now.evictions - reported.evictions,
+      rollovers: now.rollovers - reported.rollovers,
+      entries: now.entries,
+    });
+    reported = now;
+  };
+
   const evictIdle = setInterval(() => {
     const idleSince = clock.nowMs() - settings.idleMs;
     for (const [key, entry] of entries) {
@@ -120,18 +145,25 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
       evictions += 1;
     }
     if (entries.size === 0) listener.stop();
+    report();
   }, Math.max(1000, settings.idleMs / 4));
   evictIdle.unref();
 
   async function lookup<T>(key: string, read: () => Promise<T>): Promise<T> {
     const now = clock.nowMs();
     const existing = entries.get(key);
-    if (existing?.state !== undefined && now - existing.state.loadedAtMs <= settings.maxEntryAgeMs && listener.vouchesAt(now)) {
-      entries.delete(key);
-      entries.set(key, existing);
-      existing.lastUsedMs = now;
-      hits += 1;
-      return existing.state.value as T;
+    if (existing?.state !== undefined) {
+      const young = now - existing.state.loadedAtMs <= settings.maxEntryAgeMs;
+      const vouched = listener.vouchesAt(now);
+      if (young && vouched) {
+        entries.delete(key);
+        entries.set(key, existing);
+        existing.lastUsedMs = now;
+        hits += 1;
+        return existing.state.value as T;
+      }
+      if (!young) aged += 1;
+      else unproven += 1;
     }
     misses += 1;
     listener.start();
@@ -154,7 +186,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
   return {
     byId: (connectionId) => lookup(idKey(connectionId), () => direct.byId(connectionId)),
     byUser: (filter: UserConnectionsFilter) => lookup(userKey(filter.tenantId, filter.userId, filter.provider), () => direct.byUser(filter)),
-    stats: () => ({ hits, misses, entries: entries.size, evictions, rollovers: listener.rollovers() }),
+    stats,
     close() {
       clearInterval(evictIdle);
       entries.clear();

@@ -13,7 +13,7 @@ import { startVaultHarness, type VaultHarness } from '../../../support/vault-har
 
 // A project per test: the emulator's listen streams are per project, and closing a listener on it can fail a commit
 // made at that moment in the same project (an emulator fault; see the bench notes), so no test sees another's.
-const TESTS = 9;
+const TESTS = 10;
 const projects = Array.from({ length: TESTS }, () => useFirestoreTestProject('connection-cache'));
 let testIndex = -1;
 const project = { get firestore() { return (projects[testIndex] ?? projects[0])!.firestore; } };
@@ -34,9 +34,9 @@ afterAll(async () => {
   await vaults.close();
 });
 
-function newCache(settings: Partial<ConnectionCacheSettings> = {}, clock: Clock = systemClock): ConnectionCache {
+function newCache(settings: Partial<ConnectionCacheSettings> = {}, clock: Clock = systemClock, logLines: string[] = []): ConnectionCache {
   const cache = createConnectionCache(
-    { firestore: project.firestore, clock, logger: createLogger({ sink: () => undefined }), instanceId: `cache-test-${caches.length}` },
+    { firestore: project.firestore, clock, logger: createLogger({ sink: (line) => logLines.push(line) }), instanceId: `cache-test-${caches.length}` },
     { ...defaultConnectionCacheSettings, ...settings },
   );
   caches.push(cache);
@@ -145,10 +145,13 @@ describe('connection cache', () => {
 
   it('reads Firestore when no heartbeat echo is recent enough to prove the channel live', async () => {
     const { id } = await newConnection();
-    // One beat at the start, then none for a minute: the proof ages past 300 ms and the entry must not be served.
-    const cache = newCache({ beatIntervalMs: 60_000, maxStalenessMs: 300 });
+    // One beat at the start, then none for a minute: the proof ages past 300 ms and the entry must not be served. The
+    // clock stands still until a read is served, so a loaded machine's late echo cannot age the proof before it is used
+    // (with real time, an echo 300 ms late left no read to serve and the test waiting); then 400 ms pass.
+    const clock = new ManualClock(Date.now());
+    const cache = newCache({ beatIntervalMs: 60_000, maxStalenessMs: 300 }, clock);
     await until(() => cache.byId(id), () => cache.stats().hits > 0);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    clock.advance(400);
     const before = cache.stats();
     expect((await cache.byId(id))?.id).toBe(id);
     expect(cache.stats()).toMatchObject({ hits: before.hits, misses: before.misses + 1 });
@@ -185,5 +188,20 @@ describe('connection cache', () => {
     const cache = newCache({ maxEntries: 0 });
     for (let read = 0; read < 3; read += 1) expect((await cache.byId(id))?.id).toBe(id);
     expect(cache.stats()).toMatchObject({ hits: 0, entries: 0 });
+  });
+
+  it('reports its reads once a period, and counts the entries its listener could not vouch for as unproven', async () => {
+    const { id } = await newConnection();
+    const lines: string[] = [];
+    // A staleness bound of 0 ms: no echo is ever recent enough, so every read of a filled entry is unproven.
+    const cache = newCache({ maxStalenessMs: 0, idleMs: 4_000 }, systemClock, lines);
+    await until(() => cache.byId(id), () => cache.stats().unproven >= 2);
+    expect(cache.stats()).toMatchObject({ hits: 0, aged: 0 });
+    const report = await until(
+      async () => lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.event === 'token_cache.stats'),
+      (line) => line !== undefined,
+    );
+    const { misses, unproven } = cache.stats();
+    expect(report.value).toMatchObject({ severity: 'INFO', hits: 0, misses, unproven, aged: 0 });
   });
 });
