@@ -25,7 +25,7 @@ export interface FirestoreEmulatorOptions {
   readonly sdkRoots?: readonly string[];
   /** How long the emulator may take to answer. Default 60 s: a JVM on a busy 2-core machine is slow. */
   readonly startTimeoutMs?: number;
-  /** How long an emulator named by FIRESTORE_EMULATOR_HOST may take to answer (it may be starting too). Default 5 s. */
+  /** How long an emulator named by FIRESTORE_EMULATOR_HOST may take to answer (it may be starting too). Default 15 s. */
   readonly reuseTimeoutMs?: number;
 }
 
@@ -63,7 +63,9 @@ async function reuseRunningEmulator(host: string, timeoutMs: number): Promise<Fi
 export async function startFirestoreEmulator(options: FirestoreEmulatorOptions = {}): Promise<FirestoreEmulator> {
   const env = options.env ?? process.env;
   if (env.FIRESTORE_EMULATOR_HOST) {
-    return reuseRunningEmulator(env.FIRESTORE_EMULATOR_HOST, options.reuseTimeoutMs ?? 5_000);
+    // 15 s: on a 2-core machine running a second suite beside the tests, the run's own emulator once took over 5 s to
+    // answer, and two test files failed to start though it was up.
+    return reuseRunningEmulator(env.FIRESTORE_EMULATOR_HOST, options.reuseTimeoutMs ?? 15_000);
   }
 
   const { jar, searched } = await findFirestoreEmulatorJar({ env, sdkRoots: options.sdkRoots });

@@ -13,8 +13,10 @@ export class SummaryReporter implements Reporter {
         else if (state === 'failed') failed += 1;
         else skipped += 1;
       }
-      // A file that failed to load has no tests but must still count as a failure.
-      if (testModule.state() === 'failed' && [...testModule.children.allTests()].length === 0) failed += 1;
+      // A file that failed outside its tests (it did not load, or a beforeAll hook failed and its tests were skipped)
+      // must still count as a failure: otherwise this line says 0 failed for a run vitest failed.
+      const testFailed = [...testModule.children.allTests()].some((test) => test.result().state === 'failed');
+      if (testModule.state() === 'failed' && !testFailed) failed += 1;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
