@@ -262,9 +262,10 @@ describe('the proxy function on the local stack', () => {
       return received;
     };
     // First, many small transfers each way, more than the measured volume in all. A streaming process leaves what it
-    // relays as garbage until V8's next full collection, which it schedules by heap size and GC pace (43 MB of such garbage
-    // was seen once on a loaded machine): these bring the process to that ceiling while it never holds more than 1 MB of a
-    // body, so what the 50 MB transfers add next is what holding a body would cost, not when the collector ran.
+    // relays as garbage until V8's next full collection, which it schedules by heap size and GC pace (a CI run measured
+    // 43 MB of growth after a single warm-up transfer): these bring the process to that ceiling while it never holds
+    // more than 1 MB of a body, so what the 50 MB transfers add next is what holding a body would cost, not when the
+    // collector ran.
     for (let round = 0; round < 32; round += 1) {
       expect((await upload(MB)).status).toBe(200);
       expect(await download(MB)).toBe(MB);
