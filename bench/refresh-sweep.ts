@@ -1,6 +1,6 @@
 // Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 20 in flight — wall time against the provider-bound ideal.
 import { performance } from 'node:perf_hooks';
-import type { Firestore } from '@google-cloud/firestore';
+import { DocumentReference, type Firestore, Transaction, WriteBatch } from '@google-cloud/firestore';
 import { loadConfig } from '../shared/config/config.js';
 import type { Vault } from '../shared/crypto/vault.js';
 import { createLogger } from '../shared/log/logger.js';
@@ -56,17 +56,46 @@ export interface RefreshSweepBenchReport {
   readonly storageFloorMs: number;
   /** Firestore transactions the sweep started (retries inside one not counted), per refreshed connection: measured. */
   readonly transactionsPerRefresh: number;
+  /** Document reads (plain or in a transaction) and commits (a transaction's or a batch's), per refreshed connection. */
+  readonly readsPerRefresh: number;
+  readonly commitsPerRefresh: number;
 }
 
-/** Counts the transactions started through this client from now on (the sweep's claims, commits and extensions). */
-function countTransactions(firestore: Firestore): () => number {
-  let started = 0;
+/**
+ * Counts, from now on, the transactions started through this client and the document reads and write commits made
+ * through any client (the sweep's claims, extensions and commits; nothing else runs meanwhile). Reads are counted at the
+ * client's two public read methods and commits at the transaction and batch entry points. The returned function stops
+ * counting and gives the counts.
+ */
+function countStorageCalls(firestore: Firestore): () => { transactions: number; reads: number; commits: number } {
+  const counts = { transactions: 0, reads: 0, commits: 0 };
   const original = firestore.runTransaction.bind(firestore);
   firestore.runTransaction = ((...args: Parameters<Firestore['runTransaction']>) => {
-    started += 1;
+    counts.transactions += 1;
+    counts.commits += 1;
     return original(...args);
   }) as Firestore['runTransaction'];
-  return () => started;
+  const spies = [
+    [DocumentReference.prototype, 'get', 'reads'],
+    [Transaction.prototype, 'get', 'reads'],
+    [WriteBatch.prototype, 'commit', 'commits'],
+  ] as const;
+  const restores = spies.map(([prototype, method, counter]) => {
+    const target = prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const wrapped = target[method] as (...args: unknown[]) => unknown;
+    target[method] = function (this: unknown, ...args: unknown[]) {
+      counts[counter] += 1;
+      return wrapped.apply(this, args);
+    };
+    return () => {
+      target[method] = wrapped;
+    };
+  });
+  return () => {
+    firestore.runTransaction = original;
+    for (const restore of restores) restore();
+    return { ...counts };
+  };
 }
 
 /** Transactions per connection the sweep cannot avoid: the lease claim and the fenced write of the result. */
@@ -237,7 +266,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     sandbox.configure('zoom', { latencyMs: LATENCY_MS });
     sandbox.resetCalls();
     const sweepStartedMs = Date.now();
-    const transactions = countTransactions(firestore);
+    const storageCalls = countStorageCalls(firestore);
     const started = performance.now();
     const report = await runRefreshSweep(runtime, {
       concurrency: CONCURRENCY,
@@ -246,8 +275,9 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       drain: false,
     });
     const wallMs = performance.now() - started;
-    const sweepTransactions = transactions();
+    const sweepCalls = storageCalls();
     const providerRefreshCalls = sandbox.calls('zoom', 'refresh');
+    const perRefresh = (count: number) => (report.refreshed === 0 ? 0 : count / report.refreshed);
     log('checking every stored refresh token at the sandbox...');
     const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, sandbox, ids, sweepStartedMs);
     return {
@@ -266,7 +296,9 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       setupMs,
       storageTransactionsPerSecond,
       storageFloorMs: ((CONNECTIONS * TRANSACTIONS_PER_REFRESH) / storageTransactionsPerSecond) * 1000,
-      transactionsPerRefresh: report.refreshed === 0 ? 0 : sweepTransactions / report.refreshed,
+      transactionsPerRefresh: perRefresh(sweepCalls.transactions),
+      readsPerRefresh: perRefresh(sweepCalls.reads),
+      commitsPerRefresh: perRefresh(sweepCalls.commits),
     };
   } finally {
     for (const stop of stoppers) await stop().catch(() => undefined);

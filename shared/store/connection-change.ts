@@ -1,8 +1,9 @@
 // Every write to a connection document stamps its commit time, on Firestore's clock, in `changedAt`. The token
 // function's cache (shared/usecases/token/connection-cache.ts) learns of changes through one listener on that field,
-// so these two writers are the only way a connection document is written; a test holds every module to it.
-import { type DocumentReference, FieldValue, type Transaction, type UpdateData } from '@google-cloud/firestore';
+// so the writers here are the only way a connection document is written; a test holds every module to it.
+import { type DocumentReference, FieldValue, type Precondition, type Timestamp, type Transaction, type UpdateData } from '@google-cloud/firestore';
 import type { ConnectionDocument } from './connection-document.js';
+import { isStaleVersionFailure } from './firestore-failure.js';
 
 /** Only the change listener (connection-watch.ts) looks at it. */
 export const CHANGE_STAMP_FIELD = 'changedAt' satisfies keyof ConnectionDocument;
@@ -12,8 +13,28 @@ export function changeStamp(): { [CHANGE_STAMP_FIELD]: FieldValue } {
   return { [CHANGE_STAMP_FIELD]: FieldValue.serverTimestamp() };
 }
 
-export function updateConnectionDocument(transaction: Transaction, ref: DocumentReference, changes: UpdateData<ConnectionDocument>): void {
-  transaction.update(ref, { ...changes, ...changeStamp() });
+/** `precondition`: the write lands only on the version it names (a transaction that read nothing relies on it). */
+export function updateConnectionDocument(transaction: Transaction, ref: DocumentReference, changes: UpdateData<ConnectionDocument>, precondition?: Precondition): void {
+  if (precondition === undefined) transaction.update(ref, { ...changes, ...changeStamp() });
+  else transaction.update(ref, { ...changes, ...changeStamp() }, precondition);
+}
+
+/**
+ * One write, no read: the update lands only if the document is still the version stored at `updateTime`. Resolves to
+ * the new version's update time (which is also its change stamp), or undefined when the document changed or is gone.
+ */
+export async function updateConnectionDocumentIfUnchanged(
+  ref: DocumentReference,
+  changes: UpdateData<ConnectionDocument>,
+  updateTime: Timestamp,
+): Promise<Timestamp | undefined> {
+  try {
+    const [result] = await ref.firestore.batch().update(ref, { ...changes, ...changeStamp() }, { lastUpdateTime: updateTime }).commit();
+    return result?.writeTime;
+  } catch (error) {
+    if (isStaleVersionFailure(error)) return undefined;
+    throw error;
+  }
 }
 
 export function setConnectionDocument(transaction: Transaction, ref: DocumentReference, document: ConnectionDocument): void {

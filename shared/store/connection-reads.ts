@@ -1,5 +1,5 @@
 // Reads of connection documents, each validated by the one schema.
-import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
+import type { DocumentSnapshot, Firestore, Timestamp } from '@google-cloud/firestore';
 import { collectionNames } from './collections.js';
 import { type ConnectionDocument, connectionDocumentSchema } from './connection-document.js';
 import { parseStoredDocument } from './stored-document.js';
@@ -8,12 +8,18 @@ import { declareQuery } from './query-shape.js';
 export interface StoredConnection {
   readonly id: string;
   readonly document: ConnectionDocument;
+  /**
+   * The stored version this copy was read at (Firestore's update time), when it was read from Firestore: a write
+   * decided on this copy can be made conditional on it instead of reading the document again.
+   */
+  readonly updateTime?: Timestamp;
 }
 
 /** Parses a snapshot; a document that fails the schema is corrupt data, reported without its contents. */
 export function parseConnectionSnapshot(snapshot: DocumentSnapshot): StoredConnection | undefined {
   if (!snapshot.exists) return undefined;
-  return { id: snapshot.id, document: parseStoredDocument(connectionDocumentSchema, 'connection', `connection ${snapshot.id}`, snapshot.data()) };
+  const document = parseStoredDocument(connectionDocumentSchema, 'connection', `connection ${snapshot.id}`, snapshot.data());
+  return snapshot.updateTime === undefined ? { id: snapshot.id, document } : { id: snapshot.id, document, updateTime: snapshot.updateTime };
 }
 
 export function connectionRef(firestore: Firestore, connectionId: string) {

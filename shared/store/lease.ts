@@ -1,23 +1,29 @@
-// The refresh lease on a connection document, the one way: claim (decide and take it in one transaction), extend it
-// while the provider is slow, commit the outcome fenced by the lease's version (releasing it), keep a late reply.
+// The refresh lease on a connection document, the one way: claim (decide and take it in one write conditioned on the
+// version decided on), extend it while the provider is slow, commit the outcome fenced by the lease's version (releasing it), keep a late reply.
 //
 // Why the fencing version exists: a lease ends by the clock, but a holder does not notice the clock. An instance can
 // stall past its expiry (a GC pause, a CPU-throttled Cloud Run instance, a Firestore outage that stops its
 // extensions) while another instance takes the lease over and writes fresher data, e.g. a rotated refresh token.
-// Every claim that takes the lease bumps `version`; the claimant keeps the number it got, and its commit checks in
-// the same transaction that the document still carries that number. A release keeps the number (only the holder is
+// Every claim that takes the lease bumps `version`; the claimant keeps the number it got, and its commit lands only
+// while the document still carries that number (checked in the commit's transaction, or implied by its condition). A release keeps the number (only the holder is
 // cleared), so it never goes back and a stale number can never become current again.
+//
+// Why claims and commits usually read nothing: the caller already holds the document it decided on (the token read's
+// copy, the sweep's page), so the claim is one write conditioned on that copy's update time, and the holder remembers
+// the version it wrote itself (claim, then each extension) so its commit is one write conditioned on that. A condition
+// that fails means someone else wrote: the claim reads again and decides afresh, the commit falls back to its reading
+// transaction and the fence checks. Either way the decision is made on the document as stored when the write lands.
 //
 // Why a late reply is still kept: the provider may have rotated the refresh token for a holder whose lease was lost.
 // Its reply is the only copy of the new token. It is stored when the holder can prove nothing newer was stored since
 // it claimed (the credentials are still the very seal it read), so it never overwrites a newer refresh or a reconnect.
-import type { Firestore, Transaction, UpdateData } from '@google-cloud/firestore';
+import type { Firestore, Precondition, Timestamp, Transaction, UpdateData } from '@google-cloud/firestore';
 import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
 import { type ConnectionDocument, connectionDocumentSchema, type Lease } from './connection-document.js';
 import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
 import { firestoreFailure } from './firestore-failure.js';
-import { updateConnectionDocument } from './connection-change.js';
+import { updateConnectionDocument, updateConnectionDocumentIfUnchanged } from './connection-change.js';
 
 /** The one liveness rule: a holder is named and its time has not run out. */
 export function isLeaseLive(lease: Lease | undefined, nowMs: number): lease is Lease & { holder: string } {
@@ -32,6 +38,11 @@ export interface RefreshFence {
   readonly expectedUpdatedAtMs: number;
   /** Which seal of the credentials the holder refreshed from (its IV, unique per seal); null when none. */
   readonly credentialsSeal: string | null;
+  /**
+   * The document as this holder last wrote it (the claim, then each extension), with that write's update time: its
+   * commit writes on it without reading. Cleared when the holder can no longer be sure nobody wrote since.
+   */
+  lastWritten?: StoredConnection | undefined;
 }
 
 /** Identifies one seal of a connection's credentials: a new seal always has a new random IV (re-wrapping keeps it). */
@@ -40,6 +51,8 @@ export function credentialsSealOf(document: Pick<ConnectionDocument, 'credential
 }
 
 export interface ClaimLeaseOptions<Skip extends string> {
+  /** The document as the caller last read it: decided on and claimed with one conditional write while still current. */
+  readonly seen?: StoredConnection | undefined;
   readonly holder: string;
   readonly ttlMs: number;
   readonly clock: Clock;
@@ -71,7 +84,26 @@ function requireClaimant(holder: unknown, ttlMs: unknown): void {
   if (!Number.isSafeInteger(ttlMs) || (ttlMs as number) <= 0) throw new TypeError('lease ttlMs must be a positive integer');
 }
 
-/** Decides on the stored document and takes the lease in the same transaction: what is refreshed is what was judged. */
+function versionOf(stored: StoredConnection): Timestamp {
+  if (stored.updateTime === undefined) throw new TypeError('a connection read from Firestore carries its update time');
+  return stored.updateTime;
+}
+
+/** Re-reads before giving up on a claim whose condition kept failing: each failure means another write landed first. */
+const CLAIM_ATTEMPTS = 5;
+
+async function readForClaim(firestore: Firestore, connectionId: string): Promise<StoredConnection | undefined> {
+  try {
+    return parseConnectionSnapshot(await connectionRef(firestore, connectionId).get());
+  } catch (error) {
+    throw firestoreFailure(error);
+  }
+}
+
+/**
+ * Decides on the stored document and takes the lease with one write conditioned on the version decided on: what is
+ * refreshed is what was judged. Starts from `seen` when the caller has a copy, else reads.
+ */
 export async function claimRefreshLease<Skip extends string>(
   firestore: Firestore,
   connectionId: string,
@@ -79,25 +111,38 @@ export async function claimRefreshLease<Skip extends string>(
 ): Promise<ClaimLeaseResult<Skip>> {
   requireClaimant(options.holder, options.ttlMs);
   const docRef = connectionRef(firestore, connectionId);
-  return inTransaction(firestore, async (transaction): Promise<ClaimLeaseResult<Skip>> => {
-    const stored = parseConnectionSnapshot(await transaction.get(docRef));
+  let stored = options.seen?.updateTime === undefined ? await readForClaim(firestore, connectionId) : options.seen;
+  for (let attempt = 1; ; attempt += 1) {
     if (stored === undefined) return { claimed: false, reason: 'gone' };
-    // Read inside the transaction: a retried attempt judges expiry and due-ness afresh.
+    // Judged at the moment of each attempt: a retried attempt judges expiry and due-ness afresh.
     const nowMs = options.clock.nowMs();
     const previous = stored.document.lease;
     if (isLeaseLive(previous, nowMs)) return { claimed: false, reason: 'lease_held', connection: stored };
     const decision = options.decide(stored, nowMs);
     if (decision !== 'claim') return { claimed: false, reason: decision, connection: stored };
     const lease: Lease = { holder: options.holder, expiresAtMs: nowMs + options.ttlMs, version: (previous?.version ?? 0) + 1 };
-    updateConnectionDocument(transaction, docRef, { lease });
-    const { document } = stored;
-    return {
-      claimed: true,
-      connection: { id: stored.id, document: { ...document, lease } },
-      fence: { holder: options.holder, version: lease.version, expectedUpdatedAtMs: document.updatedAtMs, credentialsSeal: credentialsSealOf(document) },
-      tookOverFrom: previous?.holder ?? null,
-    };
-  });
+    const writtenAt = await updateConnectionDocumentIfUnchanged(docRef, { lease }, versionOf(stored)).catch((error: unknown) => {
+      throw firestoreFailure(error);
+    });
+    if (writtenAt !== undefined) {
+      const { document } = stored;
+      const connection: StoredConnection = { id: stored.id, document: { ...document, lease, changedAt: writtenAt }, updateTime: writtenAt };
+      return {
+        claimed: true,
+        connection,
+        fence: {
+          holder: options.holder,
+          version: lease.version,
+          expectedUpdatedAtMs: document.updatedAtMs,
+          credentialsSeal: credentialsSealOf(document),
+          lastWritten: connection,
+        },
+        tookOverFrom: previous?.holder ?? null,
+      };
+    }
+    if (attempt >= CLAIM_ATTEMPTS) throw new BrokerError('conflict', 'The record kept changing concurrently; retry', { details: { connectionId } });
+    stored = await readForClaim(firestore, connectionId);
+  }
 }
 
 /** Pushes the lease's end out while its holder still holds it; false when it was taken over, released or the document is gone. */
@@ -109,6 +154,16 @@ export async function extendRefreshLease(
 ): Promise<boolean> {
   requireClaimant(fence.holder, options.ttlMs);
   const docRef = connectionRef(firestore, connectionId);
+  const known = fence.lastWritten;
+  if (known !== undefined) {
+    const expiresAtMs = options.clock.nowMs() + options.ttlMs;
+    const writtenAt = await updateConnectionDocumentIfUnchanged(docRef, { 'lease.expiresAtMs': expiresAtMs }, versionOf(known)).catch((error: unknown) => {
+      throw firestoreFailure(error);
+    });
+    // Another write landed since ours (or a commit of ours raced this): the reading transaction below tells which.
+    fence.lastWritten = writtenAt === undefined ? undefined : { id: known.id, document: { ...known.document, lease: { ...(known.document.lease as Lease), expiresAtMs }, changedAt: writtenAt }, updateTime: writtenAt };
+    if (writtenAt !== undefined) return true;
+  }
   return inTransaction(firestore, async (transaction) => {
     const stored = parseConnectionSnapshot(await transaction.get(docRef));
     const lease = stored?.document.lease;
@@ -141,17 +196,30 @@ async function writeOutcome(
   connectionId: string,
   refuse: (stored: StoredConnection | undefined) => BrokerError | undefined,
   build: OutcomeBuilder,
+  known: StoredConnection | undefined,
 ): Promise<StoredConnection> {
   const docRef = connectionRef(firestore, connectionId);
+  const write = (stored: StoredConnection, transaction: Transaction, precondition?: Precondition): StoredConnection => {
+    const changes = build(stored, transaction);
+    // Validated as a whole before it is written: a refresh never leaves a document the schema rejects.
+    const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
+    updateConnectionDocument(transaction, docRef, changes as UpdateData<ConnectionDocument>, precondition);
+    return { id: stored.id, document };
+  };
+  if (known !== undefined && refuse(known) === undefined) {
+    try {
+      // Reads nothing, so the client commits it as one atomic write; it lands only on the version the holder wrote.
+      return await firestore.runTransaction(async (transaction) => write(known, transaction, { lastUpdateTime: versionOf(known) }), { maxAttempts: 1 });
+    } catch (error) {
+      // The builder's own refusals stand; a storage failure or a newer version goes through the reading transaction.
+      if (error instanceof BrokerError) throw error;
+    }
+  }
   return inTransaction(firestore, async (transaction) => {
     const stored = parseConnectionSnapshot(await transaction.get(docRef));
     const refusal = refuse(stored);
     if (refusal !== undefined || stored === undefined) throw refusal;
-    const changes = build(stored, transaction);
-    // Validated as a whole before it is written: a refresh never leaves a document the schema rejects.
-    const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
-    updateConnectionDocument(transaction, docRef, changes as UpdateData<ConnectionDocument>);
-    return { id: stored.id, document };
+    return write(stored, transaction);
   });
 }
 
@@ -166,6 +234,7 @@ export function commitRefresh(firestore: Firestore, connectionId: string, fence:
     connectionId,
     (stored) => fenceRefusal(connectionId, stored, fence),
     (stored, transaction) => ({ ...build(stored, transaction), lease: { holder: null, expiresAtMs: 0, version: fence.version } }),
+    fence.lastWritten,
   );
 }
 
@@ -185,5 +254,7 @@ export function commitLateReply(firestore: Firestore, connectionId: string, fenc
           })
         : undefined,
     build,
+    // A holder that lost its lease knows of a write it did not make: it reads.
+    undefined,
   );
 }

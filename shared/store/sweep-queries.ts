@@ -2,14 +2,28 @@
 import type { Firestore, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { collectionNames } from './collections.js';
+import { parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
 import { declareQuery } from './query-shape.js';
 
-/** What a sweep needs of a connection to schedule it; the worker re-reads the whole document before acting. */
+/** What a sweep needs of a connection to schedule it, and the whole document as the page read it. */
 export interface SweepItem {
   readonly id: string;
   readonly provider: string;
   readonly nextRefreshAtMs: number | null;
   readonly checkedAtMs: number | null;
+  /**
+   * The document as read, for a claim that decides on it and writes only if it is still that version (it reads again
+   * otherwise); undefined when it does not pass the connection schema, so the worker's own read reports it.
+   */
+  readonly seen: StoredConnection | undefined;
+}
+
+function wholeDocumentOf(snapshot: QueryDocumentSnapshot): StoredConnection | undefined {
+  try {
+    return parseConnectionSnapshot(snapshot);
+  } catch {
+    return undefined;
+  }
 }
 
 const sweepFieldsSchema = z
@@ -31,6 +45,7 @@ function itemOf(snapshot: QueryDocumentSnapshot): SweepItem | undefined {
     provider: parsed.data.provider,
     nextRefreshAtMs: parsed.data.nextRefreshAtMs ?? null,
     checkedAtMs: parsed.data.health?.checkedAtMs ?? null,
+    seen: wholeDocumentOf(snapshot),
   };
 }
 
@@ -74,9 +89,12 @@ export interface PagedQueryResult {
   readonly unreadableIds: readonly string[];
 }
 
-/** One page of `query` after `cursor` (a snapshot from the previous page), with only the fields a sweep schedules by. */
+/**
+ * One page of `query` after `cursor` (a snapshot from the previous page). Whole documents: the refresh sweep claims on
+ * the copy it read, which spares each refresh a read (about 3 KB a document, 200 a page by default).
+ */
 export async function fetchSweepPage(query: Query, cursor: unknown, pageSize: number): Promise<PagedQueryResult> {
-  let paged = query.select('provider', 'nextRefreshAtMs', 'health.checkedAtMs').limit(pageSize);
+  let paged = query.limit(pageSize);
   if (cursor !== undefined) paged = paged.startAfter(cursor as QueryDocumentSnapshot);
   const snapshot = await paged.get();
   const items: SweepItem[] = [];

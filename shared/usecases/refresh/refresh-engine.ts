@@ -3,7 +3,7 @@
 // How one refresh happens (DESIGN.md "Refresh — the hard part"; the lease is store/lease.ts):
 // 1. Within an instance, concurrent reads of one connection share one in-flight refresh (a promise per id): the
 //    engine's only state. One engine per runtime (BrokerRuntime.refreshEngine), shared by reads and sweeps.
-// 2. Across instances, a claim decides on the stored document and takes the lease in one transaction. Whoever finds
+// 2. Across instances, a claim decides on the stored document and takes the lease in one conditional write. Whoever finds
 //    a live lease waits by re-reading (plain reads, never transactions) until it is released or runs out.
 // 3. The holder calls the provider and keeps extending its lease meanwhile, up to the reply deadline; it never aborts a
 //    call a caller stopped waiting for (the caller gets 503 at its own deadline): a rotating provider may already
@@ -119,6 +119,8 @@ export interface RefreshEngine {
 
 export interface SweepRefreshRequest {
   readonly actor: AuditActor;
+  /** The connection as the sweep's query read it, if it has it: the claim decides on it and reads only if it changed. */
+  readonly seen?: StoredConnection | undefined;
   /**
    * `due`: refresh when `nextRefreshAtMs <= dueByMs` (never before a failure's backoff ends), and only if
    * `nextRefreshAtMs` still is `expectedNextRefreshAtMs` (what the sweep's query saw; a change means someone
@@ -444,6 +446,7 @@ async function refreshOnce(engine: Engine, first: StoredConnection, minValidityM
     }
     const holder = `${engine.instanceId}/${ids.newId()}`;
     const claim = await claimRefreshLease(firestore, current.id, {
+      seen: current,
       holder,
       ttlMs: settings.leaseTtlMs,
       clock,
@@ -544,6 +547,7 @@ async function refreshConnection(engine: Engine, connectionId: string, request: 
   let provider: string | null = null;
   try {
     const claim = await claimRefreshLease(firestore, connectionId, {
+      seen: request.seen,
       holder: `${engine.instanceId}/${ids.newId()}`,
       ttlMs: settings.leaseTtlMs,
       clock,

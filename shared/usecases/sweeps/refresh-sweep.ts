@@ -83,6 +83,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
     work: async (item) => {
       const result = await engine.refreshConnection(item.id, {
         actor,
+        seen: item.seen,
         mode: { kind: 'due', dueByMs, expectedNextRefreshAtMs: item.nextRefreshAtMs },
       });
       if (result.outcome === 'refreshed') refreshed += 1;

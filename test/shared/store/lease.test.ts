@@ -1,8 +1,9 @@
 // The refresh lease on the real emulator: one winner under contention, takeover after expiry, extension, fenced commits
 // that reject a late holder, and the late reply kept only when nothing newer was stored.
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DocumentReference, type Firestore, Transaction } from '@google-cloud/firestore';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sealCredentials } from '../../../shared/store/connection-credentials.js';
+import { updateConnectionDocument } from '../../../shared/store/connection-change.js';
 import { connectionRef, readConnection } from '../../../shared/store/connection-reads.js';
 import { claimRefreshLease, commitLateReply, commitRefresh, extendRefreshLease, isLeaseLive } from '../../../shared/store/lease.js';
 import { createFirestore } from '../../../shared/store/firestore-client.js';
@@ -195,5 +196,79 @@ describe('commitLateReply', () => {
     await commitRefresh(otherInstance, id, fresh.fence, () => ({ credentials: newer }));
     await expect(commitLateReply(project.firestore, id, stale.fence, () => ({ statusReason: 'too-late' }))).rejects.toMatchObject({ code: 'conflict' });
     expect((await readConnection(project.firestore, id))?.document.statusReason).toBe('late-reply');
+  });
+});
+
+describe('conditional writes on the copy in hand', () => {
+  /** Document reads through the client's public read paths (a plain get, a transaction's get), while `work` runs. */
+  async function readsDuring<T>(work: () => Promise<T>): Promise<{ result: T; reads: number }> {
+    const plain = vi.spyOn(DocumentReference.prototype, 'get');
+    const transactional = vi.spyOn(Transaction.prototype, 'get');
+    try {
+      const result = await work();
+      return { result, reads: plain.mock.calls.length + transactional.mock.calls.length };
+    } finally {
+      plain.mockRestore();
+      transactional.mockRestore();
+    }
+  }
+
+  it('claims, extends and commits on a current copy without reading the document once', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const seen = await readConnection(project.firestore, id);
+
+    const { result: stored, reads } = await readsDuring(async () => {
+      const claim = await claimRefreshLease(project.firestore, id, { ...claimAlways('instance-a', clock), seen });
+      if (!claim.claimed) throw new Error('expected a claim');
+      clock.advance(ttlMs / 2);
+      expect(await extendRefreshLease(project.firestore, id, claim.fence, { ttlMs, clock })).toBe(true);
+      return commitRefresh(project.firestore, id, claim.fence, () => ({ statusReason: 'read-free' }));
+    });
+
+    expect(reads).toBe(0);
+    expect(stored.document).toMatchObject({ statusReason: 'read-free', lease: { holder: null, version: 1 } });
+    expect((await readConnection(project.firestore, id))?.document).toMatchObject({ statusReason: 'read-free', lease: { holder: null, version: 1 } });
+  });
+
+  it('judges a copy that changed since it was read afresh: the claim reads again and decides on what is stored', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const seen = await readConnection(project.firestore, id);
+    // Another instance refreshed it meanwhile: on the copy in hand it is still due, as stored it is not.
+    await otherInstance.runTransaction(async (transaction) => {
+      updateConnectionDocument(transaction, connectionRef(otherInstance, id), { nextRefreshAtMs: clock.nowMs() + 3_600_000 });
+    });
+
+    const result = await claimRefreshLease(project.firestore, id, {
+      holder: 'instance-a',
+      ttlMs,
+      clock,
+      seen,
+      decide: (connection) => ((connection.document.nextRefreshAtMs ?? 0) <= clock.nowMs() ? 'claim' : 'already_refreshed'),
+    });
+
+    expect(result).toMatchObject({ claimed: false, reason: 'already_refreshed' });
+    expect(await storedLease(id)).toBeUndefined();
+  });
+
+  it('commits on the stored document when someone else wrote after the claim, keeping their change', async () => {
+    const clock = new ManualClock();
+    const id = await newConnection();
+    const claim = await claimRefreshLease(project.firestore, id, claimAlways('instance-a', clock));
+    if (!claim.claimed) throw new Error('expected a claim');
+    // A health check lands between the claim and the commit: the holder's own copy no longer is the stored version.
+    const health = { status: 'unhealthy', checkedAtMs: clock.nowMs(), latencyMs: null, errorCode: 'identity_refused' } as const;
+    await otherInstance.runTransaction(async (transaction) => {
+      updateConnectionDocument(transaction, connectionRef(otherInstance, id), { health });
+    });
+
+    const { result: stored, reads } = await readsDuring(() =>
+      commitRefresh(project.firestore, id, claim.fence, (current) => ({ statusReason: `saw-${current.document.health.status}` })),
+    );
+
+    expect(reads).toBe(1);
+    expect(stored.document).toMatchObject({ statusReason: 'saw-unhealthy', health, lease: { holder: null, version: 1 } });
+    expect((await readConnection(project.firestore, id))?.document).toMatchObject({ statusReason: 'saw-unhealthy', health });
   });
 });
