@@ -1,6 +1,6 @@
 // Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 20 in flight — wall time against the provider-bound ideal.
 import { performance } from 'node:perf_hooks';
-import { DocumentReference, type Firestore, Transaction, WriteBatch } from '@google-cloud/firestore';
+import { DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
 import { loadConfig } from '../shared/config/config.js';
 import type { Vault } from '../shared/crypto/vault.js';
 import { createLogger } from '../shared/log/logger.js';
@@ -54,6 +54,8 @@ export interface RefreshSweepBenchReport {
   readonly storageTransactionsPerSecond: number;
   /** What the sweep's two transactions per connection (lease claim, fenced write) cost at that pace alone. */
   readonly storageFloorMs: number;
+  /** The writes the sweep made, replayed on copies of the same documents with nothing else running, at its concurrency. */
+  readonly ownWritesAloneMs: number;
   /** Firestore transactions the sweep started (retries inside one not counted), per refreshed connection: measured. */
   readonly transactionsPerRefresh: number;
   /** Document reads (plain or in a transaction) and commits (a transaction's or a batch's), per refreshed connection. */
@@ -121,6 +123,63 @@ async function measureTransactionPace(firestore: Firestore, count: number, inFli
     }),
   );
   return (count / (performance.now() - began)) * 1000;
+}
+
+/**
+ * The sweep's own writes with nothing else running: a copy of each connection document (in a scratch collection) gets
+ * the two writes a refresh makes, as the lease module makes them (the claim's update of the lease, conditioned on the
+ * version read; the commit's update of credentials, schedule and lease, conditioned on the claim's version, with an
+ * audit entry created beside it), `inFlight` connections at once. What storage alone costs the sweep on this machine.
+ */
+async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number): Promise<number> {
+  const scratch = firestore.collection('bench-refresh-writes');
+  const audit = firestore.collection('bench-refresh-writes-audit');
+  const originals = await firestore.getAll(...ids.map((id) => connectionRef(firestore, id)));
+  for (let start = 0; start < originals.length; start += BATCH_SIZE) {
+    const batch = firestore.batch();
+    for (const original of originals.slice(start, start + BATCH_SIZE)) batch.set(scratch.doc(original.id), original.data() ?? {});
+    await batch.commit();
+  }
+  const copies = await firestore.getAll(...ids.map((id) => scratch.doc(id)));
+  const began = performance.now();
+  await inParallel(copies.length, inFlight, async (index) => {
+    const copy = copies[index] as (typeof copies)[number];
+    const nowMs = Date.now();
+    const stamp = { changedAt: FieldValue.serverTimestamp() };
+    const [claimed] = await firestore
+      .batch()
+      .update(copy.ref, { lease: { holder: `bench/${index}`, expiresAtMs: nowMs + 30_000, version: 1 }, ...stamp }, { lastUpdateTime: copy.updateTime as Timestamp })
+      .commit();
+    await firestore
+      .batch()
+      .update(
+        copy.ref,
+        {
+          credentials: copy.get('credentials'),
+          expiresAtMs: nowMs + 3_600_000,
+          nextRefreshAtMs: nowMs + 3_300_000,
+          refresh: { lastRefreshAtMs: nowMs, consecutiveFailures: 0, lastErrorCode: null },
+          lease: { holder: null, expiresAtMs: 0, version: 1 },
+          updatedAtMs: nowMs,
+          ...stamp,
+        },
+        { lastUpdateTime: claimed?.writeTime as Timestamp },
+      )
+      .create(audit.doc(), {
+        action: 'connection.refreshed',
+        actor: { type: 'scheduler', id: 'broker-scheduler@bench.iam.gserviceaccount.com' },
+        tenantId: copy.get('tenantId'),
+        userId: copy.get('userId'),
+        provider: copy.get('provider'),
+        connectionId: copy.id,
+        outcome: 'success',
+        reason: null,
+        atMs: nowMs,
+        expireAt: Timestamp.fromMillis(nowMs + 400 * 24 * 3_600_000),
+      })
+      .commit();
+  });
+  return performance.now() - began;
 }
 
 async function inParallel<T>(count: number, parallelism: number, work: (index: number) => Promise<T>): Promise<T[]> {
@@ -262,6 +321,8 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       log(`the emulator's transaction pace: ${pace.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
       storageTransactionsPerSecond = Math.max(storageTransactionsPerSecond, pace);
     }
+    const ownWritesAloneMs = await measureOwnWritesAlone(firestore, ids, CONCURRENCY);
+    log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (2 conditional commits per connection, one with its audit entry, ${CONCURRENCY} in flight)`);
 
     sandbox.configure('zoom', { latencyMs: LATENCY_MS });
     sandbox.resetCalls();
@@ -296,6 +357,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       setupMs,
       storageTransactionsPerSecond,
       storageFloorMs: ((CONNECTIONS * TRANSACTIONS_PER_REFRESH) / storageTransactionsPerSecond) * 1000,
+      ownWritesAloneMs,
       transactionsPerRefresh: perRefresh(sweepCalls.transactions),
       readsPerRefresh: perRefresh(sweepCalls.reads),
       commitsPerRefresh: perRefresh(sweepCalls.commits),

@@ -148,6 +148,7 @@ async function refreshSweepSection(): Promise<void> {
   log(`wall time:               ${(sweep.wallMs / 1000).toFixed(2)} s   (provider-bound ideal ${(sweep.idealMs / 1000).toFixed(2)} s, ${(sweep.wallMs / sweep.idealMs).toFixed(2)}x)`);
   log(`refreshes per second:    ${sweep.refreshesPerSecond.toFixed(0)}   (ideal ${((sweep.connections / sweep.idealMs) * 1000).toFixed(0)})`);
   log(`storage floor:           ${(sweep.storageFloorMs / 1000).toFixed(2)} s   (2 transactions per connection at the emulator's ${sweep.storageTransactionsPerSecond.toFixed(0)} transactions/s; ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x)`);
+  log(`own writes alone:        ${(sweep.ownWritesAloneMs / 1000).toFixed(2)} s   (the same writes on copies of the documents, nothing else running; ${(sweep.wallMs / sweep.ownWritesAloneMs).toFixed(2)}x: the rest is the broker's CPU and the provider, sharing this machine's cores with the emulator)`);
   log(`transactions/refresh:    ${sweep.transactionsPerRefresh.toFixed(2)}   (measured: every transaction the sweep started, over connections refreshed; target at most 2)`);
   log(`reads/refresh:           ${sweep.readsPerRefresh.toFixed(2)}   commits/refresh: ${sweep.commitsPerRefresh.toFixed(2)}   (claims and commits write on the copy in hand; they read only when it changed)`);
   log(`refreshed / failed / remaining: ${sweep.refreshed} / ${sweep.failed} / ${sweep.remaining}`);
