@@ -1,6 +1,8 @@
-// Real Firestore transaction aborts on the emulator: a second client holds a document's lock with a transaction that
-// reads it, waits, then writes it; a transaction of the function under test that touches the document meanwhile is
-// aborted by the emulator (ABORTED: lock timeout) and retried by the client library, which this module counts.
+// Real Firestore contention on the emulator: a second client holds a document's lock with a transaction that reads it,
+// waits, then writes it. What the function under test meets depends on how it writes: a transaction that touches the
+// document meanwhile is aborted by the emulator (ABORTED: lock timeout) and retried by the client library; a write
+// conditioned on the version its writer last saw (the refresh lease's claims and commits) waits for the lock and then
+// finds the document changed (FAILED_PRECONDITION), and its writer reads again. This module counts both.
 import { type DocumentReference, type Firestore, setLogFunction, type UpdateData } from '@google-cloud/firestore';
 
 export interface LockHolding {
@@ -35,18 +37,19 @@ export function holdDocumentLock(
 }
 
 /**
- * Counts the transactions the Firestore client in this process retried after ABORTED, from the library's own debug
- * log (the one place it reports a retry). `stop()` restores silence and returns the count.
+ * Counts, from the Firestore client's own debug log (the one place it reports them), the transactions in this process
+ * retried after ABORTED and the writes refused with FAILED_PRECONDITION. `stop()` restores silence and returns the count.
  */
-export function countAbortedTransactionRetries(): { stop(): number } {
-  let retries = 0;
+export function countContentionMet(): { stop(): number } {
+  let met = 0;
   setLogFunction((message) => {
-    if (message.includes('Retrying transaction after error') && message.includes('ABORTED')) retries += 1;
+    if (message.includes('Retrying transaction after error') && message.includes('ABORTED')) met += 1;
+    else if (message.includes('Received error') && message.includes('FAILED_PRECONDITION')) met += 1;
   });
   return {
     stop: () => {
       setLogFunction(null);
-      return retries;
+      return met;
     },
   };
 }

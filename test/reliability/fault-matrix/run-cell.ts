@@ -6,7 +6,7 @@ import { collectionNames } from '../../../shared/store/collections.js';
 import { connectionDocumentSchema, type ConnectionDocument } from '../../../shared/store/connection-document.js';
 import type { SandboxEndpoint } from '../../../local/provider-sandbox/provider-sandbox.js';
 import { type ApplicableCell, type MatrixCell, type MatrixFault, type MatrixPath, MATRIX_PROVIDER, type Outcome, sameOutcome } from './cells.js';
-import { countAbortedTransactionRetries, holdDocumentLock } from './contention.js';
+import { countContentionMet, holdDocumentLock } from './contention.js';
 import { findHalfWrittenRecords, findLeakedSecrets, findLostRefreshToken } from './invariants.js';
 import { MATRIX_RETURN_URL, matrixIdentities, type MatrixStack } from './matrix-stack.js';
 
@@ -285,7 +285,7 @@ function clearFaults(stack: MatrixStack): void {
  * after the provider answered, timed by the sandbox's latency) or, for the callback, the flow it consumes first.
  */
 async function actUnderContention(stack: MatrixStack, path: MatrixPath, prepared: Prepared, endpoint: SandboxEndpoint, problems: string[]): Promise<Answer> {
-  const retries = countAbortedTransactionRetries();
+  const contention = countContentionMet();
   try {
     let answer: Answer;
     let attempts: number;
@@ -307,12 +307,11 @@ async function actUnderContention(stack: MatrixStack, path: MatrixPath, prepared
       answer = await acting;
       ({ attempts } = await holding.done);
     }
-    const aborted = retries.stop();
-    if (aborted < 1) problems.push('no transaction of the path was aborted: the contention was not provoked');
+    if (contention.stop() < 1) problems.push('no write of the path met the competing one (aborted, or refused as stale): the contention was not provoked');
     if (attempts !== 1) problems.push('the competing transaction was aborted itself, not the path under test');
     return answer;
   } finally {
-    retries.stop();
+    contention.stop();
   }
 }
 
