@@ -80,6 +80,12 @@ async function tokenLoadSection(): Promise<void> {
   log('');
   log('Token load — 1,000 token reads in flight at once over HTTP against the local stack (npm start\'s components)');
   log(load.table);
+  log('');
+  log('The same 1,000 reads fired again at once, round after round, at the same processes (cache filled, every connection fresh; a round is fast once the listener vouches for the cache again):');
+  for (const round of load.repeated) {
+    log(`  round ${round.round}: ${round.readsPerSecond.toFixed(0)} reads/s, p50 ${round.p50Ms.toFixed(0)} ms, p99 ${round.p99Ms.toFixed(0)} ms, wall ${(round.wallMs / 1000).toFixed(2)} s, ${round.errors} errors`);
+  }
+  log('  (round 1 is a cold process with a cold cache; docs/token-cache.md, "On the emulator", says why it is slower there)');
 }
 
 async function coldStartSection(): Promise<void> {

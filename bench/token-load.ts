@@ -252,6 +252,31 @@ export interface TokenLoadReport {
   readonly table: string;
 }
 
+/** The same reads fired again at the same processes: what the cold burst becomes once the instance is warm. */
+export interface RepeatedBurst {
+  readonly round: number;
+  readonly readsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly wallMs: number;
+  readonly errors: number;
+}
+
+/** Rounds fired after the cold one by `npm run bench`, on the connections the cold round read (all fresh by then). */
+export const REPEATED_ROUNDS = 3;
+
+function summarizeRepeat(round: number, fired: Omit<TokenLoadRun, 'plan' | 'connections'>): RepeatedBurst {
+  const latencies = fired.outcomes.map((outcome) => outcome.latencyMs).sort((a, b) => a - b);
+  return {
+    round,
+    readsPerSecond: (fired.outcomes.length / fired.wallMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    wallMs: fired.wallMs,
+    errors: fired.outcomes.filter((outcome) => outcome.errorCode !== null).length,
+  };
+}
+
 function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] as number;
@@ -339,7 +364,7 @@ async function clearProject(emulatorHost: string, projectId: string): Promise<vo
 }
 
 /** In the child process: the whole stack, seeded, loaded, measured and stopped. */
-async function runInThisProcess(plan: TokenLoadPlan, log: (line: string) => void): Promise<TokenLoadReport> {
+async function runInThisProcess(plan: TokenLoadPlan, log: (line: string) => void): Promise<BenchReport> {
   // Nothing in this process may probe a real metadata server.
   process.env.METADATA_SERVER_DETECTION = 'none';
   const stateDir = await mkdtemp(join(tmpdir(), 'broker-token-load-'));
@@ -367,7 +392,13 @@ async function runInThisProcess(plan: TokenLoadPlan, log: (line: string) => void
     firestore = createFirestore(config);
     vault = createVault(config, { clock: systemClock });
     const run = await runTokenLoad(stack, plan, { stateDir, store: { firestore, vault }, log });
-    return summarizeTokenLoad(run);
+    const cold = summarizeTokenLoad(run);
+    const repeated: RepeatedBurst[] = [];
+    for (let round = 2; round <= REPEATED_ROUNDS + 1; round += 1) {
+      log(`firing the same ${plan.reads} reads again (round ${round}), at the same, now warmer, token process...`);
+      repeated.push(summarizeRepeat(round, await fireTokenReads(stack, plan, run.connections, stateDir)));
+    }
+    return { ...cold, repeated };
   } finally {
     await vault?.close().catch(() => undefined);
     await firestore?.terminate().catch(() => undefined);
@@ -379,10 +410,12 @@ async function runInThisProcess(plan: TokenLoadPlan, log: (line: string) => void
 
 const CHILD_FLAG = '--token-load-child';
 
-type ChildMessage = { readonly kind: 'log'; readonly line: string } | { readonly kind: 'report'; readonly report: TokenLoadReport } | { readonly kind: 'failed'; readonly message: string };
+type BenchReport = TokenLoadReport & { readonly repeated: readonly RepeatedBurst[] };
+
+type ChildMessage = { readonly kind: 'log'; readonly line: string } | { readonly kind: 'report'; readonly report: BenchReport } | { readonly kind: 'failed'; readonly message: string };
 
 /** `npm run bench` entry: runs the load in a child process and prints its progress through `log`. */
-export function runTokenLoadBenchmark(log: (line: string) => void, plan: TokenLoadPlan = defaultTokenLoadPlan): Promise<TokenLoadReport> {
+export function runTokenLoadBenchmark(log: (line: string) => void, plan: TokenLoadPlan = defaultTokenLoadPlan): Promise<BenchReport> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, JSON.stringify(plan)], {
       // Resolved from here, not from the working directory, so the bench runs from anywhere.
