@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../shared/errors/broker-error.js';
 import { toProblem } from '../../../shared/http/problem.js';
-import { firestoreFailure } from '../../../shared/store/firestore-failure.js';
+import { firestoreFailure, isStaleVersionFailure } from '../../../shared/store/firestore-failure.js';
 
 const grpcError = (code: number) => Object.assign(new Error(`${code} status`), { code });
 
@@ -23,5 +23,19 @@ describe('firestoreFailure', () => {
     const bug = new TypeError('x is undefined');
     expect(firestoreFailure(bug)).toBe(bug);
     expect(firestoreFailure(grpcError(3))).toMatchObject({ code: 3 });
+  });
+});
+
+describe('isStaleVersionFailure', () => {
+  it('is true for what a write conditioned on an update time gets when the document changed (9) or went away (5)', () => {
+    expect(isStaleVersionFailure(grpcError(9))).toBe(true);
+    expect(isStaleVersionFailure(grpcError(5))).toBe(true);
+  });
+
+  it('is false for contention, unavailability, broker errors and bugs: those are failures, not a newer version', () => {
+    for (const code of [10, 4, 8, 14, 3]) expect(isStaleVersionFailure(grpcError(code))).toBe(false);
+    expect(isStaleVersionFailure(new BrokerError('conflict', 'x'))).toBe(false);
+    expect(isStaleVersionFailure(new TypeError('x'))).toBe(false);
+    expect(isStaleVersionFailure(null)).toBe(false);
   });
 });
