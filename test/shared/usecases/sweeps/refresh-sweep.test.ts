@@ -1,6 +1,7 @@
 // runRefreshSweep against the emulator and the sandbox: the time budget stops it cleanly and the next run finishes the job;
 // two instances sweeping at once never call the provider twice for one connection.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DocumentReference, Transaction } from '@google-cloud/firestore';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runRefreshSweep } from '../../../../shared/usecases/sweeps/refresh-sweep.js';
 import { startSweepFunctionStack, type SweepFunctionStack } from '../../../functions/sweep-function-stack.js';
 import { connectAtSandbox, readStoredConnection, setStoredExpiry } from '../../../support/connection-fixtures.js';
@@ -72,6 +73,28 @@ describe('runRefreshSweep', () => {
     expect(summaries.at(-2)).toMatchObject({ refreshed: first.refreshed, remaining: first.remaining, outcome: 'budget_exhausted' });
     expect(summaries.at(-1)).toMatchObject({ refreshed: 8 - first.refreshed, remaining: 0, outcome: 'complete' });
     expect(stack.logLines.filter((line) => line.includes('"event":"refresh.succeeded"'))).toHaveLength(8);
+  });
+
+  it('claims and commits each refresh on the document its page read: no connection is read again', async () => {
+    const ids = await expiringConnections(4);
+    stack.sandbox.resetCalls();
+    const runtime = stack.runtime();
+    // The public read methods a claim or commit would use to read a connection again.
+    const plainReads = vi.spyOn(DocumentReference.prototype, 'get');
+    const transactionReads = vi.spyOn(Transaction.prototype, 'get');
+    try {
+      const report = await runRefreshSweep(runtime, { concurrency: 2, jitterMs: 0, drain: false });
+      expect(report).toMatchObject({ refreshed: 4, remaining: 0 });
+      const connectionReads = [...plainReads.mock.contexts, ...transactionReads.mock.calls.map(([target]) => target)].filter(
+        (target) => target instanceof DocumentReference && ids.includes(target.id),
+      );
+      expect(connectionReads).toEqual([]);
+    } finally {
+      plainReads.mockRestore();
+      transactionReads.mockRestore();
+    }
+    expect(stack.sandbox.calls('zoom', 'refresh')).toBe(4);
+    await expectAllFresh(ids);
   });
 
   it('two instances sweeping the same connections at once refresh each one exactly once', async () => {
