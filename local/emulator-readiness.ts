@@ -19,6 +19,13 @@ export async function probeEmulator(host: string): Promise<Probe> {
   }
 }
 
+/**
+ * How long a run waits for an emulator named in the environment to answer before it says none does. 15 s: on a
+ * 2-core machine with a second suite running beside the tests, the run's own emulators once took over 5 s to answer,
+ * and test files failed to start though the emulators were up.
+ */
+export const REUSED_EMULATOR_WAIT_MS = 15_000;
+
 /** Polls an emulator someone else started (FIRESTORE_EMULATOR_HOST / PUBSUB_EMULATOR_HOST) until it answers. */
 export async function waitForRunningEmulator(host: string, timeoutMs: number): Promise<{ probe: Probe; waitedMs: number }> {
   const startedAt = performance.now();

@@ -1,6 +1,6 @@
 // Gives tests and `npm start` a Firestore emulator: the one FIRESTORE_EMULATOR_HOST names, or the official JAR started on a free port.
 import { findFirestoreEmulatorJar } from './firestore-emulator-jar.js';
-import { waitForRunningEmulator, waitUntilServing, withEmulatorOutput } from './emulator-readiness.js';
+import { REUSED_EMULATOR_WAIT_MS, waitForRunningEmulator, waitUntilServing, withEmulatorOutput } from './emulator-readiness.js';
 import { findFreePort } from './free-port.js';
 import { findJavaRuntime } from './java-runtime.js';
 import { spawnOwnedProcess } from './owned-process.js';
@@ -63,9 +63,7 @@ async function reuseRunningEmulator(host: string, timeoutMs: number): Promise<Fi
 export async function startFirestoreEmulator(options: FirestoreEmulatorOptions = {}): Promise<FirestoreEmulator> {
   const env = options.env ?? process.env;
   if (env.FIRESTORE_EMULATOR_HOST) {
-    // 15 s: on a 2-core machine running a second suite beside the tests, the run's own emulator once took over 5 s to
-    // answer, and two test files failed to start though it was up.
-    return reuseRunningEmulator(env.FIRESTORE_EMULATOR_HOST, options.reuseTimeoutMs ?? 15_000);
+    return reuseRunningEmulator(env.FIRESTORE_EMULATOR_HOST, options.reuseTimeoutMs ?? REUSED_EMULATOR_WAIT_MS);
   }
 
   const { jar, searched } = await findFirestoreEmulatorJar({ env, sdkRoots: options.sdkRoots });

@@ -2,7 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { wellKnownSdkRoots } from './firestore-emulator-jar.js';
-import { waitForRunningEmulator, waitUntilServing, withEmulatorOutput } from './emulator-readiness.js';
+import { REUSED_EMULATOR_WAIT_MS, waitForRunningEmulator, waitUntilServing, withEmulatorOutput } from './emulator-readiness.js';
 import { findFreePort } from './free-port.js';
 import { findJavaRuntime } from './java-runtime.js';
 import { spawnOwnedProcess } from './owned-process.js';
@@ -126,7 +126,7 @@ async function reuseRunningEmulator(host: string, timeoutMs: number): Promise<Pu
 export async function startPubsubEmulator(options: PubsubEmulatorOptions = {}): Promise<PubsubEmulator> {
   const env = options.env ?? process.env;
   if (env.PUBSUB_EMULATOR_HOST) {
-    return reuseRunningEmulator(env.PUBSUB_EMULATOR_HOST, options.reuseTimeoutMs ?? 5_000);
+    return reuseRunningEmulator(env.PUBSUB_EMULATOR_HOST, options.reuseTimeoutMs ?? REUSED_EMULATOR_WAIT_MS);
   }
 
   const { jar, searched } = await findPubsubEmulatorJar(env, options.sdkRoots);
