@@ -1,12 +1,14 @@
 // The refresh lease on a connection document, the one way: claim (decide and take it in one write conditioned on the
-// version decided on), extend it while the provider is slow, commit the outcome fenced by the lease's version (releasing it), keep a late reply.
+// version decided on), extend it while the provider is slow, commit the outcome fenced by the lease's version
+// (releasing it), keep a late reply.
 //
 // Why the fencing version exists: a lease ends by the clock, but a holder does not notice the clock. An instance can
 // stall past its expiry (a GC pause, a CPU-throttled Cloud Run instance, a Firestore outage that stops its
 // extensions) while another instance takes the lease over and writes fresher data, e.g. a rotated refresh token.
 // Every claim that takes the lease bumps `version`; the claimant keeps the number it got, and its commit lands only
-// while the document still carries that number (checked in the commit's transaction, or implied by its condition). A release keeps the number (only the holder is
-// cleared), so it never goes back and a stale number can never become current again.
+// while the document still carries that number (checked in the commit's transaction, or implied by its condition).
+// A release keeps the number (only the holder is cleared), so it never goes back and a stale number can never become
+// current again.
 //
 // Why claims and commits usually read nothing: the caller already holds the document it decided on (the token read's
 // copy, the sweep's page), so the claim is one write conditioned on that copy's update time, and the holder remembers
@@ -21,7 +23,7 @@ import type { Firestore, Precondition, Timestamp, Transaction, UpdateData } from
 import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
 import { type ConnectionDocument, connectionDocumentSchema, type Lease } from './connection-document.js';
-import { connectionRef, parseConnectionSnapshot, type StoredConnection } from './connection-reads.js';
+import { connectionRef, parseConnectionSnapshot, readConnection, type StoredConnection } from './connection-reads.js';
 import { firestoreFailure } from './firestore-failure.js';
 import { updateConnectionDocument, updateConnectionDocumentIfUnchanged } from './connection-change.js';
 
@@ -92,12 +94,15 @@ function versionOf(stored: StoredConnection): Timestamp {
 /** Re-reads before giving up on a claim whose condition kept failing: each failure means another write landed first. */
 const CLAIM_ATTEMPTS = 5;
 
-async function readForClaim(firestore: Firestore, connectionId: string): Promise<StoredConnection | undefined> {
-  try {
-    return parseConnectionSnapshot(await connectionRef(firestore, connectionId).get());
-  } catch (error) {
+function readForClaim(firestore: Firestore, connectionId: string): Promise<StoredConnection | undefined> {
+  return readConnection(firestore, connectionId).catch((error: unknown) => {
     throw firestoreFailure(error);
-  }
+  });
+}
+
+/** The holder's copy after its own write of `document` landed at `writtenAt` (also the write's change stamp). */
+function afterOwnWrite(id: string, document: ConnectionDocument, writtenAt: Timestamp): StoredConnection {
+  return { id, document: { ...document, changedAt: writtenAt }, updateTime: writtenAt };
 }
 
 /**
@@ -126,7 +131,7 @@ export async function claimRefreshLease<Skip extends string>(
     });
     if (writtenAt !== undefined) {
       const { document } = stored;
-      const connection: StoredConnection = { id: stored.id, document: { ...document, lease, changedAt: writtenAt }, updateTime: writtenAt };
+      const connection = afterOwnWrite(stored.id, { ...document, lease }, writtenAt);
       return {
         claimed: true,
         connection,
@@ -160,9 +165,12 @@ export async function extendRefreshLease(
     const writtenAt = await updateConnectionDocumentIfUnchanged(docRef, { 'lease.expiresAtMs': expiresAtMs }, versionOf(known)).catch((error: unknown) => {
       throw firestoreFailure(error);
     });
+    if (writtenAt !== undefined) {
+      fence.lastWritten = afterOwnWrite(known.id, { ...known.document, lease: { holder: fence.holder, version: fence.version, expiresAtMs } }, writtenAt);
+      return true;
+    }
     // Another write landed since ours (or a commit of ours raced this): the reading transaction below tells which.
-    fence.lastWritten = writtenAt === undefined ? undefined : { id: known.id, document: { ...known.document, lease: { ...(known.document.lease as Lease), expiresAtMs }, changedAt: writtenAt }, updateTime: writtenAt };
-    if (writtenAt !== undefined) return true;
+    fence.lastWritten = undefined;
   }
   return inTransaction(firestore, async (transaction) => {
     const stored = parseConnectionSnapshot(await transaction.get(docRef));

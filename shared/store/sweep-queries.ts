@@ -13,7 +13,8 @@ export interface SweepItem {
   readonly checkedAtMs: number | null;
   /**
    * The document as read, for a claim that decides on it and writes only if it is still that version (it reads again
-   * otherwise); undefined when it does not pass the connection schema, so the worker's own read reports it.
+   * otherwise). Only on pages fetched with `wholeDocuments`; undefined when it does not pass the connection schema, so
+   * the worker's own read reports it.
    */
   readonly seen: StoredConnection | undefined;
 }
@@ -37,7 +38,7 @@ const sweepFieldsSchema = z
 /** Statuses whose tokens the refresh sweep keeps fresh: `error` is retried on its backoff schedule. */
 export const refreshableStatuses = ['active', 'error'] as const;
 
-function itemOf(snapshot: QueryDocumentSnapshot): SweepItem | undefined {
+function itemOf(snapshot: QueryDocumentSnapshot, wholeDocuments: boolean): SweepItem | undefined {
   const parsed = sweepFieldsSchema.safeParse(snapshot.data());
   if (!parsed.success) return undefined;
   return {
@@ -45,7 +46,7 @@ function itemOf(snapshot: QueryDocumentSnapshot): SweepItem | undefined {
     provider: parsed.data.provider,
     nextRefreshAtMs: parsed.data.nextRefreshAtMs ?? null,
     checkedAtMs: parsed.data.health?.checkedAtMs ?? null,
-    seen: wholeDocumentOf(snapshot),
+    seen: wholeDocuments ? wholeDocumentOf(snapshot) : undefined,
   };
 }
 
@@ -90,17 +91,18 @@ export interface PagedQueryResult {
 }
 
 /**
- * One page of `query` after `cursor` (a snapshot from the previous page). Whole documents: the refresh sweep claims on
- * the copy it read, which spares each refresh a read (about 3 KB a document, 200 a page by default).
+ * One page of `query` after `cursor` (a snapshot from the previous page): the fields a sweep schedules by or, with
+ * `wholeDocuments`, whole documents parsed as `seen` (the refresh sweep claims on the copy it read, which spares each
+ * refresh a read; about 3 KB a document, 200 a page by default).
  */
-export async function fetchSweepPage(query: Query, cursor: unknown, pageSize: number): Promise<PagedQueryResult> {
-  let paged = query.limit(pageSize);
+export async function fetchSweepPage(query: Query, cursor: unknown, pageSize: number, { wholeDocuments = false } = {}): Promise<PagedQueryResult> {
+  let paged = (wholeDocuments ? query : query.select('provider', 'nextRefreshAtMs', 'health.checkedAtMs')).limit(pageSize);
   if (cursor !== undefined) paged = paged.startAfter(cursor as QueryDocumentSnapshot);
   const snapshot = await paged.get();
   const items: SweepItem[] = [];
   const unreadableIds: string[] = [];
   for (const document of snapshot.docs) {
-    const item = itemOf(document);
+    const item = itemOf(document, wholeDocuments);
     if (item === undefined) unreadableIds.push(document.id);
     else items.push(item);
   }

@@ -69,7 +69,7 @@ export async function runRefreshSweep(runtime: BrokerRuntime, options: RefreshSw
 
   const pool = await runSweepPool<SweepItem>({
     fetchPage: async (cursor) => {
-      const { page, unreadableIds } = await fetchSweepPage(query, cursor, settings.pageSize);
+      const { page, unreadableIds } = await fetchSweepPage(query, cursor, settings.pageSize, { wholeDocuments: true });
       if (unreadableIds.length > 0) {
         logger.error('refresh.sweep_unreadable', 'Connections with unreadable sweep fields were left alone', {
           count: unreadableIds.length,
