@@ -1,6 +1,6 @@
 // Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 20 in flight — wall time against the provider-bound ideal.
 import { performance } from 'node:perf_hooks';
-import { DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
+import { BulkWriter, DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
 import { loadConfig } from '../shared/config/config.js';
 import type { Vault } from '../shared/crypto/vault.js';
 import { createLogger } from '../shared/log/logger.js';
@@ -14,6 +14,7 @@ import { createProviderCatalog } from '../shared/providers/registry.js';
 import { sealCredentials } from '../shared/store/connection-credentials.js';
 import { type ConnectionDocument, connectionDocumentSchema, connectionIdFor } from '../shared/store/connection-document.js';
 import { connectionRef } from '../shared/store/connection-reads.js';
+import { updateInGroup } from '../shared/store/write-groups.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { FIXTURE_REDIRECT_URI, readStoredConnection, registerSandboxClient } from '../test/support/connection-fixtures.js';
@@ -61,26 +62,35 @@ export interface RefreshSweepBenchReport {
   /** Document reads (plain or in a transaction) and commits (a transaction's or a batch's), per refreshed connection. */
   readonly readsPerRefresh: number;
   readonly commitsPerRefresh: number;
+  /** Conditional updates sent in BatchWrite groups (store/write-groups.ts: claims, extensions), and the groups, per refreshed connection. */
+  readonly groupedWritesPerRefresh: number;
+  readonly writeGroupsPerRefresh: number;
 }
 
 /**
- * Counts, from now on, the transactions started through this client and the document reads and write commits made
- * through any client (the sweep's claims, extensions and commits; nothing else runs meanwhile). Reads are counted at the
- * client's two public read methods and commits at the transaction and batch entry points. The returned function stops
- * counting and gives the counts.
+ * Counts, from now on, the transactions started and the BatchWrite groups opened through this client, and the document
+ * reads, write commits and grouped writes made through any client (the sweep's claims, extensions and commits; nothing
+ * else runs meanwhile). Reads are counted at the client's two public read methods, commits at the transaction and batch
+ * entry points, grouped writes at BulkWriter's update. The returned function stops counting and gives the counts.
  */
-function countStorageCalls(firestore: Firestore): () => { transactions: number; reads: number; commits: number } {
-  const counts = { transactions: 0, reads: 0, commits: 0 };
+function countStorageCalls(firestore: Firestore): () => { transactions: number; reads: number; commits: number; groupedWrites: number; writeGroups: number } {
+  const counts = { transactions: 0, reads: 0, commits: 0, groupedWrites: 0, writeGroups: 0 };
   const original = firestore.runTransaction.bind(firestore);
   firestore.runTransaction = ((...args: Parameters<Firestore['runTransaction']>) => {
     counts.transactions += 1;
     counts.commits += 1;
     return original(...args);
   }) as Firestore['runTransaction'];
+  const originalBulkWriter = firestore.bulkWriter.bind(firestore);
+  firestore.bulkWriter = ((...args: Parameters<Firestore['bulkWriter']>) => {
+    counts.writeGroups += 1;
+    return originalBulkWriter(...args);
+  }) as Firestore['bulkWriter'];
   const spies = [
     [DocumentReference.prototype, 'get', 'reads'],
     [Transaction.prototype, 'get', 'reads'],
     [WriteBatch.prototype, 'commit', 'commits'],
+    [BulkWriter.prototype, 'update', 'groupedWrites'],
   ] as const;
   const restores = spies.map(([prototype, method, counter]) => {
     const target = prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -95,6 +105,7 @@ function countStorageCalls(firestore: Firestore): () => { transactions: number; 
   });
   return () => {
     firestore.runTransaction = original;
+    firestore.bulkWriter = originalBulkWriter;
     for (const restore of restores) restore();
     return { ...counts };
   };
@@ -128,7 +139,7 @@ async function measureTransactionPace(firestore: Firestore, count: number, inFli
 /**
  * The sweep's own writes with nothing else running: a copy of each connection document (in a scratch collection) gets
  * the two writes a refresh makes, as the lease module makes them (the claim's update of the lease, conditioned on the
- * version read; the commit's update of credentials, schedule and lease, conditioned on the claim's version, with an
+ * version read and sent with the other claims of its turn; the commit's update of credentials, schedule and lease, conditioned on the claim's version, with an
  * audit entry created beside it), `inFlight` connections at once. What storage alone costs the sweep on this machine.
  */
 async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number): Promise<number> {
@@ -146,10 +157,11 @@ async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[
     const copy = copies[index] as (typeof copies)[number];
     const nowMs = Date.now();
     const stamp = { changedAt: FieldValue.serverTimestamp() };
-    const [claimed] = await firestore
-      .batch()
-      .update(copy.ref, { lease: { holder: `bench/${index}`, expiresAtMs: nowMs + 30_000, version: 1 }, ...stamp }, { lastUpdateTime: copy.updateTime as Timestamp })
-      .commit();
+    const claimed = await updateInGroup(
+      copy.ref,
+      { lease: { holder: `bench/${index}`, expiresAtMs: nowMs + 30_000, version: 1 }, ...stamp },
+      { lastUpdateTime: copy.updateTime as Timestamp },
+    );
     await firestore
       .batch()
       .update(
@@ -163,7 +175,7 @@ async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[
           updatedAtMs: nowMs,
           ...stamp,
         },
-        { lastUpdateTime: claimed?.writeTime as Timestamp },
+        { lastUpdateTime: claimed.writeTime },
       )
       .create(audit.doc(), {
         action: 'connection.refreshed',
@@ -322,7 +334,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       storageTransactionsPerSecond = Math.max(storageTransactionsPerSecond, pace);
     }
     const ownWritesAloneMs = await measureOwnWritesAlone(firestore, ids, CONCURRENCY);
-    log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (2 conditional commits per connection, one with its audit entry, ${CONCURRENCY} in flight)`);
+    log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (a grouped claim and a conditional commit with its audit entry per connection, ${CONCURRENCY} in flight)`);
 
     sandbox.configure('zoom', { latencyMs: LATENCY_MS });
     sandbox.resetCalls();
@@ -361,6 +373,8 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       transactionsPerRefresh: perRefresh(sweepCalls.transactions),
       readsPerRefresh: perRefresh(sweepCalls.reads),
       commitsPerRefresh: perRefresh(sweepCalls.commits),
+      groupedWritesPerRefresh: perRefresh(sweepCalls.groupedWrites),
+      writeGroupsPerRefresh: perRefresh(sweepCalls.writeGroups),
     };
   } finally {
     for (const stop of stoppers) await stop().catch(() => undefined);

@@ -157,6 +157,7 @@ async function refreshSweepSection(): Promise<void> {
   log(`own writes alone:        ${(sweep.ownWritesAloneMs / 1000).toFixed(2)} s   (the same writes on copies of the documents, nothing else running; ${(sweep.wallMs / sweep.ownWritesAloneMs).toFixed(2)}x: the rest is the broker's CPU and the provider, sharing this machine's cores with the emulator)`);
   log(`transactions/refresh:    ${sweep.transactionsPerRefresh.toFixed(2)}   (measured: every transaction the sweep started, over connections refreshed; target at most 2)`);
   log(`reads/refresh:           ${sweep.readsPerRefresh.toFixed(2)}   commits/refresh: ${sweep.commitsPerRefresh.toFixed(2)}   (claims and commits write on the copy in hand; they read only when it changed)`);
+  log(`grouped writes/refresh:  ${sweep.groupedWritesPerRefresh.toFixed(2)}   in ${sweep.writeGroupsPerRefresh.toFixed(2)} BatchWrite groups/refresh   (claims and extensions issued in the same turn travel in one request)`);
   log(`refreshed / failed / remaining: ${sweep.refreshed} / ${sweep.failed} / ${sweep.remaining}`);
   log(`provider refresh calls:  ${sweep.providerRefreshCalls}`);
   log(`setup (not timed):       ${(sweep.setupMs / 1000).toFixed(1)} s`);

@@ -4,6 +4,7 @@
 import { type DocumentReference, FieldValue, type Precondition, type Timestamp, type Transaction, type UpdateData } from '@google-cloud/firestore';
 import type { ConnectionDocument } from './connection-document.js';
 import { isStaleVersionFailure } from './firestore-failure.js';
+import { updateInGroup } from './write-groups.js';
 
 /** Only the change listener (connection-watch.ts) looks at it. */
 export const CHANGE_STAMP_FIELD = 'changedAt' satisfies keyof ConnectionDocument;
@@ -21,7 +22,8 @@ export function updateConnectionDocument(transaction: Transaction, ref: Document
 
 /**
  * One write, no read: the update lands only if the document is still the version stored at `updateTime`. Resolves to
- * the new version's update time (which is also its change stamp), or undefined when the document changed or is gone.
+ * the new version's update time, or undefined when the document changed or is gone. Sent with the other such writes of
+ * this turn (write-groups.ts), so its change stamp is the request's time, a little before the update time.
  */
 export async function updateConnectionDocumentIfUnchanged(
   ref: DocumentReference,
@@ -29,8 +31,8 @@ export async function updateConnectionDocumentIfUnchanged(
   updateTime: Timestamp,
 ): Promise<Timestamp | undefined> {
   try {
-    const [result] = await ref.firestore.batch().update(ref, { ...changes, ...changeStamp() }, { lastUpdateTime: updateTime }).commit();
-    return result?.writeTime;
+    const result = await updateInGroup(ref, { ...changes, ...changeStamp() }, { lastUpdateTime: updateTime });
+    return result.writeTime;
   } catch (error) {
     if (isStaleVersionFailure(error)) return undefined;
     throw error;

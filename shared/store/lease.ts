@@ -100,9 +100,13 @@ function readForClaim(firestore: Firestore, connectionId: string): Promise<Store
   });
 }
 
-/** The holder's copy after its own write of `document` landed at `writtenAt` (also the write's change stamp). */
+/**
+ * The holder's copy after its own write of `document` landed at `writtenAt`. Its change stamp is left out: the write's
+ * stamp is its request's time (connection-change.ts), which the write does not report, and nothing reads it from a copy.
+ */
 function afterOwnWrite(id: string, document: ConnectionDocument, writtenAt: Timestamp): StoredConnection {
-  return { id, document: { ...document, changedAt: writtenAt }, updateTime: writtenAt };
+  const { changedAt: _unknown, ...rest } = document;
+  return { id, document: rest, updateTime: writtenAt };
 }
 
 /**

@@ -38,13 +38,16 @@ export function holdDocumentLock(
 
 /**
  * Counts, from the Firestore client's own debug log (the one place it reports them), the transactions in this process
- * retried after ABORTED and the writes refused with FAILED_PRECONDITION. `stop()` restores silence and returns the count.
+ * retried after ABORTED and the writes refused with FAILED_PRECONDITION, whether a commit's (an RPC error) or one write's
+ * in a BatchWrite group (a per-write status, which the client's BulkWriter reports by code). `stop()` restores silence and
+ * returns the count.
  */
 export function countContentionMet(): { stop(): number } {
   let met = 0;
   setLogFunction((message) => {
     if (message.includes('Retrying transaction after error') && message.includes('ABORTED')) met += 1;
     else if (message.includes('Received error') && message.includes('FAILED_PRECONDITION')) met += 1;
+    else if (message.includes('[BulkWriter.errorFn]') && message.includes('error code: 9 ')) met += 1;
   });
   return {
     stop: () => {
