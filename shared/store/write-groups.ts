@@ -18,9 +18,13 @@ const openGroups = new WeakMap<Firestore, BulkWriter>();
 function openGroup(firestore: Firestore): BulkWriter {
   const existing = openGroups.get(firestore);
   if (existing !== undefined) return existing;
-  // Not throttled: these writes are paced by the work that makes them, not a bulk load. Transient failures are retried
-  // as the client retries a commit (its default BatchWrite retry codes); a failed precondition is not retried.
+  // Not throttled: these writes are paced by the work that makes them, not a bulk load. A request that fails as a whole
+  // is retried by the client as a commit is (UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED; a few quick attempts). A write
+  // the answer reports as failed did not land, and goes back to its caller at once: BulkWriter's own retries start at
+  // 1 s and run to 10 attempts, far past any caller's wait, and a conditional write's caller decides better (a claim
+  // reads again and decides afresh).
   const group = firestore.bulkWriter({ throttling: false });
+  group.onWriteError(() => false);
   openGroups.set(firestore, group);
   setImmediate(() => {
     openGroups.delete(firestore);
@@ -31,7 +35,10 @@ function openGroup(firestore: Firestore): BulkWriter {
   return group;
 }
 
-/** One update, sent with the others issued in this turn. Rejects with the write's own failure (a BulkWriterError, with its gRPC code). */
+/**
+ * One update, sent with the others issued in this turn. Rejects with the write's own failure (a BulkWriterError, with
+ * its gRPC code). A client terminated in the same turn refuses, saying a BulkWriter is open.
+ */
 export function updateInGroup<T extends DocumentData>(ref: DocumentReference<T>, changes: UpdateData<T>, precondition: Precondition): Promise<WriteResult> {
   return openGroup(ref.firestore).update(ref, changes, precondition);
 }
