@@ -18,7 +18,9 @@ import { updateInGroup } from '../shared/store/write-groups.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { FIXTURE_REDIRECT_URI, readStoredConnection, registerSandboxClient } from '../test/support/connection-fixtures.js';
+import { availableParallelism } from 'node:os';
 import { startFirestoreEmulator } from '../local/firestore-emulator.js';
+import { processCpuMs } from './http-load/run-http-load.js';
 import { startKmsStandin } from '../local/kms-standin/server.js';
 import { type ProviderSandbox, startProviderSandbox } from '../local/provider-sandbox/provider-sandbox.js';
 
@@ -68,6 +70,18 @@ export interface RefreshSweepBenchReport {
   /** Document reads (plain or in a transaction) and commits (a transaction's or a batch's), per refreshed connection. */
   readonly readsPerRefresh: number;
   readonly commitsPerRefresh: number;
+  /**
+   * CPU per connection, in ms, of this process (broker, KMS stand-in, provider sandbox) and of the emulator's JVM: over
+   * the floor's best measured level (two transactions count as one connection), the own-writes replay and the sweep; null when the
+   * emulator was reused (no process to read). With the share of the machine's cores both kept busy over the sweep.
+   */
+  readonly cpuPerConnection: {
+    readonly floor: { readonly benchMs: number; readonly emulatorMs: number } | null;
+    readonly ownWritesAlone: { readonly benchMs: number; readonly emulatorMs: number } | null;
+    readonly sweep: { readonly benchMs: number; readonly emulatorMs: number } | null;
+    readonly sweepBusyShare: number | null;
+    readonly cores: number;
+  };
   /** Conditional updates sent in BatchWrite groups (store/write-groups.ts: claims, extensions), and the groups, per refreshed connection. */
   readonly groupedWritesPerRefresh: number;
   readonly writeGroupsPerRefresh: number;
@@ -125,13 +139,19 @@ const TRANSACTIONS_PER_REFRESH = 2;
  * with nothing else running. The emulator serves transactions at a fixed pace that no code of ours can
  * beat, so the sweep's wall time is read beside this as well as beside the provider-bound ideal.
  */
-async function measureTransactionPace(firestore: Firestore, count: number, inFlight: number): Promise<number> {
+async function measureTransactionPace(
+  firestore: Firestore,
+  count: number,
+  inFlight: number,
+  cpu: CpuMeter,
+): Promise<{ perSecond: number; cpu: CpuSpent | null }> {
   const scratch = firestore.collection(`bench-transaction-pace-${inFlight}`);
   for (let start = 0; start < count; start += BATCH_SIZE) {
     const batch = firestore.batch();
     for (let index = start; index < Math.min(count, start + BATCH_SIZE); index += 1) batch.set(scratch.doc(`d${index}`), { n: 0, pad: 'x'.repeat(2_000) });
     await batch.commit();
   }
+  const spent = cpu.start();
   const began = performance.now();
   await inParallel(count, inFlight, (index) =>
     firestore.runTransaction(async (transaction) => {
@@ -139,7 +159,32 @@ async function measureTransactionPace(firestore: Firestore, count: number, inFli
       transaction.update(snapshot.ref, { n: Number(snapshot.get('n')) + 1 });
     }),
   );
-  return (count / (performance.now() - began)) * 1000;
+  return { perSecond: (count / (performance.now() - began)) * 1000, cpu: spent() };
+}
+
+interface CpuSpent {
+  readonly benchMs: number;
+  readonly emulatorMs: number;
+}
+
+/** Reads this process's CPU and the emulator JVM's (from /proc) between start() and the call it returns; null for a reused emulator. */
+interface CpuMeter {
+  start(): () => CpuSpent | null;
+}
+
+function cpuMeter(emulatorPid: number | undefined): CpuMeter {
+  return {
+    start() {
+      if (emulatorPid === undefined) return () => null;
+      const bench = processCpuMs(process.pid);
+      const emulator = processCpuMs(emulatorPid);
+      return () => ({ benchMs: processCpuMs(process.pid) - bench, emulatorMs: processCpuMs(emulatorPid) - emulator });
+    },
+  };
+}
+
+function perConnection(spent: CpuSpent | null, connections: number): CpuSpent | null {
+  return spent === null ? null : { benchMs: spent.benchMs / connections, emulatorMs: spent.emulatorMs / connections };
 }
 
 /**
@@ -148,7 +193,7 @@ async function measureTransactionPace(firestore: Firestore, count: number, inFli
  * version read and sent with the other claims of its turn; the commit's update of credentials, schedule and lease, conditioned on the claim's version, with an
  * audit entry created beside it), `inFlight` connections at once. What storage alone costs the sweep on this machine.
  */
-async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number): Promise<number> {
+async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number, cpu: CpuMeter): Promise<{ ms: number; cpu: CpuSpent | null }> {
   const scratch = firestore.collection('bench-refresh-writes');
   const audit = firestore.collection('bench-refresh-writes-audit');
   const originals = await firestore.getAll(...ids.map((id) => connectionRef(firestore, id)));
@@ -158,6 +203,7 @@ async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[
     await batch.commit();
   }
   const copies = await firestore.getAll(...ids.map((id) => scratch.doc(id)));
+  const spent = cpu.start();
   const began = performance.now();
   await inParallel(copies.length, inFlight, async (index) => {
     const copy = copies[index] as (typeof copies)[number];
@@ -197,7 +243,7 @@ async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[
       })
       .commit();
   });
-  return performance.now() - began;
+  return { ms: performance.now() - began, cpu: spent() };
 }
 
 async function inParallel<T>(count: number, parallelism: number, work: (index: number) => Promise<T>): Promise<T[]> {
@@ -333,22 +379,29 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const setupMs = performance.now() - setupStarted;
     log(`seeded in ${(setupMs / 1000).toFixed(1)} s; sweeping with the sandbox answering in ${LATENCY_MS} ms, ${CONCURRENCY} in flight...`);
 
+    const cpu = cpuMeter(emulator.pid);
     let storageTransactionsPerSecond = 0;
+    let floorCpu: CpuSpent | null = null;
     for (let pass = 0; pass <= FLOOR_WARM_UP_PASSES; pass += 1) {
       const warmUp = pass < FLOOR_WARM_UP_PASSES;
       for (const inFlight of FLOOR_IN_FLIGHT) {
-        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight);
-        log(`the emulator's transaction pace${warmUp ? ' (warm-up, not counted)' : ''}: ${pace.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
-        if (!warmUp) storageTransactionsPerSecond = Math.max(storageTransactionsPerSecond, pace);
+        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, cpu);
+        log(`the emulator's transaction pace${warmUp ? ' (warm-up, not counted)' : ''}: ${pace.perSecond.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
+        if (warmUp || pace.perSecond <= storageTransactionsPerSecond) continue;
+        storageTransactionsPerSecond = pace.perSecond;
+        // Two of these transactions are what the floor counts per connection.
+        floorCpu = perConnection(pace.cpu, CONNECTIONS / TRANSACTIONS_PER_REFRESH);
       }
     }
-    const ownWritesAloneMs = await measureOwnWritesAlone(firestore, ids, CONCURRENCY);
+    const ownWrites = await measureOwnWritesAlone(firestore, ids, CONCURRENCY, cpu);
+    const ownWritesAloneMs = ownWrites.ms;
     log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (a grouped claim and a conditional commit with its audit entry per connection, ${CONCURRENCY} in flight)`);
 
     sandbox.configure('zoom', { latencyMs: LATENCY_MS });
     sandbox.resetCalls();
     const sweepStartedMs = Date.now();
     const storageCalls = countStorageCalls(firestore);
+    const sweepCpu = cpu.start();
     const started = performance.now();
     const report = await runRefreshSweep(runtime, {
       concurrency: CONCURRENCY,
@@ -357,6 +410,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       drain: false,
     });
     const wallMs = performance.now() - started;
+    const sweepSpent = sweepCpu();
     const sweepCalls = storageCalls();
     const providerRefreshCalls = sandbox.calls('zoom', 'refresh');
     const perRefresh = (count: number) => (report.refreshed === 0 ? 0 : count / report.refreshed);
@@ -379,6 +433,13 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
       storageTransactionsPerSecond,
       storageFloorMs: ((CONNECTIONS * TRANSACTIONS_PER_REFRESH) / storageTransactionsPerSecond) * 1000,
       ownWritesAloneMs,
+      cpuPerConnection: {
+        floor: floorCpu,
+        ownWritesAlone: perConnection(ownWrites.cpu, ids.length),
+        sweep: perConnection(sweepSpent, report.refreshed),
+        sweepBusyShare: sweepSpent === null ? null : (sweepSpent.benchMs + sweepSpent.emulatorMs) / (wallMs * availableParallelism()),
+        cores: availableParallelism(),
+      },
       transactionsPerRefresh: perRefresh(sweepCalls.transactions),
       readsPerRefresh: perRefresh(sweepCalls.reads),
       commitsPerRefresh: perRefresh(sweepCalls.commits),

@@ -155,6 +155,12 @@ async function refreshSweepSection(): Promise<void> {
   log(`refreshes per second:    ${sweep.refreshesPerSecond.toFixed(0)}   (ideal ${((sweep.connections / sweep.idealMs) * 1000).toFixed(0)})`);
   log(`storage floor:           ${(sweep.storageFloorMs / 1000).toFixed(2)} s   (2 transactions per connection at the emulator's ${sweep.storageTransactionsPerSecond.toFixed(0)} transactions/s; ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x)`);
   log(`own writes alone:        ${(sweep.ownWritesAloneMs / 1000).toFixed(2)} s   (the same writes on copies of the documents, nothing else running; ${(sweep.wallMs / sweep.ownWritesAloneMs).toFixed(2)}x: the rest is the broker's CPU and the provider, sharing this machine's cores with the emulator)`);
+  const { floor: floorCpu, ownWritesAlone: ownWritesCpu, sweep: sweepCpu, sweepBusyShare, cores } = sweep.cpuPerConnection;
+  if (floorCpu !== null && ownWritesCpu !== null && sweepCpu !== null && sweepBusyShare !== null) {
+    const both = (spent: { benchMs: number; emulatorMs: number }) => `${spent.benchMs.toFixed(1)} + ${spent.emulatorMs.toFixed(1)} = ${(spent.benchMs + spent.emulatorMs).toFixed(1)} ms`;
+    log(`CPU per connection:      floor ${both(floorCpu)}, own writes alone ${both(ownWritesCpu)}, sweep ${both(sweepCpu)}`);
+    log(`                         (this process + the emulator's JVM; the sweep kept ${(sweepBusyShare * 100).toFixed(0)}% of ${cores} cores busy)`);
+  }
   log(`transactions/refresh:    ${sweep.transactionsPerRefresh.toFixed(2)}   (measured: every transaction the sweep started, over connections refreshed; target at most 2)`);
   log(`reads/refresh:           ${sweep.readsPerRefresh.toFixed(2)}   commits/refresh: ${sweep.commitsPerRefresh.toFixed(2)}   (claims and commits write on the copy in hand; they read only when it changed)`);
   log(`grouped writes/refresh:  ${sweep.groupedWritesPerRefresh.toFixed(2)}   in ${sweep.writeGroupsPerRefresh.toFixed(2)} BatchWrite groups/refresh   (claims and extensions issued in the same turn travel in one request)`);
