@@ -35,10 +35,12 @@ const CONCURRENCY = 40;
 /** The floor is the emulator's best pace over these levels, so a sweep at any concurrency is read against the fastest. */
 const FLOOR_IN_FLIGHT = [20, 40] as const;
 /**
- * The emulator's JVM keeps getting faster over its first minute of work (measured at 40 in flight, three passes in a
- * row: 330, 395, 438 transactions/s), and the sweep runs last, on a warm emulator. So the floor is measured on one as
- * warm: every level runs once to warm up, then again to measure.
+ * The emulator's JVM keeps getting faster for minutes: measured, the floor's pace at 40 in flight over three passes in a
+ * row went 330, 395, 438 transactions/s, and the sweep's own writes, replayed before the sweep and twice after it, cost
+ * the emulator 3.0, 1.9 and 1.6 ms of CPU per connection. Whatever runs first is measured on a colder emulator. So a
+ * sweep of its own runs before anything is measured, and every floor level runs once to warm up, then again to measure.
  */
+const WARM_UP_CONNECTIONS = 1_000;
 const FLOOR_WARM_UP_PASSES = 1;
 /** Setup runs this many consent flows and seals at once; Firestore batches hold up to 500 writes. */
 const SETUP_PARALLELISM = 32;
@@ -282,18 +284,22 @@ async function consent(oauth: OAuthRuntime, client: ClientCredentials, account: 
   });
 }
 
-/** Connects `count` sandbox accounts and writes their connections in batches, each due in a minute (sealed with the real vault). */
+/**
+ * Connects `count` sandbox accounts of `tenantId` and writes their connections in batches, each due in a minute (sealed
+ * with the real vault).
+ */
 async function seedConnections(
   firestore: Firestore,
   vault: Vault,
   oauth: OAuthRuntime,
   client: ClientCredentials,
   count: number,
+  tenantId: string,
 ): Promise<string[]> {
   const nowMs = Date.now();
   const documents = await inParallel(count, SETUP_PARALLELISM, async (index) => {
-    const grant = await consent(oauth, client, `acct-${index}`);
-    const who = { tenantId: 'bench', userId: `u-${index}`, provider: 'zoom', providerAccountId: grant.providerAccountId };
+    const grant = await consent(oauth, client, `${tenantId}-acct-${index}`);
+    const who = { tenantId, userId: `u-${index}`, provider: 'zoom', providerAccountId: grant.providerAccountId };
     const id = connectionIdFor(who);
     const document: ConnectionDocument = connectionDocumentSchema.parse({
       ...who,
@@ -302,7 +308,7 @@ async function seedConnections(
       scopes: grant.scopes,
       status: 'active',
       statusReason: null,
-      credentials: await sealCredentials(vault, { accessToken: grant.accessToken, ...(grant.refreshToken ? { refreshToken: grant.refreshToken } : {}) }, { connectionId: id, tenantId: 'bench' }),
+      credentials: await sealCredentials(vault, { accessToken: grant.accessToken, ...(grant.refreshToken ? { refreshToken: grant.refreshToken } : {}) }, { connectionId: id, tenantId }),
       // Due now, spread over the last minute, as a real backlog would be.
       expiresAtMs: nowMs + 60_000,
       nextRefreshAtMs: nowMs - 60_000 + Math.floor((index / count) * 60_000),
@@ -374,8 +380,15 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const oauth = createOAuthRuntime({ overrides: config.providers.originOverrides, timeoutMs: 10_000 });
 
     const setupStarted = performance.now();
+    const sweepOptions = { concurrency: CONCURRENCY, providerCaps: { zoom: CONCURRENCY }, timeBudgetMs: 10 * 60_000, drain: false };
+    log(`warming up: ${WARM_UP_CONNECTIONS} connections seeded and swept first, so the emulator's JVM has compiled what the floor and the sweep run...`);
+    await seedConnections(firestore, runtime.vault(), oauth, client, WARM_UP_CONNECTIONS, 'bench-warm-up');
+    sandbox.configure('zoom', { latencyMs: LATENCY_MS });
+    const warmUp = await runRefreshSweep(runtime, sweepOptions);
+    sandbox.configure('zoom', { latencyMs: 0 });
+    if (warmUp.refreshed !== WARM_UP_CONNECTIONS) throw new Error(`the warm-up sweep refreshed ${warmUp.refreshed} of ${WARM_UP_CONNECTIONS}`);
     log(`seeding ${CONNECTIONS} zoom connections (consent at the sandbox, sealed with the vault, batched writes)...`);
-    const ids = await seedConnections(firestore, runtime.vault(), oauth, client, CONNECTIONS);
+    const ids = await seedConnections(firestore, runtime.vault(), oauth, client, CONNECTIONS, 'bench');
     const setupMs = performance.now() - setupStarted;
     log(`seeded in ${(setupMs / 1000).toFixed(1)} s; sweeping with the sandbox answering in ${LATENCY_MS} ms, ${CONCURRENCY} in flight...`);
 
@@ -403,12 +416,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const storageCalls = countStorageCalls(firestore);
     const sweepCpu = cpu.start();
     const started = performance.now();
-    const report = await runRefreshSweep(runtime, {
-      concurrency: CONCURRENCY,
-      providerCaps: { zoom: CONCURRENCY },
-      timeBudgetMs: 10 * 60_000,
-      drain: false,
-    });
+    const report = await runRefreshSweep(runtime, sweepOptions);
     const wallMs = performance.now() - started;
     const sweepSpent = sweepCpu();
     const sweepCalls = storageCalls();
