@@ -30,7 +30,8 @@ const CONNECTIONS = 2_000;
 const LATENCY_MS = 50;
 /** The sweep's slots. Each spends LATENCY_MS of every refresh at the provider, so 40 slots keep about as many
  * transactions at the emulator as the floor's busiest level; at 20 it saw ~15 and the wall time measured the provider
- * waits, not the sweep (1.33-1.36x the floor). */
+ * waits, not the sweep (1.33-1.36x the floor). More gained nothing measurable after the warm-up sweep came in: 60 slots
+ * took 11.47 and 10.69 s, 80 took 12.50 s, 40 took 12.51 and 10.75 s. */
 const CONCURRENCY = 40;
 /** The floor is the emulator's best pace over these levels, so a sweep at any concurrency is read against the fastest. */
 const FLOOR_IN_FLIGHT = [20, 40] as const;
