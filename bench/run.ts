@@ -11,7 +11,7 @@ import { runFaultMatrixBenchmark } from './fault-matrix.js';
 import { PROXY_ADDED_P50_TARGET_MS, runProxyBenchmark } from './proxy-call.js';
 import { fuzzVerdict, runFuzzBenchmark } from './fuzz.js';
 import { runRefreshSweepBenchmark } from './refresh-sweep.js';
-import { runTokenLoadBenchmark } from './token-load.js';
+import { type BurstCpu, runTokenLoadBenchmark } from './token-load.js';
 import { runTokenReadBenchmark } from './token-read.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -81,9 +81,12 @@ async function tokenLoadSection(): Promise<void> {
   log('Token load — 1,000 token reads in flight at once over HTTP against the local stack (npm start\'s components)');
   log(load.table);
   log('');
+  const seconds = (ms: number | null) => (ms === null ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
+  const cpuOf = (cpu: BurstCpu) => `CPU token process ${seconds(cpu.tokenProcessMs)}, front + load generator + stand-ins ${seconds(cpu.thisProcessMs)}, emulator ${seconds(cpu.emulatorMs)}`;
+  log(`round 1 ${cpuOf(load.cpu)} (over ${(load.wallMs / 1000).toFixed(2)} s)`);
   log('The same 1,000 reads fired again at once, round after round, at the same processes (cache filled, every connection fresh; a round is fast once the listener vouches for the cache again):');
   for (const round of load.repeated) {
-    log(`  round ${round.round}: ${round.readsPerSecond.toFixed(0)} reads/s, p50 ${round.p50Ms.toFixed(0)} ms, p99 ${round.p99Ms.toFixed(0)} ms, wall ${(round.wallMs / 1000).toFixed(2)} s, ${round.errors} errors`);
+    log(`  round ${round.round}: ${round.readsPerSecond.toFixed(0)} reads/s, p50 ${round.p50Ms.toFixed(0)} ms, p99 ${round.p99Ms.toFixed(0)} ms, wall ${(round.wallMs / 1000).toFixed(2)} s, ${round.errors} errors; ${cpuOf(round.cpu)}`);
   }
   log('  (round 1 is a cold process with a cold cache; docs/token-cache.md, "On the emulator", says why it is slower there)');
 }

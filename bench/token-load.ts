@@ -21,6 +21,7 @@ import { systemClock } from '../shared/time/clock.js';
 import { connectAtSandbox, FIXTURE_REDIRECT_URI, setStoredExpiry } from '../test/support/connection-fixtures.js';
 import { createIdTokenSigner } from '../local/id-token-issuer.js';
 import { type LocalStack, localIdentities, startLocalStack } from '../local/local-stack.js';
+import { processCpuMs } from './http-load/run-http-load.js';
 
 export interface TokenLoadPlan {
   /** Connections seeded, two providers per user. */
@@ -70,6 +71,30 @@ export interface TokenLoadRun {
   readonly wallMs: number;
   /** Refresh-grant calls the sandbox received during the reads, by provider. */
   readonly refreshCallsByProvider: Readonly<Record<string, number>>;
+  /** CPU each process spent over the same window (null for an emulator this stack reused). */
+  readonly cpu: BurstCpu;
+}
+
+/**
+ * Milliseconds of CPU over one burst: the token function's process; this one (the front, the load generator, the KMS
+ * stand-in and the provider sandbox); and the Firestore emulator's JVM. Says which of them a burst waits on.
+ */
+export interface BurstCpu {
+  readonly tokenProcessMs: number;
+  readonly thisProcessMs: number;
+  readonly emulatorMs: number | null;
+}
+
+function burstCpuMeter(stack: LocalStack): () => BurstCpu {
+  const tokenPid = stack.description.functionProcesses.token?.pid;
+  if (tokenPid === undefined) throw new TypeError('The local stack runs no token function process');
+  const emulatorPid = stack.description.firestoreEmulatorPid;
+  const before = { token: processCpuMs(tokenPid), self: processCpuMs(process.pid), emulator: emulatorPid === undefined ? 0 : processCpuMs(emulatorPid) };
+  return () => ({
+    tokenProcessMs: processCpuMs(tokenPid) - before.token,
+    thisProcessMs: processCpuMs(process.pid) - before.self,
+    emulatorMs: emulatorPid === undefined ? null : processCpuMs(emulatorPid) - before.emulator,
+  });
 }
 
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -182,6 +207,7 @@ export async function fireTokenReads(stack: LocalStack, plan: TokenLoadPlan, con
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${callerTokens[index % callerTokens.length]}` };
       return { connection, byAccount, body, headers };
     });
+    const cpuSpent = burstCpuMeter(stack);
     const begin = performance.now();
     const outcomes = await Promise.all(
       reads.map(async ({ connection, byAccount, body, headers }): Promise<TokenReadOutcome> => {
@@ -203,12 +229,13 @@ export async function fireTokenReads(stack: LocalStack, plan: TokenLoadPlan, con
       }),
     );
     const wallMs = performance.now() - begin;
+    const cpu = cpuSpent();
     const refreshCallsByProvider: Record<string, number> = {};
     for (const [key, count] of Object.entries(stack.sandbox.callCounts())) {
       const [provider, endpoint] = key.split('.');
       if (endpoint === 'refresh' && provider !== undefined) refreshCallsByProvider[provider] = count;
     }
-    return { outcomes, wallMs, refreshCallsByProvider };
+    return { outcomes, wallMs, refreshCallsByProvider, cpu };
   } finally {
     agent.destroy();
   }
@@ -249,6 +276,7 @@ export interface TokenLoadReport {
   readonly duplicateRefreshCalls: number;
   /** Connections whose reads did not all return one and the same access token. */
   readonly inconsistentConnections: number;
+  readonly cpu: BurstCpu;
   readonly table: string;
 }
 
@@ -260,6 +288,7 @@ export interface RepeatedBurst {
   readonly p99Ms: number;
   readonly wallMs: number;
   readonly errors: number;
+  readonly cpu: BurstCpu;
 }
 
 /** Rounds fired after the cold one by `npm run bench`, on the connections the cold round read (all fresh by then). */
@@ -274,6 +303,7 @@ function summarizeRepeat(round: number, fired: Omit<TokenLoadRun, 'plan' | 'conn
     p99Ms: percentile(latencies, 0.99),
     wallMs: fired.wallMs,
     errors: fired.outcomes.filter((outcome) => outcome.errorCode !== null).length,
+    cpu: fired.cpu,
   };
 }
 
@@ -316,6 +346,7 @@ export function summarizeTokenLoad(run: TokenLoadRun): TokenLoadReport {
     providerRefreshCalls,
     duplicateRefreshCalls: Math.max(0, providerRefreshCalls - stale),
     inconsistentConnections,
+    cpu: run.cpu,
   };
   // The same figures for the warm reads and for the reads of expired connections (which wait for their refresh).
   const header = ['reads', 'count', 'in flight', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'reads/s', 'errors'];

@@ -59,6 +59,8 @@ export interface StackDescription {
   /** Each function's own process: its pid and the loopback origin the front proxy forwards /<name> to. */
   readonly functionProcesses: Readonly<Record<string, { readonly pid: number; readonly origin: string }>>;
   readonly firestoreEmulatorHost: string;
+  /** The emulator JVM's process id when this stack started it (benchmarks read its CPU); absent for a reused one. */
+  readonly firestoreEmulatorPid?: number;
   /** Connection events: the Pub/Sub emulator, the topic, and the subscription the console printer reads. */
   readonly events: { readonly pubsubEmulatorHost: string; readonly topic: string; readonly printerSubscription: string };
   readonly kms: { readonly endpoint: string; readonly keyName: string };
@@ -392,6 +394,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functions: Object.fromEntries(functionNames.map((name) => [name, functionUrl(name)])),
       functionProcesses: Object.fromEntries(processes.map((fn) => [fn.name, { pid: fn.pid, origin: fn.origin }])),
       firestoreEmulatorHost: emulator.host,
+      ...(emulator.pid === undefined ? {} : { firestoreEmulatorPid: emulator.pid }),
       events: { pubsubEmulatorHost: pubsub.host, topic: events.topic, printerSubscription: events.subscription },
       kms: { endpoint: kms.endpoint, keyName: LOCAL_KMS_KEY_NAME },
       idTokenIssuer: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl },
