@@ -60,6 +60,8 @@ export const loggableFields = [
   'aged',
   'evictions',
   'rollovers',
+  'beats',
+  'echoes',
   'entries',
 ] as const;
 

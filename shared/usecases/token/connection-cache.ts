@@ -73,6 +73,9 @@ export interface ConnectionCacheStats {
   readonly evictions: number;
   /** Times a new listener took over from a full one. */
   readonly rollovers: number;
+  /** Heartbeats written, and those whose echo came back before the next was sent (the rest waited out the staleness bound). */
+  readonly beats: number;
+  readonly echoes: number;
 }
 
 export interface ConnectionCache extends ConnectionSource {
@@ -101,7 +104,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
   const { clock } = dependencies;
   const direct = firestoreConnectionSource(dependencies.firestore);
   if (settings.maxEntries === 0) {
-    return { ...direct, stats: () => ({ hits: 0, misses: 0, unproven: 0, aged: 0, entries: 0, evictions: 0, rollovers: 0 }), close: () => undefined };
+    return { ...direct, stats: () => ({ hits: 0, misses: 0, unproven: 0, aged: 0, entries: 0, evictions: 0, rollovers: 0, beats: 0, echoes: 0 }), close: () => undefined };
   }
   // Insertion order is recency order: a used entry is moved to the end, the first one is the least recently used.
   const entries = new Map<string, Entry>();
@@ -118,7 +121,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
     dropAll: () => entries.clear(),
   });
 
-  const stats = (): ConnectionCacheStats => ({ hits, misses, unproven, aged, entries: entries.size, evictions, rollovers: listener.rollovers() });
+  const stats = (): ConnectionCacheStats => ({ hits, misses, unproven, aged, entries: entries.size, evictions, rollovers: listener.rollovers(), ...listener.beats() });
   // What operators watch: how many reads the cache answered, and why the others went to Firestore (a listener that
   // cannot vouch turns every read into a Firestore read). One line per period with reads in it, the counts since the last.
   let reported = stats();
@@ -132,6 +135,8 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
       aged: now.aged - reported.aged,
       evictions: now.evictions - reported.evictions,
       rollovers: now.rollovers - reported.rollovers,
+      beats: now.beats - reported.beats,
+      echoes: now.echoes - reported.echoes,
       entries: now.entries,
     });
     reported = now;
@@ -202,6 +207,7 @@ interface ChangeListener {
   start(): void;
   stop(): void;
   rollovers(): number;
+  beats(): { beats: number; echoes: number };
 }
 
 /** The listener and its heartbeat: `dropFor` hears of every change, `dropAll` that nothing heard so far can be vouched for. */
@@ -219,6 +225,7 @@ function changeListener(
   let sequence = 0;
   let provenAtMs = Number.NEGATIVE_INFINITY;
   let rollovers = 0;
+  let echoes = 0;
 
   const listen = (): ConnectionChangeWatch => {
     /** The size of its first snapshot: a listener rolls over once it has grown by maxWatchedDocuments beyond it. */
@@ -230,6 +237,8 @@ function changeListener(
         onSnapshot(changed, echoedBeat, watchedDocuments) {
           for (const each of changed) on.dropFor(each);
           if (echoedBeat !== undefined) {
+            // Any listener's echo shows the beat landed: the next one may go.
+            hear(echoedBeat);
             if (watch === successor) promote();
             // Only the listener in charge vouches; a successor's changes are heard all the same.
             if (watch === current) vouchFor(echoedBeat);
@@ -266,22 +275,45 @@ function changeListener(
     successor = undefined;
   };
 
+  /** The newest beat sent, until its echo is heard: the next beat waits for it. */
+  let unheard: { readonly sequence: number; readonly heard: () => void } | undefined;
+  const hear = (echoedBeat: number) => {
+    if (unheard === undefined || echoedBeat < unheard.sequence) return;
+    echoes += 1;
+    unheard.heard();
+    unheard = undefined;
+  };
+
   const vouchFor = (echoedBeat: number) => {
     const sent = sentAtMs.get(echoedBeat);
     if (sent !== undefined && sent > provenAtMs) provenAtMs = sent;
     for (const beat of sentAtMs.keys()) if (beat <= echoedBeat) sentAtMs.delete(beat);
   };
 
-  // One heartbeat write at a time: while Firestore is slow, ticks are skipped rather than stacked on it. A write that
-  // fails or hangs simply never echoes: the proof ages out and reads go to Firestore.
-  const beat = skipWhileBusy(() => {
+  // One heartbeat at a time, from its write until its echo: while Firestore is slow, ticks are skipped rather than
+  // stacked on it. Waiting for the echo matters on the Firestore emulator, which answers every write a listener matches
+  // by sending that listener's whole result set again (docs/token-cache.md, "On the emulator"): beats sent while echoes
+  // lag only add to what delays them. A beat whose echo does not come (a lost write) holds the next one up for the
+  // staleness bound at most; its proof ages out meanwhile and reads go to Firestore.
+  const beat = skipWhileBusy(async () => {
     current ??= listen();
     sequence += 1;
     const now = clock.nowMs();
     sentAtMs.set(sequence, now);
     // Beats that never echo (lost writes) must not pile up.
     if (sentAtMs.size > 64) sentAtMs.delete(sentAtMs.keys().next().value as number);
-    return current.beat(sequence, now);
+    let timer: NodeJS.Timeout | undefined;
+    const echoed = new Promise<void>((resolve) => {
+      unheard = { sequence, heard: resolve };
+      timer = setTimeout(resolve, settings.maxStalenessMs);
+      timer.unref();
+    });
+    try {
+      await current.beat(sequence, now);
+      await echoed;
+    } finally {
+      clearTimeout(timer);
+    }
   });
 
   return {
@@ -301,7 +333,11 @@ function changeListener(
       successor = undefined;
       provenAtMs = Number.NEGATIVE_INFINITY;
       sentAtMs.clear();
+      // A beat waiting for its echo frees its slot: a restarted listener beats at once.
+      unheard?.heard();
+      unheard = undefined;
     },
     rollovers: () => rollovers,
+    beats: () => ({ beats: sequence, echoes }),
   };
 }

@@ -13,7 +13,7 @@ import { startVaultHarness, type VaultHarness } from '../../../support/vault-har
 
 // A project per test: the emulator's listen streams are per project, and closing a listener on it can fail a commit
 // made at that moment in the same project (an emulator fault; see the bench notes), so no test sees another's.
-const TESTS = 10;
+const TESTS = 11;
 const projects = Array.from({ length: TESTS }, () => useFirestoreTestProject('connection-cache'));
 let testIndex = -1;
 const project = { get firestore() { return (projects[testIndex] ?? projects[0])!.firestore; } };
@@ -121,6 +121,18 @@ describe('connection cache', () => {
     await connectionRef(project.firestore, last.id).update({ status: 'revoked', revokedAtMs: Date.now(), ...changeStamp() });
     const revoked = await until(() => cache.byId(last.id), (value) => value?.document.status === 'revoked');
     expect(revoked.elapsedMs).toBeLessThan(defaultConnectionCacheSettings.maxStalenessMs);
+  });
+
+  it('writes the next heartbeat only once the last one echoed (or the staleness bound passed)', async () => {
+    const { id } = await newConnection();
+    // A tick every 5 ms, far faster than an echo comes back: ticks that find a beat unheard are skipped.
+    const cache = newCache({ beatIntervalMs: 5 });
+    const began = Date.now();
+    await until(() => cache.byId(id), () => Date.now() - began > 1_000);
+    const { beats, echoes } = cache.stats();
+    expect(beats).toBeGreaterThan(3);
+    // Within a second, at most one beat can have waited out the 1 s bound, and one may be out now.
+    expect(beats).toBeLessThanOrEqual(echoes + 2);
   });
 
   it('hears a write that skipped the change stamp no later than maxEntryAgeMs', async () => {
