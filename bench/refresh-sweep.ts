@@ -1,4 +1,5 @@
-// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 20 in flight — wall time against the provider-bound ideal.
+// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 40 in flight — wall time against the provider-bound ideal.
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BulkWriter, DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
 import { loadConfig } from '../shared/config/config.js';
@@ -18,9 +19,8 @@ import { updateInGroup } from '../shared/store/write-groups.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { FIXTURE_REDIRECT_URI, readStoredConnection, registerSandboxClient } from '../test/support/connection-fixtures.js';
-import { availableParallelism } from 'node:os';
 import { startFirestoreEmulator } from '../local/firestore-emulator.js';
-import { processCpuMs } from './http-load/run-http-load.js';
+import { cpuWindow } from './http-load/run-http-load.js';
 import { startKmsStandin } from '../local/kms-standin/server.js';
 import { type ProviderSandbox, startProviderSandbox } from '../local/provider-sandbox/provider-sandbox.js';
 
@@ -75,13 +75,14 @@ export interface RefreshSweepBenchReport {
   readonly commitsPerRefresh: number;
   /**
    * CPU per connection, in ms, of this process (broker, KMS stand-in, provider sandbox) and of the emulator's JVM: over
-   * the floor's best measured level (two transactions count as one connection), the own-writes replay and the sweep; null when the
-   * emulator was reused (no process to read). With the share of the machine's cores both kept busy over the sweep.
+   * the floor's best measured level (two transactions count as one connection), the own-writes replay and the sweep;
+   * null when the emulator was reused (no process to read). With the share of the machine's cores both kept busy over
+   * the sweep.
    */
   readonly cpuPerConnection: {
-    readonly floor: { readonly benchMs: number; readonly emulatorMs: number } | null;
-    readonly ownWritesAlone: { readonly benchMs: number; readonly emulatorMs: number } | null;
-    readonly sweep: { readonly benchMs: number; readonly emulatorMs: number } | null;
+    readonly floor: CpuSpent | null;
+    readonly ownWritesAlone: CpuSpent | null;
+    readonly sweep: CpuSpent | null;
     readonly sweepBusyShare: number | null;
     readonly cores: number;
   };
@@ -146,7 +147,7 @@ async function measureTransactionPace(
   firestore: Firestore,
   count: number,
   inFlight: number,
-  cpu: CpuMeter,
+  emulatorPid: number | undefined,
 ): Promise<{ perSecond: number; cpu: CpuSpent | null }> {
   const scratch = firestore.collection(`bench-transaction-pace-${inFlight}`);
   for (let start = 0; start < count; start += BATCH_SIZE) {
@@ -154,7 +155,7 @@ async function measureTransactionPace(
     for (let index = start; index < Math.min(count, start + BATCH_SIZE); index += 1) batch.set(scratch.doc(`d${index}`), { n: 0, pad: 'x'.repeat(2_000) });
     await batch.commit();
   }
-  const spent = cpu.start();
+  const spent = benchAndEmulatorCpu(emulatorPid);
   const began = performance.now();
   await inParallel(count, inFlight, (index) =>
     firestore.runTransaction(async (transaction) => {
@@ -170,19 +171,12 @@ interface CpuSpent {
   readonly emulatorMs: number;
 }
 
-/** Reads this process's CPU and the emulator JVM's (from /proc) between start() and the call it returns; null for a reused emulator. */
-interface CpuMeter {
-  start(): () => CpuSpent | null;
-}
-
-function cpuMeter(emulatorPid: number | undefined): CpuMeter {
-  return {
-    start() {
-      if (emulatorPid === undefined) return () => null;
-      const bench = processCpuMs(process.pid);
-      const emulator = processCpuMs(emulatorPid);
-      return () => ({ benchMs: processCpuMs(process.pid) - bench, emulatorMs: processCpuMs(emulatorPid) - emulator });
-    },
+/** Starts a window over this process's CPU and the emulator JVM's; its end gives null for an emulator this bench reused. */
+function benchAndEmulatorCpu(emulatorPid: number | undefined): () => CpuSpent | null {
+  const window = cpuWindow({ benchMs: process.pid, emulatorMs: emulatorPid });
+  return () => {
+    const { benchMs, emulatorMs } = window();
+    return benchMs === null || emulatorMs === null ? null : { benchMs, emulatorMs };
   };
 }
 
@@ -193,10 +187,11 @@ function perConnection(spent: CpuSpent | null, connections: number): CpuSpent | 
 /**
  * The sweep's own writes with nothing else running: a copy of each connection document (in a scratch collection) gets
  * the two writes a refresh makes, as the lease module makes them (the claim's update of the lease, conditioned on the
- * version read and sent with the other claims of its turn; the commit's update of credentials, schedule and lease, conditioned on the claim's version, with an
- * audit entry created beside it), `inFlight` connections at once. What storage alone costs the sweep on this machine.
+ * version read and sent with the other claims of its turn; the commit's update of credentials, schedule and lease,
+ * conditioned on the claim's version, with an audit entry created beside it), `inFlight` connections at once. What
+ * storage alone costs the sweep on this machine.
  */
-async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number, cpu: CpuMeter): Promise<{ ms: number; cpu: CpuSpent | null }> {
+async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number, emulatorPid: number | undefined): Promise<{ ms: number; cpu: CpuSpent | null }> {
   const scratch = firestore.collection('bench-refresh-writes');
   const audit = firestore.collection('bench-refresh-writes-audit');
   const originals = await firestore.getAll(...ids.map((id) => connectionRef(firestore, id)));
@@ -206,7 +201,7 @@ async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[
     await batch.commit();
   }
   const copies = await firestore.getAll(...ids.map((id) => scratch.doc(id)));
-  const spent = cpu.start();
+  const spent = benchAndEmulatorCpu(emulatorPid);
   const began = performance.now();
   await inParallel(copies.length, inFlight, async (index) => {
     const copy = copies[index] as (typeof copies)[number];
@@ -393,13 +388,12 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const setupMs = performance.now() - setupStarted;
     log(`seeded in ${(setupMs / 1000).toFixed(1)} s; sweeping with the sandbox answering in ${LATENCY_MS} ms, ${CONCURRENCY} in flight...`);
 
-    const cpu = cpuMeter(emulator.pid);
     let storageTransactionsPerSecond = 0;
     let floorCpu: CpuSpent | null = null;
     for (let pass = 0; pass <= FLOOR_WARM_UP_PASSES; pass += 1) {
       const warmUp = pass < FLOOR_WARM_UP_PASSES;
       for (const inFlight of FLOOR_IN_FLIGHT) {
-        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, cpu);
+        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, emulator.pid);
         log(`the emulator's transaction pace${warmUp ? ' (warm-up, not counted)' : ''}: ${pace.perSecond.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
         if (warmUp || pace.perSecond <= storageTransactionsPerSecond) continue;
         storageTransactionsPerSecond = pace.perSecond;
@@ -407,7 +401,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
         floorCpu = perConnection(pace.cpu, CONNECTIONS / TRANSACTIONS_PER_REFRESH);
       }
     }
-    const ownWrites = await measureOwnWritesAlone(firestore, ids, CONCURRENCY, cpu);
+    const ownWrites = await measureOwnWritesAlone(firestore, ids, CONCURRENCY, emulator.pid);
     const ownWritesAloneMs = ownWrites.ms;
     log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (a grouped claim and a conditional commit with its audit entry per connection, ${CONCURRENCY} in flight)`);
 
@@ -415,7 +409,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     sandbox.resetCalls();
     const sweepStartedMs = Date.now();
     const storageCalls = countStorageCalls(firestore);
-    const sweepCpu = cpu.start();
+    const sweepCpu = benchAndEmulatorCpu(emulator.pid);
     const started = performance.now();
     const report = await runRefreshSweep(runtime, sweepOptions);
     const wallMs = performance.now() - started;

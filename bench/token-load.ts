@@ -21,7 +21,7 @@ import { systemClock } from '../shared/time/clock.js';
 import { connectAtSandbox, FIXTURE_REDIRECT_URI, setStoredExpiry } from '../test/support/connection-fixtures.js';
 import { createIdTokenSigner } from '../local/id-token-issuer.js';
 import { type LocalStack, localIdentities, startLocalStack } from '../local/local-stack.js';
-import { processCpuMs } from './http-load/run-http-load.js';
+import { cpuWindow } from './http-load/run-http-load.js';
 
 export interface TokenLoadPlan {
   /** Connections seeded, two providers per user. */
@@ -77,24 +77,15 @@ export interface TokenLoadRun {
 
 /**
  * Milliseconds of CPU over one burst: the token function's process; this one (the front, the load generator, the KMS
- * stand-in and the provider sandbox); and the Firestore emulator's JVM. Says which of them a burst waits on.
+ * stand-in and the provider sandbox); and the Firestore emulator's JVM (null when the stack reused one). Says which of
+ * them a burst waits on.
  */
-export interface BurstCpu {
-  readonly tokenProcessMs: number;
-  readonly thisProcessMs: number;
-  readonly emulatorMs: number | null;
-}
+export type BurstCpu = Record<'tokenProcessMs' | 'thisProcessMs' | 'emulatorMs', number | null>;
 
-function burstCpuMeter(stack: LocalStack): () => BurstCpu {
+function burstCpuWindow(stack: LocalStack): () => BurstCpu {
   const tokenPid = stack.description.functionProcesses.token?.pid;
   if (tokenPid === undefined) throw new TypeError('The local stack runs no token function process');
-  const emulatorPid = stack.description.firestoreEmulatorPid;
-  const before = { token: processCpuMs(tokenPid), self: processCpuMs(process.pid), emulator: emulatorPid === undefined ? 0 : processCpuMs(emulatorPid) };
-  return () => ({
-    tokenProcessMs: processCpuMs(tokenPid) - before.token,
-    thisProcessMs: processCpuMs(process.pid) - before.self,
-    emulatorMs: emulatorPid === undefined ? null : processCpuMs(emulatorPid) - before.emulator,
-  });
+  return cpuWindow({ tokenProcessMs: tokenPid, thisProcessMs: process.pid, emulatorMs: stack.description.firestoreEmulatorPid });
 }
 
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -207,7 +198,7 @@ export async function fireTokenReads(stack: LocalStack, plan: TokenLoadPlan, con
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${callerTokens[index % callerTokens.length]}` };
       return { connection, byAccount, body, headers };
     });
-    const cpuSpent = burstCpuMeter(stack);
+    const cpuSpent = burstCpuWindow(stack);
     const begin = performance.now();
     const outcomes = await Promise.all(
       reads.map(async ({ connection, byAccount, body, headers }): Promise<TokenReadOutcome> => {

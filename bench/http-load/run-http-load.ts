@@ -16,6 +16,16 @@ export function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond) * 1000;
 }
 
+/**
+ * Starts a CPU window over named processes: the returned function gives each one's CPU since the start, in
+ * milliseconds, or null for a name given no process (an emulator someone else started has none to read).
+ */
+export function cpuWindow<Name extends string>(pids: Readonly<Record<Name, number | undefined>>): () => Record<Name, number | null> {
+  const entries = Object.entries(pids) as [Name, number | undefined][];
+  const before = entries.map(([name, pid]) => [name, pid, pid === undefined ? 0 : processCpuMs(pid)] as const);
+  return () => Object.fromEntries(before.map(([name, pid, atStart]) => [name, pid === undefined ? null : processCpuMs(pid) - atStart])) as Record<Name, number | null>;
+}
+
 export interface HttpLoadRun extends HttpLoadResult {
   /** CPU the watched server processes spent in the window, per answered request, in milliseconds. */
   readonly serverCpuMsPerRequest: number;

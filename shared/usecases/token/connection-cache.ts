@@ -73,7 +73,7 @@ export interface ConnectionCacheStats {
   readonly evictions: number;
   /** Times a new listener took over from a full one. */
   readonly rollovers: number;
-  /** Heartbeats written, and those whose echo came back before the next was sent (the rest waited out the staleness bound). */
+  /** Heartbeats sent, and those whose echo came back (the others failed, or waited out the staleness bound). */
   readonly beats: number;
   readonly echoes: number;
 }
