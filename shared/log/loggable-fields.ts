@@ -58,6 +58,7 @@ export const loggableFields = [
   'misses',
   'unproven',
   'aged',
+  'joined',
   'evictions',
   'rollovers',
   'beats',

@@ -7,7 +7,8 @@
 // stream after every change committed before it, came from a beat sent at most `maxStalenessMs` ago. A stalled, cut
 // or lagging stream stops the echoes, and reads go to Firestore until it is back. An entry is filled from a Firestore
 // read made after its placeholder was in place, so a change that lands during the read drops the placeholder and
-// the read's answer is not kept.
+// the read's answer is not kept. Reads of a lookup whose read is out wait for it rather than read again: each new read
+// would replace the placeholder, so under steady reads of one connection no answer would ever be kept.
 //
 // Writes that bypass the change stamp (connection-change.ts; say, an edit in the console) are not heard: entries
 // older than `maxEntryAgeMs` are read again, which bounds how long such a write can go unseen.
@@ -68,6 +69,8 @@ export interface ConnectionCacheStats {
   readonly unproven: number;
   /** Of the misses, those whose entry was older than `maxEntryAgeMs`. */
   readonly aged: number;
+  /** Reads answered by another read of the same lookup that was out when they came (counted in neither of the above). */
+  readonly joined: number;
   readonly entries: number;
   /** Entries dropped for room (least recently used) or idleness. */
   readonly evictions: number;
@@ -87,6 +90,8 @@ interface Entry {
   /** undefined until the Firestore read that fills it answers. */
   state: { readonly value: unknown; readonly loadedAtMs: number } | undefined;
   lastUsedMs: number;
+  /** The Firestore read filling this entry, while it is out. */
+  filling?: Promise<unknown>;
 }
 
 export interface ConnectionCacheDependencies {
@@ -104,7 +109,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
   const { clock } = dependencies;
   const direct = firestoreConnectionSource(dependencies.firestore);
   if (settings.maxEntries === 0) {
-    return { ...direct, stats: () => ({ hits: 0, misses: 0, unproven: 0, aged: 0, entries: 0, evictions: 0, rollovers: 0, beats: 0, echoes: 0 }), close: () => undefined };
+    return { ...direct, stats: () => ({ hits: 0, misses: 0, unproven: 0, aged: 0, joined: 0, entries: 0, evictions: 0, rollovers: 0, beats: 0, echoes: 0 }), close: () => undefined };
   }
   // Insertion order is recency order: a used entry is moved to the end, the first one is the least recently used.
   const entries = new Map<string, Entry>();
@@ -112,6 +117,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
   let misses = 0;
   let unproven = 0;
   let aged = 0;
+  let joined = 0;
   let evictions = 0;
   const listener = changeListener(dependencies, settings, {
     dropFor(changed) {
@@ -121,7 +127,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
     dropAll: () => entries.clear(),
   });
 
-  const stats = (): ConnectionCacheStats => ({ hits, misses, unproven, aged, entries: entries.size, evictions, rollovers: listener.rollovers(), ...listener.beats() });
+  const stats = (): ConnectionCacheStats => ({ hits, misses, unproven, aged, joined, entries: entries.size, evictions, rollovers: listener.rollovers(), ...listener.beats() });
   // What operators watch: how many reads the cache answered, and why the others went to Firestore (a listener that
   // cannot vouch turns every read into a Firestore read). One line per period with reads in it, the counts since the last.
   let reported = stats();
@@ -133,6 +139,7 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
       misses: now.misses - reported.misses,
       unproven: now.unproven - reported.unproven,
       aged: now.aged - reported.aged,
+      joined: now.joined - reported.joined,
       evictions: now.evictions - reported.evictions,
       rollovers: now.rollovers - reported.rollovers,
       beats: now.beats - reported.beats,
@@ -169,6 +176,8 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
       }
       if (!young) aged += 1;
       else unproven += 1;
+    } else if (existing?.filling !== undefined) {
+      return join(key, existing, now, read);
     }
     misses += 1;
     listener.start();
@@ -183,9 +192,33 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
       }
     }
     entries.set(key, placeholder);
-    const value = await read();
-    if (entries.get(key) === placeholder) placeholder.state = { value, loadedAtMs: now };
-    return value;
+    const filling = read();
+    placeholder.filling = filling;
+    try {
+      const value = await filling;
+      if (entries.get(key) === placeholder) placeholder.state = { value, loadedAtMs: now };
+      return value;
+    } finally {
+      delete placeholder.filling;
+    }
+  }
+
+  /**
+   * Waits for the read filling `entry`, which began before this read came. Its answer serves this read only if it
+   * was kept (no change to the lookup heard while it was out) and the listener vouches once it is in: then every
+   * change committed up to the staleness bound before now, and so before this read came, is in it. Otherwise this
+   * read goes to Firestore itself, and keeps nothing (the next read fills the entry).
+   */
+  async function join<T>(key: string, entry: Entry, joinedAtMs: number, read: () => Promise<T>): Promise<T> {
+    entry.lastUsedMs = joinedAtMs;
+    await (entry.filling as Promise<unknown>).catch(() => undefined);
+    const kept = entries.get(key) === entry ? entry.state : undefined;
+    if (kept !== undefined && listener.vouchesAt(clock.nowMs())) {
+      joined += 1;
+      return kept.value as T;
+    }
+    misses += 1;
+    return read();
   }
 
   return {
