@@ -12,7 +12,7 @@ import { PROXY_ADDED_P50_TARGET_MS, runProxyBenchmark } from './proxy-call.js';
 import { fuzzVerdict, runFuzzBenchmark } from './fuzz.js';
 import { runRefreshSweepBenchmark } from './refresh-sweep.js';
 import { type BurstCpu, runTokenLoadBenchmark } from './token-load.js';
-import { runTokenReadBenchmark } from './token-read.js';
+import { runTokenReadBenchmark, type TokenReadRow } from './token-read.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const sections = {
@@ -26,6 +26,14 @@ const sections = {
 } as const;
 type SectionName = keyof typeof sections;
 const SECTION_FLAG = '--section';
+/**
+ * V8 options for a section's process, which its load generators and floor servers inherit (function processes do
+ * not: they run as deployed). token-read holds 1,000 requests for ~250 ms each in the stack's front, which stands in
+ * for Cloud Run's and runs in the section's process; V8's default young generation promotes them, and the
+ * old-generation collections that follow are the harness's cost, not the broker's: in a run of the front alone,
+ * 0.116 ms of front CPU per request at 1,000 in flight against 0.075 with a 64 MB semi-space (0.056 and 0.055 at 16).
+ */
+const SECTION_NODE_OPTIONS: Partial<Record<SectionName, readonly string[]>> = { 'token-read': ['--max-semi-space-size=64'] };
 
 const isSection = (name: string): name is SectionName => Object.hasOwn(sections, name);
 
@@ -54,7 +62,7 @@ process.exit(failed.length === 0 ? 0 : 1);
 function runSectionInChild(name: SectionName): Promise<number> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, script, SECTION_FLAG, name], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...process.execArgv, ...(SECTION_NODE_OPTIONS[name] ?? []), script, SECTION_FLAG, name], { stdio: 'inherit' });
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -133,11 +141,14 @@ async function tokenReadSection(): Promise<void> {
   const perRead = Object.entries(tokenRead.firestoreCallsPerWarmRead).map(([method, count]) => `${method} ${count.toFixed(4)}`).join(', ');
   log(`Firestore calls per warm read (second process, counted on its way to the emulator): ${perRead || 'none'}`);
   log(`target 0 Firestore reads per warm read: ${tokenRead.firestoreReadsPerWarmRead.toFixed(4)}  ${tokenRead.firestoreReadsPerWarmRead === 0 ? 'met' : 'MISSED'}`);
-  const thousand = tokenRead.thousandInFlight;
-  const frontSixteen = tokenRead.frontSixteenInFlight;
-  log(`1,000 in flight (through the front): ${thousand.perSecond.toFixed(0)} reads/s, ${thousand.errors} not 200`);
-  log(`target 1,000 in flight all 200 and >= 16 in flight, same path: ${thousand.errors === 0 && thousand.perSecond >= frontSixteen.perSecond ? 'met' : 'MISSED'} (${frontSixteen.perSecond.toFixed(0)} at 16)`);
-  if (read16) log(`  against 16 in flight straight to the function: ${((thousand.perSecond / read16.perSecond) * 100).toFixed(0)} % of ${read16.perSecond.toFixed(0)}`);
+  // Rounds have equal windows, so the mean of their rates is the rate over all of them.
+  const meanRate = (rounds: readonly TokenReadRow[]) => rounds.reduce((sum, each) => sum + each.perSecond, 0) / Math.max(1, rounds.length);
+  const thousand = meanRate(tokenRead.thousandInFlight);
+  const frontSixteen = meanRate(tokenRead.frontSixteenInFlight);
+  const notOk = tokenRead.thousandInFlight.reduce((sum, each) => sum + each.errors, 0);
+  log(`1,000 in flight (through the front, ${tokenRead.thousandInFlight.length} rounds): ${thousand.toFixed(0)} reads/s, ${notOk} not 200`);
+  log(`target 1,000 in flight all 200 and >= 16 in flight, same path: ${notOk === 0 && thousand >= frontSixteen ? 'met' : 'MISSED'} (${frontSixteen.toFixed(0)} at 16, rounds alternating)`);
+  if (read16) log(`  against 16 in flight straight to the function: ${((thousand / read16.perSecond) * 100).toFixed(0)} % of ${read16.perSecond.toFixed(0)}`);
   log('');
   log('Where a token process\'s CPU goes at 16 in flight (V8 CPU profile, self time by layer, busy time only):');
   for (const row of tokenRead.cpuBreakdown) log(`  ${row.layer.padEnd(58)} ${(row.share * 100).toFixed(1).padStart(5)} %  ${(row.cpuMsPerRead * 1000).toFixed(0).padStart(5)} µs/read`);

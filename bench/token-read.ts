@@ -34,6 +34,8 @@ const WARMUP_MS = 2_000;
 const DURATION_MS = 8_000;
 const CONNECTIONS = 64;
 const COHERENCE_CONNECTIONS = 1000;
+/** 16 and 1,000 in flight through the front alternate this many times, so the two are compared over the same spells. */
+const FRONT_ROUNDS = 3;
 
 /** Connections written straight to Firestore (sealed as the broker seals them), to be revoked in this order. */
 async function seedRevocationTargets(stack: LocalStack, firestore: Firestore, vault: Vault): Promise<CoherenceTarget[]> {
@@ -65,6 +67,8 @@ export interface TokenReadRow {
   readonly p99Ms: number;
   /** Server CPU per answered request (ms); null where the floor runs in the bench process itself. */
   readonly cpuMsPerRequest: number | null;
+  /** The load generator's own CPU per answered request (ms): it shares the box; null where there is none. */
+  readonly generatorCpuMsPerRequest: number | null;
   readonly errors: number;
 }
 
@@ -75,9 +79,9 @@ export interface TokenReadReport {
   readonly firestoreCallsPerWarmRead: Readonly<Record<string, number>>;
   /** Firestore document reads (BatchGetDocuments + RunQuery) per warm read. */
   readonly firestoreReadsPerWarmRead: number;
-  /** Both through the stack's front, which queues beyond the function's concurrency as Cloud Run does. */
-  readonly frontSixteenInFlight: TokenReadRow;
-  readonly thousandInFlight: TokenReadRow;
+  /** Both through the stack's front, which queues beyond the function's concurrency as Cloud Run does: a row a round. */
+  readonly frontSixteenInFlight: readonly TokenReadRow[];
+  readonly thousandInFlight: readonly TokenReadRow[];
   readonly coherence: CoherenceReport;
   /** Where a token process's CPU went at 16 in flight, by layer, from a V8 CPU profile of it. */
   readonly cpuBreakdown: readonly (CpuBreakdownRow & { readonly cpuMsPerRead: number })[];
@@ -86,7 +90,7 @@ export interface TokenReadReport {
 
 function fromLoad(label: string, inFlight: number, run: HttpLoadRun): TokenReadRow {
   const errors = Object.entries(run.statuses).reduce((sum, [status, count]) => sum + (status === '200' ? 0 : count), 0);
-  return { label, inFlight, operations: run.operations, perSecond: run.perSecond, p50Ms: run.p50Ms, p99Ms: run.p99Ms, cpuMsPerRequest: run.serverCpuMsPerRequest, errors };
+  return { label, inFlight, operations: run.operations, perSecond: run.perSecond, p50Ms: run.p50Ms, p99Ms: run.p99Ms, cpuMsPerRequest: run.serverCpuMsPerRequest, generatorCpuMsPerRequest: run.generatorCpuMsPerRequest, errors };
 }
 
 async function startFixedBodyServer(): Promise<{ url: string; pid: number; stop: () => void }> {
@@ -103,7 +107,7 @@ async function startFixedBodyServer(): Promise<{ url: string; pid: number; stop:
 }
 
 export function formatTokenReadTable(rows: readonly TokenReadRow[]): string {
-  const header = ['path', 'in flight', 'ops', 'reads/s', 'p50 ms', 'p99 ms', 'server CPU ms/read', 'errors'];
+  const header = ['path', 'in flight', 'ops', 'reads/s', 'p50 ms', 'p99 ms', 'server CPU ms/read', 'generator CPU ms/read', 'errors'];
   const lines = rows.map((row) => [
     row.label,
     String(row.inFlight),
@@ -112,6 +116,7 @@ export function formatTokenReadTable(rows: readonly TokenReadRow[]): string {
     row.p50Ms.toFixed(2),
     row.p99Ms.toFixed(2),
     row.cpuMsPerRequest === null ? '-' : row.cpuMsPerRequest.toFixed(3),
+    row.generatorCpuMsPerRequest === null ? '-' : row.generatorCpuMsPerRequest.toFixed(3),
     String(row.errors),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] as string).length)));
@@ -169,7 +174,7 @@ export async function runTokenReadBenchmark(log: (line: string) => void): Promis
       const plan = { inFlight, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
       rows.push(fromLoad('bare http server, fixed body (floor)', inFlight, await runHttpLoad({ ...plan, url: floorServer.url, calls: [{ method: 'POST', headers: {}, body: '{}' }] }, [floorServer.pid])));
       const get = await measure('firestore get()', () => (refs[nextRef++ % refs.length] as ReturnType<typeof connectionRef>).get(), inFlight, inFlight * 400);
-      rows.push({ label: 'firestore get() (floor, in the bench process)', inFlight, operations: get.operations, perSecond: get.perSecond, p50Ms: get.p50Ms, p99Ms: get.p99Ms, cpuMsPerRequest: null, errors: 0 });
+      rows.push({ label: 'firestore get() (floor, in the bench process)', inFlight, operations: get.operations, perSecond: get.perSecond, p50Ms: get.p50Ms, p99Ms: get.p99Ms, cpuMsPerRequest: null, generatorCpuMsPerRequest: null, errors: 0 });
       stack.kms.resetCounters();
       const tokenRun = await runHttpLoad({ ...plan, url: `${token.origin}/`, calls }, [token.pid]);
       rows.push(fromLoad('token function over HTTP', inFlight, tokenRun));
@@ -179,10 +184,14 @@ export async function runTokenReadBenchmark(log: (line: string) => void): Promis
 
     // Many callers at once go through the stack's front, which holds what is beyond the function's concurrency as
     // Cloud Run's front end does; the front runs in this process, so its CPU is counted with the function's.
-    log('16, then 1,000 in flight through the stack\'s front...');
+    log(`16, then 1,000 in flight through the stack's front, ${FRONT_ROUNDS} times...`);
     const frontPlan = { url: tokenAudience, calls, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
-    const frontSixteen = fromLoad(FRONT_LABEL, 16, await runHttpLoad({ ...frontPlan, inFlight: 16 }, [token.pid, process.pid]));
-    const thousand = fromLoad(FRONT_LABEL, 1000, await runHttpLoad({ ...frontPlan, inFlight: 1000 }, [token.pid, process.pid]));
+    const frontSixteen: TokenReadRow[] = [];
+    const thousand: TokenReadRow[] = [];
+    for (let round = 0; round < FRONT_ROUNDS; round += 1) {
+      frontSixteen.push(fromLoad(FRONT_LABEL, 16, await runHttpLoad({ ...frontPlan, inFlight: 16 }, [token.pid, process.pid])));
+      thousand.push(fromLoad(FRONT_LABEL, 1000, await runHttpLoad({ ...frontPlan, inFlight: 1000 }, [token.pid, process.pid])));
+    }
 
     // A second token process whose Firestore traffic passes a counter: what a warm read asks of Firestore.
     counter = await startGrpcCallCounter(stack.description.firestoreEmulatorHost);
@@ -237,7 +246,7 @@ export async function runTokenReadBenchmark(log: (line: string) => void): Promis
       thousandInFlight: thousand,
       coherence,
       cpuBreakdown: cpuBreakdownPerRead,
-      table: formatTokenReadTable([...rows, frontSixteen, thousand]),
+      table: formatTokenReadTable([...rows, ...frontSixteen.flatMap((sixteen, round) => [sixteen, thousand[round] as TokenReadRow])]),
     };
   } finally {
     await secondToken?.stop();

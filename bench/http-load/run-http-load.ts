@@ -31,6 +31,8 @@ export interface HttpLoadRun extends HttpLoadResult {
   readonly serverCpuMsPerRequest: number;
   /** The same as a share of one core over the window. */
   readonly serverCpuShare: number;
+  /** CPU the load generator itself spent in the window, per answered request, in milliseconds (it shares the box). */
+  readonly generatorCpuMsPerRequest: number;
   /** The measured window on the monotonic clock, in microseconds (what V8 CPU profiles time their samples by). */
   readonly windowUs: { readonly from: number; readonly to: number };
 }
@@ -39,6 +41,7 @@ export async function runHttpLoad(plan: HttpLoadPlan, serverPids: readonly numbe
   const child = fork(generator, [JSON.stringify(plan)], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const cpu = () => serverPids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
   let windowCpu = 0;
+  let generatorCpu = 0;
   let windowBegan = 0;
   let windowMs = 0;
   let windowFromUs = 0;
@@ -50,9 +53,11 @@ export async function runHttpLoad(plan: HttpLoadPlan, serverPids: readonly numbe
     if (message.window === 'open') {
       windowFromUs = Number(process.hrtime.bigint() / 1000n);
       windowCpu = cpu();
+      generatorCpu = processCpuMs(child.pid as number);
       windowBegan = performance.now();
     } else if (message.window === 'closed') {
       windowCpu = cpu() - windowCpu;
+      generatorCpu = processCpuMs(child.pid as number) - generatorCpu;
       windowMs = performance.now() - windowBegan;
       windowToUs = Number(process.hrtime.bigint() / 1000n);
     } else if (message.result) {
@@ -64,6 +69,7 @@ export async function runHttpLoad(plan: HttpLoadPlan, serverPids: readonly numbe
   return {
     ...result,
     serverCpuMsPerRequest: result.operations === 0 ? Number.NaN : windowCpu / result.operations,
+    generatorCpuMsPerRequest: result.operations === 0 ? Number.NaN : generatorCpu / result.operations,
     serverCpuShare: windowMs === 0 ? Number.NaN : windowCpu / windowMs,
     windowUs: { from: windowFromUs, to: windowToUs },
   };
