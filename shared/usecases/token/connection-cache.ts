@@ -7,8 +7,10 @@
 // stream after every change committed before it, came from a beat sent at most `maxStalenessMs` ago. A stalled, cut
 // or lagging stream stops the echoes, and reads go to Firestore until it is back. An entry is filled from a Firestore
 // read made after its placeholder was in place, so a change that lands during the read drops the placeholder and
-// the read's answer is not kept. Reads of a lookup whose read is out wait for it rather than read again: each new read
-// would replace the placeholder, so under steady reads of one connection no answer would ever be kept.
+// the read's answer is not kept. A lookup whose read is out does not read again (each new read would replace the
+// placeholder, so under steady reads of one connection no answer would ever be kept): it takes the answer of a read
+// that began after it came, or waits for the one out and takes its answer if the listener vouches for it. So a lookup
+// has one Firestore read out at a time, also while the listener cannot vouch (unless a change drops its placeholder).
 //
 // Writes that bypass the change stamp (connection-change.ts; say, an edit in the console) are not heard: entries
 // older than `maxEntryAgeMs` are read again, which bounds how long such a write can go unseen.
@@ -69,7 +71,10 @@ export interface ConnectionCacheStats {
   readonly unproven: number;
   /** Of the misses, those whose entry was older than `maxEntryAgeMs`. */
   readonly aged: number;
-  /** Reads answered by another read of the same lookup that was out when they came (counted in neither of the above). */
+  /**
+   * Reads answered by another's Firestore read of the same lookup (counted in none of the above): one that began
+   * after they came, or one out when they came whose answer was kept and the listener vouches for.
+   */
   readonly joined: number;
   readonly entries: number;
   /** Entries dropped for room (least recently used) or idleness. */
@@ -90,8 +95,8 @@ interface Entry {
   /** undefined until the Firestore read that fills it answers. */
   state: { readonly value: unknown; readonly loadedAtMs: number } | undefined;
   lastUsedMs: number;
-  /** The Firestore read filling this entry, while it is out. */
-  filling?: Promise<unknown>;
+  /** The Firestore read filling this entry while it is out, and when it began (see `lookup`). */
+  filling?: { readonly read: Promise<unknown>; readonly began: number };
 }
 
 export interface ConnectionCacheDependencies {
@@ -161,24 +166,54 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
   }, Math.max(1000, settings.idleMs / 4));
   evictIdle.unref();
 
+  /**
+   * Orders lookups and reads: a read that began after a lookup came (a higher number) is as current as one the lookup
+   * would have made itself, so the lookup may take its answer whether or not the listener vouches.
+   */
+  let order = 0;
+
   async function lookup<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const now = clock.nowMs();
-    const existing = entries.get(key);
-    if (existing?.state !== undefined) {
-      const young = now - existing.state.loadedAtMs <= settings.maxEntryAgeMs;
-      const vouched = listener.vouchesAt(now);
-      if (young && vouched) {
-        entries.delete(key);
-        entries.set(key, existing);
+    const came = (order += 1);
+    // At most twice round: a read out when this lookup came is waited for once; after it, any read out began later.
+    for (;;) {
+      const now = clock.nowMs();
+      const existing = entries.get(key);
+      if (existing?.filling !== undefined) {
         existing.lastUsedMs = now;
-        hits += 1;
-        return existing.state.value as T;
+        const filling = existing.filling;
+        if (filling.began > came) {
+          joined += 1;
+          return (await filling.read) as T;
+        }
+        // Begun before this lookup came: its answer serves only if it was kept (no change heard while it was out)
+        // and the listener vouches once it is in, as for a hit. Otherwise look again.
+        await filling.read.catch(() => undefined);
+        const kept = entries.get(key) === existing ? existing.state : undefined;
+        if (kept !== undefined && listener.vouchesAt(clock.nowMs())) {
+          joined += 1;
+          return kept.value as T;
+        }
+        continue;
       }
-      if (!young) aged += 1;
-      else unproven += 1;
-    } else if (existing?.filling !== undefined) {
-      return join(key, existing, now, read);
+      if (existing?.state !== undefined) {
+        const young = now - existing.state.loadedAtMs <= settings.maxEntryAgeMs;
+        const vouched = listener.vouchesAt(now);
+        if (young && vouched) {
+          entries.delete(key);
+          entries.set(key, existing);
+          existing.lastUsedMs = now;
+          hits += 1;
+          return existing.state.value as T;
+        }
+        if (!young) aged += 1;
+        else unproven += 1;
+      }
+      return fill(key, now, read);
     }
+  }
+
+  /** Reads Firestore for a lookup through a placeholder, which keeps the answer unless a change is heard meanwhile. */
+  async function fill<T>(key: string, now: number, read: () => Promise<T>): Promise<T> {
     misses += 1;
     listener.start();
     // The placeholder goes in before the read: a change heard while the read is out drops it, and the answer with it.
@@ -192,33 +227,15 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
       }
     }
     entries.set(key, placeholder);
-    const filling = read();
-    placeholder.filling = filling;
+    const pending = read();
+    placeholder.filling = { read: pending, began: (order += 1) };
     try {
-      const value = await filling;
+      const value = await pending;
       if (entries.get(key) === placeholder) placeholder.state = { value, loadedAtMs: now };
       return value;
     } finally {
       delete placeholder.filling;
     }
-  }
-
-  /**
-   * Waits for the read filling `entry`, which began before this read came. Its answer serves this read only if it
-   * was kept (no change to the lookup heard while it was out) and the listener vouches once it is in: then every
-   * change committed up to the staleness bound before now, and so before this read came, is in it. Otherwise this
-   * read goes to Firestore itself, and keeps nothing (the next read fills the entry).
-   */
-  async function join<T>(key: string, entry: Entry, joinedAtMs: number, read: () => Promise<T>): Promise<T> {
-    entry.lastUsedMs = joinedAtMs;
-    await (entry.filling as Promise<unknown>).catch(() => undefined);
-    const kept = entries.get(key) === entry ? entry.state : undefined;
-    if (kept !== undefined && listener.vouchesAt(clock.nowMs())) {
-      joined += 1;
-      return kept.value as T;
-    }
-    misses += 1;
-    return read();
   }
 
   return {

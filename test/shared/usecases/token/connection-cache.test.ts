@@ -13,7 +13,7 @@ import { startVaultHarness, type VaultHarness } from '../../../support/vault-har
 
 // A project per test: the emulator's listen streams are per project, and closing a listener on it can fail a commit
 // made at that moment in the same project (an emulator fault; see the bench notes), so no test sees another's.
-const TESTS = 12;
+const TESTS = 13;
 const projects = Array.from({ length: TESTS }, () => useFirestoreTestProject('connection-cache'));
 let testIndex = -1;
 const project = { get firestore() { return (projects[testIndex] ?? projects[0])!.firestore; } };
@@ -64,6 +64,21 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
     if (Date.now() - begin > timeoutMs) throw new Error(`not reached in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * A cache that served a connection once its listener vouched, and whose proof has lapsed since: one beat at the start,
+ * then none for a minute, and 400 ms pass against a 300 ms bound. The clock stands still until a read is served, so a
+ * loaded machine's late echo cannot age the proof before it is used (with real time, an echo 300 ms late left no read
+ * to serve and the test waiting).
+ */
+async function cacheWithLapsedProof(): Promise<{ id: string; cache: ConnectionCache }> {
+  const { id } = await newConnection();
+  const clock = new ManualClock(Date.now());
+  const cache = newCache({ beatIntervalMs: 60_000, maxStalenessMs: 300 }, clock);
+  await until(() => cache.byId(id), () => cache.stats().hits > 0);
+  clock.advance(400);
+  return { id, cache };
 }
 
 describe('connection cache', () => {
@@ -176,17 +191,23 @@ describe('connection cache', () => {
   });
 
   it('reads Firestore when no heartbeat echo is recent enough to prove the channel live', async () => {
-    const { id } = await newConnection();
-    // One beat at the start, then none for a minute: the proof ages past 300 ms and the entry must not be served. The
-    // clock stands still until a read is served, so a loaded machine's late echo cannot age the proof before it is used
-    // (with real time, an echo 300 ms late left no read to serve and the test waiting); then 400 ms pass.
-    const clock = new ManualClock(Date.now());
-    const cache = newCache({ beatIntervalMs: 60_000, maxStalenessMs: 300 }, clock);
-    await until(() => cache.byId(id), () => cache.stats().hits > 0);
-    clock.advance(400);
+    const { id, cache } = await cacheWithLapsedProof();
     const before = cache.stats();
     expect((await cache.byId(id))?.id).toBe(id);
     expect(cache.stats()).toMatchObject({ hits: before.hits, misses: before.misses + 1 });
+  });
+
+  it('while the listener cannot vouch, reads of one connection that come together share reads begun after they came', async () => {
+    const { id, cache } = await cacheWithLapsedProof();
+    const before = cache.stats();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.byId(id)));
+    expect(answers.every((answer) => answer?.id === id)).toBe(true);
+    const after = cache.stats();
+    // The first read goes to Firestore; the others came while it was out, so its answer cannot serve them unvouched.
+    // The first of them to see it answered reads again, and the rest take that read's answer: it began after they came,
+    // so it is as current as their own would be. Before, each of the 20 read Firestore, the emulator slowed under those
+    // reads, its heartbeat echoes fell behind, and the cache could not vouch again (a burst of 1,000 ran at 0 hits).
+    expect({ misses: after.misses - before.misses, joined: after.joined - before.joined, hits: after.hits - before.hits }).toEqual({ misses: 2, joined: 18, hits: 0 });
   });
 
   it('never serves a document its listener cannot read: a corrupt one goes to Firestore and fails there', async () => {
