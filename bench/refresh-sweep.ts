@@ -1,4 +1,4 @@
-// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 40 in flight — wall time against the provider-bound ideal.
+// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 80 in flight — wall time against the provider-bound ideal.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BulkWriter, DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
@@ -28,13 +28,16 @@ const PROJECT_ID = 'bench-refresh-sweep';
 const KEY_NAME = `projects/${PROJECT_ID}/locations/global/keyRings/bench/cryptoKeys/tokens`;
 const CONNECTIONS = 2_000;
 const LATENCY_MS = 50;
-/** The sweep's slots. Each spends LATENCY_MS of every refresh at the provider, so 40 slots keep about as many
- * transactions at the emulator as the floor's busiest level; at 20 it saw ~15 and the wall time measured the provider
- * waits, not the sweep (1.33-1.36x the floor). More gained nothing measurable after the warm-up sweep came in: 60 slots
- * took 11.47 and 10.69 s, 80 took 12.50 s, 40 took 12.51 and 10.75 s. */
-const CONCURRENCY = 40;
+/**
+ * The sweep's slots. Each spends LATENCY_MS of every refresh at the provider, so the slots must be many for the sweep
+ * to be held by the machine rather than by the provider's waits. On a day this box was slow (the sweep kept 85-97% of
+ * both cores busy), 60 and 80 slots gained nothing over 40. On a faster day, one run each: 40 slots took 6.69 s against
+ * a 4.27 s floor (1.57x) and kept 74% of the cores busy; 80 took 4.70 s against 3.52 s (1.34x), 81% busy; 160 took
+ * 4.48 s against 3.24 s (1.38x), 86% busy. So 80: past it the floor gains as much as the sweep.
+ */
+const CONCURRENCY = 80;
 /** The floor is the emulator's best pace over these levels, so a sweep at any concurrency is read against the fastest. */
-const FLOOR_IN_FLIGHT = [20, 40] as const;
+const FLOOR_IN_FLIGHT = [20, 40, 80] as const;
 /**
  * The emulator's JVM keeps getting faster for minutes: measured, the floor's pace at 40 in flight over three passes in a
  * row went 330, 395, 438 transactions/s, and the sweep's own writes, replayed before the sweep and twice after it, cost
