@@ -5,8 +5,8 @@
 // Why autocannon rather than Node's http client: it writes prepared request bytes and parses answers without a stream
 // per request, so on this box it costs the shared cores far less per request. Seen against a fixed-body server, CPU
 // per request: 0.011 ms at 16 in flight and 0.018 at 1,000, against 0.041 and 0.064 for a loop over http.request.
-// At 1,000 in flight the difference went to the server under test.
 import autocannon from 'autocannon';
+import { sleep } from '../../local/emulator-readiness.js';
 import type { HttpLoadPlan, HttpLoadResult } from './http-load-plan.js';
 
 /** Longer than any answer a run should see: one that takes this long is counted as no answer (status 0). */
@@ -16,8 +16,6 @@ function percentile(sorted: Float64Array, fraction: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] as number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(plan: HttpLoadPlan): Promise<HttpLoadResult> {
   const latencies: number[] = [];

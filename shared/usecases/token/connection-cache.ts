@@ -1,16 +1,16 @@
 // The token function's per-instance cache of the connections it has served, kept coherent with Firestore, so a warm
 // read costs no Firestore read.
 //
-// Coherence: one listener per instance (store/connection-watch.ts) hears of every connection write, each of which
-// drops the lookups it may touch: the connection by id, and its user's connections to its provider. An entry is
-// served only while the listener vouches for it: the newest echo of the instance's heartbeat, which travels the same
-// stream after every change committed before it, came from a beat sent at most `maxStalenessMs` ago. A stalled, cut
-// or lagging stream stops the echoes, and reads go to Firestore until it is back. An entry is filled from a Firestore
-// read made after its placeholder was in place, so a change that lands during the read drops the placeholder and
-// the read's answer is not kept. A lookup whose read is out does not read again (each new read would replace the
-// placeholder, so under steady reads of one connection no answer would ever be kept): it takes the answer of a read
-// that began after it came, or waits for the one out and takes its answer if the listener vouches for it. So a lookup
-// has one Firestore read out at a time, also while the listener cannot vouch (unless a change drops its placeholder).
+// Coherence: one listener per instance (store/connection-watch.ts) hears of every connection write, each of which drops
+// the lookups it may touch: the connection by id, and its user's connections to its provider. An entry is served only
+// while the listener vouches for it: the newest echo of the instance's heartbeat, which travels the same stream after
+// every change committed before it, came from a beat sent at most `maxStalenessMs` ago. A stalled, cut or lagging
+// stream stops the echoes, and reads go to Firestore until it is back. An entry is filled from a Firestore read made
+// after its reservation was in place, so a change that lands during the read drops the reservation and the read's
+// answer is not kept. A lookup whose read is out does not read again (each new read would replace the reservation, so
+// under steady reads of one connection no answer would ever be kept): it takes the answer of a read that began after it
+// came, or waits for the one out and takes its answer if the listener vouches for it. So a lookup has one Firestore
+// read out at a time, also while the listener cannot vouch (unless a change drops its reservation).
 //
 // Writes that bypass the change stamp (connection-change.ts; say, an edit in the console) are not heard: entries
 // older than `maxEntryAgeMs` are read again, which bounds how long such a write can go unseen.
@@ -212,12 +212,12 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
     }
   }
 
-  /** Reads Firestore for a lookup through a placeholder, which keeps the answer unless a change is heard meanwhile. */
+  /** Reads Firestore for a lookup through a reservation, which keeps the answer unless a change is heard meanwhile. */
   async function fill<T>(key: string, now: number, read: () => Promise<T>): Promise<T> {
     misses += 1;
     listener.start();
-    // The placeholder goes in before the read: a change heard while the read is out drops it, and the answer with it.
-    const placeholder: Entry = { state: undefined, lastUsedMs: now };
+    // The reservation goes in before the read: a change heard while the read is out drops it, and the answer with it.
+    const reservation: Entry = { state: undefined, lastUsedMs: now };
     entries.delete(key);
     if (entries.size >= settings.maxEntries) {
       const oldest = entries.keys().next();
@@ -226,15 +226,15 @@ export function createConnectionCache(dependencies: ConnectionCacheDependencies,
         evictions += 1;
       }
     }
-    entries.set(key, placeholder);
+    entries.set(key, reservation);
     const pending = read();
-    placeholder.filling = { read: pending, began: (order += 1) };
+    reservation.filling = { read: pending, began: (order += 1) };
     try {
       const value = await pending;
-      if (entries.get(key) === placeholder) placeholder.state = { value, loadedAtMs: now };
+      if (entries.get(key) === reservation) reservation.state = { value, loadedAtMs: now };
       return value;
     } finally {
-      delete placeholder.filling;
+      delete reservation.filling;
     }
   }
 

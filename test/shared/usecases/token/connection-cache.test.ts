@@ -108,7 +108,7 @@ describe('connection cache', () => {
     const answers = await Promise.all(Array.from({ length: 50 }, () => cache.byId(id)));
     expect(answers.every((answer) => answer?.id === id)).toBe(true);
     const after = cache.stats();
-    // Each read that came while the first was out used to replace its placeholder and read again, so under steady
+    // Each read that came while the first was out used to replace its reservation and read again, so under steady
     // reads of one connection no answer was kept (seen: ~900 Firestore reads a second for 64 connections, for 16 s).
     expect({ misses: after.misses - before.misses, joined: after.joined - before.joined }).toEqual({ misses: 1, joined: 49 });
     const hitsBefore = after.hits;
