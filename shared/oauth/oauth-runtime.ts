@@ -4,6 +4,7 @@ import { cryptoIdSource, type IdSource } from '../time/ids.js';
 import { DiscoveryCache } from './discovery.js';
 import { noOriginOverrides, type OriginOverrides } from './origin-overrides.js';
 import { createProviderHttp, type ProviderHttp } from './provider-http.js';
+import type { ProviderTransport } from './provider-transport.js';
 
 export interface OAuthRuntime {
   readonly http: ProviderHttp;
@@ -17,7 +18,7 @@ export interface OAuthRuntimeOptions {
   readonly timeoutMs?: number;
   readonly clock?: Clock;
   readonly ids?: IdSource;
-  readonly fetch?: typeof fetch;
+  readonly transport?: ProviderTransport;
 }
 
 export function createOAuthRuntime(options: OAuthRuntimeOptions = {}): OAuthRuntime {
@@ -26,7 +27,7 @@ export function createOAuthRuntime(options: OAuthRuntimeOptions = {}): OAuthRunt
     http: createProviderHttp({
       overrides: options.overrides ?? noOriginOverrides,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
     }),
     clock,
     ids: options.ids ?? cryptoIdSource,

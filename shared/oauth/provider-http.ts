@@ -4,12 +4,14 @@ import { BrokerError } from '../errors/broker-error.js';
 import { type EndpointBoundary, requireAllowedEndpoint } from '../providers/endpoint-boundary.js';
 import { type OriginOverrides, routeProviderUrl } from './origin-overrides.js';
 import { replyTooLargeFailure } from './provider-failure.js';
+import { nodeProviderTransport, type ProviderTransport, ReplyTooLarge } from './provider-transport.js';
 
 export interface ProviderHttp {
   readonly overrides: OriginOverrides;
   /** Upper bound for one call, connect to last byte of the body. */
   readonly timeoutMs: number;
-  readonly fetch: typeof fetch;
+  /** How requests leave the process: node:http(s) unless a test injects its own. */
+  readonly transport: ProviderTransport;
 }
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
@@ -23,7 +25,7 @@ export const MAX_PROVIDER_REPLY_BYTES = 1024 * 1024;
 export function createProviderHttp(options: Partial<ProviderHttp> & { overrides: OriginOverrides }): ProviderHttp {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new TypeError('timeoutMs must be a positive integer');
-  return Object.freeze({ overrides: options.overrides, timeoutMs, fetch: options.fetch ?? globalThis.fetch });
+  return Object.freeze({ overrides: options.overrides, timeoutMs, transport: options.transport ?? nodeProviderTransport });
 }
 
 export interface OutboundRequest {
@@ -51,50 +53,29 @@ export interface ProviderReply {
 export async function sendProviderRequest(http: ProviderHttp, boundary: EndpointBoundary, request: OutboundRequest): Promise<ProviderReply> {
   requireAllowedEndpoint(boundary, request.url);
   const url = routeProviderUrl(request.url, http.overrides);
-  const timeout = AbortSignal.timeout(request.timeoutMs ?? http.timeoutMs);
-  // Aborted by us once a reply outgrows the cap: the connection is dropped, not drained.
-  const tooLarge = new AbortController();
   const { origin, pathname: path } = new URL(request.url);
+  // A plain timer rather than AbortSignal.timeout: one per provider call, cleared as soon as the reply is in.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), request.timeoutMs ?? http.timeoutMs);
   try {
-    const response = await http.fetch(url, {
+    return await http.transport({
       method: request.method,
-      headers: request.headers,
-      body: request.body,
-      redirect: 'manual',
-      signal: AbortSignal.any([timeout, tooLarge.signal]),
+      url,
+      headers: request.headers ?? {},
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal: deadline.signal,
+      maxReplyBytes: MAX_PROVIDER_REPLY_BYTES,
     });
-    const body = await readCappedBody(response, () => {
-      tooLarge.abort();
-      return replyTooLargeFailure({ provider: boundary.provider, origin }, MAX_PROVIDER_REPLY_BYTES);
-    });
-    return { status: response.status, headers: response.headers, body };
   } catch (error) {
-    if (error instanceof BrokerError) throw error;
-    const timedOut = timeout.aborted;
+    if (error instanceof ReplyTooLarge) throw replyTooLargeFailure({ provider: boundary.provider, origin }, MAX_PROVIDER_REPLY_BYTES);
+    const timedOut = deadline.signal.aborted;
     throw new BrokerError(
       'provider_unavailable',
       timedOut ? 'The provider did not answer in time' : 'The provider could not be reached',
       { cause: error, details: { origin, path, reason: timedOut ? 'timeout' : 'network' } },
     );
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** Reads the body chunk by chunk, and gives up (through `refuse`) the moment it passes the cap, or says it will. */
-async function readCappedBody(response: Response, refuse: () => BrokerError): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_PROVIDER_REPLY_BYTES) throw refuse();
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    total += chunk.value.byteLength;
-    if (total > MAX_PROVIDER_REPLY_BYTES) {
-      const failure = refuse();
-      await reader.cancel().catch(() => undefined);
-      throw failure;
-    }
-    chunks.push(chunk.value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}

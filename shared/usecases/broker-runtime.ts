@@ -41,7 +41,6 @@ export interface BrokerRuntimeOverrides {
   readonly clock?: Clock;
   readonly ids?: IdSource;
   readonly logger?: Logger;
-  readonly fetch?: typeof fetch;
   /** Test seams and tuning of the refresh engine (hooks, jitter, instance id). */
   readonly refreshEngine?: RefreshEngineOptions;
 }
@@ -62,7 +61,6 @@ export function createBrokerRuntime(config: Config, overrides: BrokerRuntimeOver
       timeoutMs: config.providers.timeoutMs,
       clock,
       ids,
-      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
     }),
   );
   return {

@@ -9,7 +9,7 @@ import { sequentialIdSource } from '../../../shared/time/ids.js';
 
 const catalog = createProviderCatalog();
 // No network: every provider here has static endpoints, so nothing is fetched.
-const runtime = createOAuthRuntime({ ids: sequentialIdSource(), fetch: () => Promise.reject(new Error('no network in this test')) });
+const runtime = createOAuthRuntime({ ids: sequentialIdSource(), transport: () => Promise.reject(new Error('no network in this test')) });
 const staticProviders = catalog.providers.filter((p) => p.protocol === 'oauth2' && p.endpoints.discovery === undefined);
 
 describe('PKCE', () => {

@@ -5,6 +5,7 @@ import { buildAuthorizationRequest } from '../../../shared/oauth/authorization-r
 import { exchangeCode, refreshGrant } from '../../../shared/oauth/grants.js';
 import { createOAuthRuntime } from '../../../shared/oauth/oauth-runtime.js';
 import { sendProviderRequest } from '../../../shared/oauth/provider-http.js';
+import type { ProviderTransport } from '../../../shared/oauth/provider-transport.js';
 import { parseAppOnlyConnectionConfig, parseConnectionConfig } from '../../../shared/providers/connection-config.js';
 import { expandEndpoint, requireConfigInsideBoundary } from '../../../shared/providers/endpoint-boundary.js';
 import { createProviderCatalog } from '../../../shared/providers/registry.js';
@@ -15,16 +16,17 @@ const client = { clientId: 'broker', clientSecret: 'registered-secret-0123456789
 const plain = createProviderCatalog();
 const registered = createProviderCatalog([], { smart_on_fhir: { issuers: [FHIR], origins: ['https://auth.hospital.example'] } });
 
-/** A fetch that records every request it is asked to make and answers from a table of production URLs. */
+/** A transport that records every request it is asked to make and answers from a table of production URLs. */
 function recordingFetch(answers: Readonly<Record<string, unknown>>) {
   const requests: { url: string; authorization: string | null }[] = [];
-  const fetch = async (input: URL | RequestInfo, init?: RequestInit) => {
-    const url = String(input);
-    requests.push({ url, authorization: new Headers(init?.headers).get('authorization') });
+  const transport: ProviderTransport = async ({ url: target, headers }) => {
+    const url = target.href;
+    requests.push({ url, authorization: new Headers(headers).get('authorization') });
     const body = answers[url];
-    return body === undefined ? new Response('{}', { status: 404 }) : Response.json(body);
+    const json = { 'content-type': 'application/json' };
+    return body === undefined ? { status: 404, headers: new Headers(json), body: '{}' } : { status: 200, headers: new Headers(json), body: JSON.stringify(body) };
   };
-  return { requests, runtime: createOAuthRuntime({ fetch: fetch as typeof globalThis.fetch }) };
+  return { requests, runtime: createOAuthRuntime({ transport }) };
 }
 
 function smartConfiguration(overrides: Record<string, unknown> = {}) {
