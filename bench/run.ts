@@ -175,15 +175,17 @@ async function refreshSweepSection(): Promise<void> {
     log(`CPU per connection:      floor ${both(floorCpu)}, own writes alone ${both(ownWritesCpu)}, sweep ${both(sweepCpu)}`);
     log(`                         (this process + the emulator's JVM; the sweep kept ${(sweepBusyShare * 100).toFixed(0)}% of ${cores} cores busy)`);
   }
-  log(`transactions/refresh:    ${sweep.transactionsPerRefresh.toFixed(2)}   (measured: every transaction the sweep started, over connections refreshed; target at most 2)`);
-  log(`reads/refresh:           ${sweep.readsPerRefresh.toFixed(2)}   commits/refresh: ${sweep.commitsPerRefresh.toFixed(2)}   (claims and commits write on the copy in hand; they read only when it changed)`);
+  log(`commits/refresh:         ${sweep.commitsPerRefresh.toFixed(2)}   (measured: every commit the sweep made, reading transactions ${sweep.transactionsPerRefresh.toFixed(2)} of them, over connections refreshed; outcomes of one turn share a commit)`);
+  log(`reads/refresh:           ${sweep.readsPerRefresh.toFixed(2)}   (claims and commits write on the copy in hand; they read only when it changed)`);
   log(`grouped writes/refresh:  ${sweep.groupedWritesPerRefresh.toFixed(2)}   in ${sweep.writeGroupsPerRefresh.toFixed(2)} BatchWrite groups/refresh   (claims and extensions issued in the same turn travel in one request)`);
   log(`refreshed / failed / remaining: ${sweep.refreshed} / ${sweep.failed} / ${sweep.remaining}`);
   log(`provider refresh calls:  ${sweep.providerRefreshCalls}`);
   log(`setup (not timed):       ${(sweep.setupMs / 1000).toFixed(1)} s`);
   log(`target within 2x ideal:  ${sweep.wallMs <= 2 * sweep.idealMs ? 'met' : 'MISSED'}`);
   log(`target within 1.2x storage floor: ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x  ${sweep.wallMs <= 1.2 * sweep.storageFloorMs ? 'met' : 'MISSED'}`);
-  log(`target at most 2 transactions per refresh: ${sweep.transactionsPerRefresh.toFixed(2)}  ${sweep.transactionsPerRefresh <= 2 ? 'met' : 'MISSED'}`);
+  // Every write request counts: commits (transactions among them) and BatchWrite groups.
+  const writeRequests = sweep.commitsPerRefresh + sweep.writeGroupsPerRefresh;
+  log(`target at most 2 transactions per refresh: ${writeRequests.toFixed(2)} write requests (commits + BatchWrite groups)  ${writeRequests <= 2 ? 'met' : 'MISSED'}`);
   log(`target 0 duplicate refresh calls: ${sweep.duplicateRefreshCalls}  ${sweep.duplicateRefreshCalls === 0 ? 'met' : 'MISSED'}`);
   log(`target 0 lost tokens:    ${sweep.lostTokens}  ${sweep.lostTokens === 0 && sweep.refreshed === sweep.connections ? 'met' : 'MISSED'}`);
 }

@@ -1,5 +1,6 @@
 // The audit log: one Firestore document per state change or admin action, never a secret, kept for a TTL.
-import { type DocumentReference, type Firestore, Timestamp, type Transaction } from '@google-cloud/firestore';
+import { type DocumentReference, type Firestore, Timestamp } from '@google-cloud/firestore';
+import type { AtomicWrites } from './atomic-writes.js';
 import { z } from 'zod';
 import type { Clock } from '../time/clock.js';
 import type { IdSource } from '../time/ids.js';
@@ -73,7 +74,7 @@ function newAuditRef(firestore: Firestore, writer: AuditWriter): DocumentReferen
 /** Adds the entry inside a transaction, so the audit record commits (or not) with the change it describes. */
 export function appendAuditInTransaction(
   firestore: Firestore,
-  transaction: Transaction,
+  transaction: AtomicWrites,
   entry: Omit<AuditEntry, 'atMs'>,
   writer: AuditWriter,
 ): void {

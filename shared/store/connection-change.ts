@@ -3,6 +3,7 @@
 // so the writers here are the only way a connection document is written; a test holds every module to it.
 import { type DocumentReference, FieldValue, type Precondition, type Timestamp, type Transaction, type UpdateData } from '@google-cloud/firestore';
 import type { ConnectionDocument } from './connection-document.js';
+import type { AtomicWrites } from './atomic-writes.js';
 import { isStaleVersionFailure } from './firestore-failure.js';
 import { updateInGroup } from './write-groups.js';
 
@@ -15,7 +16,7 @@ export function changeStamp(): { [CHANGE_STAMP_FIELD]: FieldValue } {
 }
 
 /** `precondition`: the write lands only on the version it names (a transaction that read nothing relies on it). */
-export function updateConnectionDocument(transaction: Transaction, ref: DocumentReference, changes: UpdateData<ConnectionDocument>, precondition?: Precondition): void {
+export function updateConnectionDocument(transaction: AtomicWrites, ref: DocumentReference, changes: UpdateData<ConnectionDocument>, precondition?: Precondition): void {
   if (precondition === undefined) transaction.update(ref, { ...changes, ...changeStamp() });
   else transaction.update(ref, { ...changes, ...changeStamp() }, precondition);
 }

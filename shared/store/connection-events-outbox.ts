@@ -5,7 +5,8 @@
 // (claimHolder/claimExpiresAtMs), publishes them, and marks each one published only after Pub/Sub has
 // acknowledged it. A drain never takes an event of a connection whose earlier event another drain holds,
 // so one connection's events reach Pub/Sub in the order they occurred.
-import { type DocumentReference, type Firestore, Timestamp, type Transaction } from '@google-cloud/firestore';
+import { type DocumentReference, type Firestore, Timestamp } from '@google-cloud/firestore';
+import type { AtomicWrites } from './atomic-writes.js';
 import { z } from 'zod';
 import type { Clock } from '../time/clock.js';
 import type { IdSource } from '../time/ids.js';
@@ -38,7 +39,7 @@ export const EVENT_OUTBOX_RETENTION_DAYS = 7;
 
 export function recordConnectionEvent(
   firestore: Firestore,
-  transaction: Transaction,
+  transaction: AtomicWrites,
   event: Omit<ConnectionEvent, 'eventId' | 'occurredAtMs'>,
   dependencies: { clock: Clock; ids: IdSource },
 ): ConnectionEvent {

@@ -1,9 +1,11 @@
 // What a refresh's outcome writes, each through the lease's fenced commit: new credentials, a failure, or a late reply.
 //
-// Why one transaction per outcome: the rotated refresh token, the status move, its outbox event, the audit entry
+// Why each outcome is one atomic unit (its own transaction, or a commit it shares with the other outcomes of its turn,
+// which lands all of them or none): the rotated refresh token, the status move, its outbox event, the audit entry
 // and the lease's release must land together. A release that could commit without the tokens would let a waiter
 // refresh with a refresh token the provider has already invalidated.
-import type { Firestore, Transaction } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import type { AtomicWrites } from './atomic-writes.js';
 import type { SealedBlob } from '../crypto/sealed-blob.js';
 import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
@@ -48,7 +50,7 @@ interface StatusMove {
 
 function announceMove(
   firestore: Firestore,
-  transaction: Transaction,
+  transaction: AtomicWrites,
   stored: StoredConnection,
   move: StatusMove,
   dependencies: RefreshWriteDependencies,
@@ -72,7 +74,7 @@ function announceMove(
 /** The changes, event and audit entry of stored credentials; `reason` says how they arrived (null: a refresh in time). */
 function refreshedChanges(
   firestore: Firestore,
-  transaction: Transaction,
+  transaction: AtomicWrites,
   stored: StoredConnection,
   refreshed: RefreshedCredentials,
   audit: { readonly actor: AuditActor; readonly reason: string | null },

@@ -12,20 +12,22 @@
 //
 // Why claims and commits usually read nothing: the caller already holds the document it decided on (the token read's
 // copy, the sweep's page), so the claim is one write conditioned on that copy's update time, and the holder remembers
-// the version it wrote itself (claim, then each extension) so its commit is one write conditioned on that. A condition
-// that fails means someone else wrote: the claim reads again and decides afresh, the commit falls back to its reading
-// transaction and the fence checks. Either way the decision is made on the document as stored when the write lands.
+// the version it wrote itself (claim, then each extension) so its commit is one write conditioned on that (sent in one
+// Commit with the other outcomes of its turn, write-groups.ts). A condition that fails means someone else wrote: the
+// claim reads again and decides afresh, the commit falls back to its reading transaction and the fence checks. Either way the decision is made on the document as stored when the write lands.
 //
 // Why a late reply is still kept: the provider may have rotated the refresh token for a holder whose lease was lost.
 // Its reply is the only copy of the new token. It is stored when the holder can prove nothing newer was stored since
 // it claimed (the credentials are still the very seal it read), so it never overwrites a newer refresh or a reconnect.
 import type { Firestore, Precondition, Timestamp, Transaction, UpdateData } from '@google-cloud/firestore';
+import { type AtomicWrites, RecordedWrites } from './atomic-writes.js';
 import { BrokerError } from '../errors/broker-error.js';
 import type { Clock } from '../time/clock.js';
 import { type ConnectionDocument, connectionDocumentSchema, type Lease } from './connection-document.js';
 import { connectionRef, parseConnectionSnapshot, readConnection, type StoredConnection } from './connection-reads.js';
 import { firestoreFailure } from './firestore-failure.js';
 import { updateConnectionDocument, updateConnectionDocumentIfUnchanged } from './connection-change.js';
+import { commitInGroup } from './write-groups.js';
 
 /** The one liveness rule: a holder is named and its time has not run out. */
 export function isLeaseLive(lease: Lease | undefined, nowMs: number): lease is Lease & { holder: string } {
@@ -185,8 +187,8 @@ export async function extendRefreshLease(
   });
 }
 
-/** The changes an outcome makes, built inside the commit's transaction (where it may also write events and audit). */
-export type OutcomeBuilder = (stored: StoredConnection, transaction: Transaction) => Partial<ConnectionDocument>;
+/** The changes an outcome makes, built with the commit's other writes (where it may also write events and audit). */
+export type OutcomeBuilder = (stored: StoredConnection, writes: AtomicWrites) => Partial<ConnectionDocument>;
 
 function fenceRefusal(connectionId: string, stored: StoredConnection | undefined, fence: RefreshFence): BrokerError | undefined {
   const details = { connectionId, leaseVersion: fence.version };
@@ -211,20 +213,30 @@ async function writeOutcome(
   known: StoredConnection | undefined,
 ): Promise<StoredConnection> {
   const docRef = connectionRef(firestore, connectionId);
-  const write = (stored: StoredConnection, transaction: Transaction, precondition?: Precondition): StoredConnection => {
-    const changes = build(stored, transaction);
+  const write = (stored: StoredConnection, writes: AtomicWrites, precondition?: Precondition): StoredConnection => {
+    const changes = build(stored, writes);
     // Validated as a whole before it is written: a refresh never leaves a document the schema rejects.
     const document = connectionDocumentSchema.parse({ ...stored.document, ...changes });
-    updateConnectionDocument(transaction, docRef, changes as UpdateData<ConnectionDocument>, precondition);
+    updateConnectionDocument(writes, docRef, changes as UpdateData<ConnectionDocument>, precondition);
     return { id: stored.id, document };
   };
   if (known !== undefined && refuse(known) === undefined) {
+    const unit = new RecordedWrites();
+    let written: StoredConnection | undefined;
     try {
-      // Reads nothing, so the client commits it as one atomic write; it lands only on the version the holder wrote.
-      return await firestore.runTransaction(async (transaction) => write(known, transaction, { lastUpdateTime: versionOf(known) }), { maxAttempts: 1 });
+      // Reads nothing: it lands only on the version the holder wrote, in one commit with this turn's other outcomes.
+      written = write(known, unit, { lastUpdateTime: versionOf(known) });
     } catch (error) {
-      // The builder's own refusals stand; a storage failure or a newer version goes through the reading transaction.
+      // The builder's own refusals stand; anything else is decided again on the document as stored, below.
       if (error instanceof BrokerError) throw error;
+    }
+    if (written !== undefined) {
+      try {
+        await commitInGroup(firestore, unit);
+        return written;
+      } catch {
+        // A storage failure, a newer version, or another unit of the same commit refused: the reading transaction decides.
+      }
     }
   }
   return inTransaction(firestore, async (transaction) => {

@@ -1,6 +1,6 @@
 // The refresh lease on the real emulator: one winner under contention, takeover after expiry, extension, fenced commits
 // that reject a late holder, and the late reply kept only when nothing newer was stored.
-import { DocumentReference, type Firestore, Transaction } from '@google-cloud/firestore';
+import { DocumentReference, type Firestore, Transaction, WriteBatch } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sealCredentials } from '../../../shared/store/connection-credentials.js';
 import { updateConnectionDocument } from '../../../shared/store/connection-change.js';
@@ -270,5 +270,64 @@ describe('conditional writes on the copy in hand', () => {
     expect(reads).toBe(1);
     expect(stored.document).toMatchObject({ statusReason: 'saw-unhealthy', health, lease: { holder: null, version: 1 } });
     expect((await readConnection(project.firestore, id))?.document).toMatchObject({ statusReason: 'saw-unhealthy', health });
+  });
+
+  /** Claims a fresh connection for each holder, all on the copy in hand. */
+  async function claimedConnections(clock: ManualClock, holders: readonly string[]) {
+    return Promise.all(
+      holders.map(async (holder) => {
+        const id = await newConnection();
+        const claim = await claimRefreshLease(project.firestore, id, claimAlways(holder, clock));
+        if (!claim.claimed) throw new Error('expected a claim');
+        return { id, fence: claim.fence };
+      }),
+    );
+  }
+
+  it('commits the outcomes issued in one turn together, in one commit, reading nothing', async () => {
+    const clock = new ManualClock();
+    const held = await claimedConnections(clock, ['a', 'b', 'c', 'd', 'e']);
+    const commits = vi.spyOn(WriteBatch.prototype, 'commit');
+    try {
+      const { reads } = await readsDuring(() => Promise.all(held.map(({ id, fence }) => commitRefresh(project.firestore, id, fence, () => ({ statusReason: `by-${fence.holder}` })))));
+      expect(reads).toBe(0);
+      expect(commits).toHaveBeenCalledTimes(1);
+    } finally {
+      commits.mockRestore();
+    }
+    for (const { id, fence } of held) {
+      expect((await readConnection(project.firestore, id))?.document).toMatchObject({ statusReason: `by-${fence.holder}`, lease: { holder: null, version: 1 } });
+    }
+  });
+
+  it('lands every outcome of a shared commit one of whose documents changed: that one on the stored document, the others as built', async () => {
+    const clock = new ManualClock();
+    const held = await claimedConnections(clock, ['a', 'b', 'c', 'd', 'e']);
+    // A health check lands on the third between its claim and the commit: its condition fails, and with it the commit.
+    const health = { status: 'unhealthy', checkedAtMs: clock.nowMs(), latencyMs: null, errorCode: 'identity_refused' } as const;
+    const changed = held[2] as (typeof held)[number];
+    await otherInstance.runTransaction(async (transaction) => {
+      updateConnectionDocument(transaction, connectionRef(otherInstance, changed.id), { health });
+    });
+
+    const commits = vi.spyOn(WriteBatch.prototype, 'commit');
+    let stored: Awaited<ReturnType<typeof commitRefresh>>[];
+    try {
+      const during = await readsDuring(() =>
+        Promise.all(held.map(({ id, fence }) => commitRefresh(project.firestore, id, fence, (current) => ({ statusReason: `${fence.holder}-saw-${current.document.health.status}` })))),
+      );
+      stored = during.result;
+      // One commit was tried for all five and refused whole; none can tell whose condition failed, so each read again.
+      expect(commits).toHaveBeenCalledTimes(1);
+      expect(during.reads).toBe(5);
+    } finally {
+      commits.mockRestore();
+    }
+
+    for (const [index, { id, fence }] of held.entries()) {
+      const expected = index === 2 ? { statusReason: 'c-saw-unhealthy', health } : { statusReason: `${fence.holder}-saw-unknown` };
+      expect(stored[index]?.document).toMatchObject({ ...expected, lease: { holder: null, version: 1 } });
+      expect((await readConnection(project.firestore, id))?.document).toMatchObject({ ...expected, lease: { holder: null, version: 1 } });
+    }
   });
 });
