@@ -1,4 +1,4 @@
-// How a provider call leaves the process: Node's own http and https clients over keep-alive agents, the reply read
+// How a provider call leaves the process: Node's own http and https clients over the provider agents, the reply read
 // with a size cap after any content decoding, the whole call ended by the caller's abort signal.
 //
 // Why not fetch: a refresh sweep spends most of its CPU on its I/O, and fetch is the dearest part of it. Measured on
@@ -8,11 +8,13 @@
 //
 // What fetch did that is kept here: redirects are never followed (node:http never follows them); a compressed reply is
 // decoded (gzip, deflate, br), and the cap counts decoded bytes, so a small compressed bomb is refused like a large
-// reply; a User-Agent is sent (GitHub's API refuses requests without one).
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// reply; a User-Agent is sent ("Requests with no User-Agent header will be rejected":
+// https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent).
+import { type IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { providerAgentFor } from '../http/provider-agents.js';
 
 export interface TransportRequest {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -41,16 +43,6 @@ export class ReplyTooLarge extends Error {
     this.name = 'ReplyTooLarge';
   }
 }
-
-/**
- * Idle sockets are closed after this long (sooner when the server's Keep-Alive header says so): a server that closed
- * one first would fail the next request sent on it. Node's own servers close idle sockets after 5 s.
- */
-const IDLE_SOCKET_MS = 4_000;
-const agents = {
-  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-} as const;
 
 const USER_AGENT = 'oauth-broker';
 
@@ -81,7 +73,7 @@ function headersOf(incoming: IncomingMessage): Headers {
 export const nodeProviderTransport: ProviderTransport = (request) =>
   new Promise<TransportReply>((resolve, reject) => {
     const { url } = request;
-    const agent = url.protocol === 'https:' ? agents['https:'] : url.protocol === 'http:' ? agents['http:'] : undefined;
+    const agent = providerAgentFor(url);
     if (agent === undefined) {
       reject(new TypeError(`unsupported protocol ${url.protocol}`));
       return;

@@ -1,11 +1,12 @@
 // One proxied request to a provider's API: only to a URL inside the provider's boundary (routed through the origin
 // overrides like every provider call), headers cleaned both ways, the body streamed within a cap, a timeout until the
 // provider's answer begins.
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type IncomingMessage, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { BrokerError } from '../../errors/broker-error.js';
 import { relay } from '../../http/relay-stream.js';
+import { providerAgentFor } from '../../http/provider-agents.js';
 import { bodyTooLarge } from '../../http/request-body-limits.js';
 import type { RequestBodySource } from '../../http/streamed-body.js';
 import { type OriginOverrides, routeProviderUrl } from '../../oauth/origin-overrides.js';
@@ -77,9 +78,6 @@ export interface ProviderApiTransport {
   readonly overrides: OriginOverrides;
 }
 
-// Kept-alive connections to provider hosts: a warm proxied call costs no TCP or TLS handshake.
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
-
 /** Counts what flows through, failing the stream once more than `limitBytes` passed. */
 export function byteCap(limitBytes: number, refuse: () => Error): Transform {
   let seen = 0;
@@ -114,7 +112,8 @@ export function sendProviderApiRequest(transport: ProviderApiTransport, boundary
     const outbound = send(routed, {
       method: request.method,
       headers: headers.flat() as unknown as OutgoingHttpHeaders,
-      agent: routed.protocol === 'https:' ? agents.https : agents.http,
+      // Kept-alive connections to provider hosts: a warm proxied call costs no TCP or TLS handshake.
+      agent: providerAgentFor(routed),
     });
     let settled = false;
     const fail = (error: unknown) => {
