@@ -1,4 +1,5 @@
-// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 80 in flight — wall time against the provider-bound ideal.
+// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 160 in flight, the stand-ins (KMS,
+// provider sandbox) in a process of their own — wall time against the storage floor and the provider-bound ideal.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BulkWriter, DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
@@ -19,11 +20,10 @@ import { RecordedWrites } from '../shared/store/atomic-writes.js';
 import { commitInGroup, updateInGroup } from '../shared/store/write-groups.js';
 import { createBrokerRuntime } from '../shared/usecases/broker-runtime.js';
 import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
-import { FIXTURE_REDIRECT_URI, readStoredConnection, registerSandboxClient } from '../test/support/connection-fixtures.js';
+import { FIXTURE_REDIRECT_URI, readStoredConnection, sandboxClientOf } from '../test/support/connection-fixtures.js';
 import { startFirestoreEmulator } from '../local/firestore-emulator.js';
 import { cpuWindow } from './http-load/run-http-load.js';
-import { startKmsStandin } from '../local/kms-standin/server.js';
-import { type ProviderSandbox, startProviderSandbox } from '../local/provider-sandbox/provider-sandbox.js';
+import { type StandinsProcess, startStandinsProcess } from './standins-process.js';
 
 const PROJECT_ID = 'bench-refresh-sweep';
 const KEY_NAME = `projects/${PROJECT_ID}/locations/global/keyRings/bench/cryptoKeys/tokens`;
@@ -81,10 +81,10 @@ export interface RefreshSweepBenchReport {
   readonly readsPerRefresh: number;
   readonly commitsPerRefresh: number;
   /**
-   * CPU per connection, in ms, of this process (broker, KMS stand-in, provider sandbox) and of the emulator's JVM: over
-   * the floor's best measured level (two transactions count as one connection), the own-writes replay and the sweep;
-   * null when the emulator was reused (no process to read). With the share of the machine's cores both kept busy over
-   * the sweep.
+   * CPU per connection, in ms, of this process (the broker), the stand-ins' process (KMS, provider sandbox) and the
+   * emulator's JVM: over the floor's best measured level (two transactions count as one connection), the own-writes
+   * replay and the sweep; null when the emulator was reused (no process to read). With the share of the machine's cores
+   * the three kept busy over the sweep.
    */
   readonly cpuPerConnection: {
     readonly floor: CpuSpent | null;
@@ -154,7 +154,7 @@ async function measureTransactionPace(
   firestore: Firestore,
   count: number,
   inFlight: number,
-  emulatorPid: number | undefined,
+  watched: WatchedProcesses,
 ): Promise<{ perSecond: number; cpu: CpuSpent | null }> {
   const scratch = firestore.collection(`bench-transaction-pace-${inFlight}`);
   for (let start = 0; start < count; start += BATCH_SIZE) {
@@ -162,7 +162,7 @@ async function measureTransactionPace(
     for (let index = start; index < Math.min(count, start + BATCH_SIZE); index += 1) batch.set(scratch.doc(`d${index}`), { n: 0, pad: 'x'.repeat(2_000) });
     await batch.commit();
   }
-  const spent = benchAndEmulatorCpu(emulatorPid);
+  const spent = processesCpu(watched);
   const began = performance.now();
   await inParallel(count, inFlight, (index) =>
     firestore.runTransaction(async (transaction) => {
@@ -173,22 +173,29 @@ async function measureTransactionPace(
   return { perSecond: (count / (performance.now() - began)) * 1000, cpu: spent() };
 }
 
-interface CpuSpent {
+export interface CpuSpent {
   readonly benchMs: number;
+  readonly standinsMs: number;
   readonly emulatorMs: number;
 }
 
-/** Starts a window over this process's CPU and the emulator JVM's; its end gives null for an emulator this bench reused. */
-function benchAndEmulatorCpu(emulatorPid: number | undefined): () => CpuSpent | null {
-  const window = cpuWindow({ benchMs: process.pid, emulatorMs: emulatorPid });
+/** The processes besides this one whose CPU is read: the emulator's JVM (undefined when reused) and the stand-ins'. */
+interface WatchedProcesses {
+  readonly emulator: number | undefined;
+  readonly standins: number;
+}
+
+/** Starts a window over the CPU of this process and the watched ones; its end gives null for an emulator this bench reused. */
+function processesCpu(watched: WatchedProcesses): () => CpuSpent | null {
+  const window = cpuWindow({ benchMs: process.pid, standinsMs: watched.standins, emulatorMs: watched.emulator });
   return () => {
-    const { benchMs, emulatorMs } = window();
-    return benchMs === null || emulatorMs === null ? null : { benchMs, emulatorMs };
+    const { benchMs, standinsMs, emulatorMs } = window();
+    return benchMs === null || standinsMs === null || emulatorMs === null ? null : { benchMs, standinsMs, emulatorMs };
   };
 }
 
 function perConnection(spent: CpuSpent | null, connections: number): CpuSpent | null {
-  return spent === null ? null : { benchMs: spent.benchMs / connections, emulatorMs: spent.emulatorMs / connections };
+  return spent === null ? null : { benchMs: spent.benchMs / connections, standinsMs: spent.standinsMs / connections, emulatorMs: spent.emulatorMs / connections };
 }
 
 /**
@@ -198,7 +205,7 @@ function perConnection(spent: CpuSpent | null, connections: number): CpuSpent | 
  * conditioned on the claim's version, with an audit entry created beside it, committed with the other outcomes of its
  * turn), `inFlight` connections at once. What storage alone costs the sweep on this machine.
  */
-async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number, emulatorPid: number | undefined): Promise<{ ms: number; cpu: CpuSpent | null }> {
+async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[], inFlight: number, watched: WatchedProcesses): Promise<{ ms: number; cpu: CpuSpent | null }> {
   const scratch = firestore.collection('bench-refresh-writes');
   const audit = firestore.collection('bench-refresh-writes-audit');
   const originals = await firestore.getAll(...ids.map((id) => connectionRef(firestore, id)));
@@ -208,7 +215,7 @@ async function measureOwnWritesAlone(firestore: Firestore, ids: readonly string[
     await batch.commit();
   }
   const copies = await firestore.getAll(...ids.map((id) => scratch.doc(id)));
-  const spent = benchAndEmulatorCpu(emulatorPid);
+  const spent = processesCpu(watched);
   const began = performance.now();
   await inParallel(copies.length, inFlight, async (index) => {
     const copy = copies[index] as (typeof copies)[number];
@@ -338,11 +345,11 @@ async function countLostTokens(
   vault: Vault,
   oauth: OAuthRuntime,
   client: ClientCredentials,
-  sandbox: ProviderSandbox,
+  standins: StandinsProcess,
   ids: readonly string[],
   sweepStartedMs: number,
 ): Promise<number> {
-  sandbox.configure('zoom', { latencyMs: 0 });
+  await standins.configure('zoom', { latencyMs: 0 });
   const provider = createProviderCatalog().resolve('zoom');
   const lost = await inParallel(ids.length, SETUP_PARALLELISM, async (index) => {
     const { connection, credentials } = await readStoredConnection(firestore, vault, ids[index] as string);
@@ -361,17 +368,17 @@ async function countLostTokens(
 export async function runRefreshSweepBenchmark(log: (line: string) => void): Promise<RefreshSweepBenchReport> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const emulator = await startFirestoreEmulator();
-  const [kms, sandbox] = await Promise.all([startKmsStandin(), startProviderSandbox()]);
-  const stoppers: (() => Promise<unknown>)[] = [() => emulator.stop(), () => kms.stop(), () => sandbox.close()];
+  const { client, env: clientEnv } = sandboxClientOf('zoom');
+  const standins = await startStandinsProcess({ keyName: KEY_NAME, clients: { zoom: { ...client, redirectUris: [FIXTURE_REDIRECT_URI] } } });
+  const stoppers: (() => Promise<unknown>)[] = [() => emulator.stop(), () => standins.stop()];
+  const watched: WatchedProcesses = { emulator: emulator.pid, standins: standins.pid };
   try {
-    kms.ensureKey(KEY_NAME);
-    const { client, env: clientEnv } = registerSandboxClient(sandbox, 'zoom');
     const config = loadConfig({
       GOOGLE_CLOUD_PROJECT: PROJECT_ID,
       FIRESTORE_EMULATOR_HOST: emulator.host,
       KMS_KEY_NAME: KEY_NAME,
-      KMS_API_ENDPOINT: kms.endpoint,
-      PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(sandbox.originOverrides),
+      KMS_API_ENDPOINT: standins.kmsEndpoint,
+      PROVIDER_ORIGIN_OVERRIDES: JSON.stringify(standins.originOverrides),
       // Per-refresh lines go to Cloud Logging in production; here they would only measure the terminal.
       LOG_LEVEL: 'ERROR',
       ...clientEnv,
@@ -385,9 +392,9 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const sweepOptions = { concurrency: CONCURRENCY, providerCaps: { zoom: CONCURRENCY }, timeBudgetMs: 10 * 60_000, drain: false };
     log(`warming up: ${WARM_UP_CONNECTIONS} connections seeded and swept first, so the emulator's JVM has compiled what the floor and the sweep run...`);
     await seedConnections(firestore, runtime.vault(), oauth, client, WARM_UP_CONNECTIONS, 'bench-warm-up');
-    sandbox.configure('zoom', { latencyMs: LATENCY_MS });
+    await standins.configure('zoom', { latencyMs: LATENCY_MS });
     const warmUp = await runRefreshSweep(runtime, sweepOptions);
-    sandbox.configure('zoom', { latencyMs: 0 });
+    await standins.configure('zoom', { latencyMs: 0 });
     if (warmUp.refreshed !== WARM_UP_CONNECTIONS) throw new Error(`the warm-up sweep refreshed ${warmUp.refreshed} of ${WARM_UP_CONNECTIONS}`);
     log(`seeding ${CONNECTIONS} zoom connections (consent at the sandbox, sealed with the vault, batched writes)...`);
     const ids = await seedConnections(firestore, runtime.vault(), oauth, client, CONNECTIONS, 'bench');
@@ -399,7 +406,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     for (let pass = 0; pass <= FLOOR_WARM_UP_PASSES; pass += 1) {
       const warmUp = pass < FLOOR_WARM_UP_PASSES;
       for (const inFlight of FLOOR_IN_FLIGHT) {
-        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, emulator.pid);
+        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, watched);
         log(`the emulator's transaction pace${warmUp ? ' (warm-up, not counted)' : ''}: ${pace.perSecond.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
         if (warmUp || pace.perSecond <= storageTransactionsPerSecond) continue;
         storageTransactionsPerSecond = pace.perSecond;
@@ -407,24 +414,24 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
         floorCpu = perConnection(pace.cpu, CONNECTIONS / TRANSACTIONS_PER_REFRESH);
       }
     }
-    const ownWrites = await measureOwnWritesAlone(firestore, ids, CONCURRENCY, emulator.pid);
+    const ownWrites = await measureOwnWritesAlone(firestore, ids, CONCURRENCY, watched);
     const ownWritesAloneMs = ownWrites.ms;
     log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (a grouped claim and a conditional commit with its audit entry per connection, ${CONCURRENCY} in flight)`);
 
-    sandbox.configure('zoom', { latencyMs: LATENCY_MS });
-    sandbox.resetCalls();
+    await standins.configure('zoom', { latencyMs: LATENCY_MS });
+    await standins.resetCalls();
     const sweepStartedMs = Date.now();
     const storageCalls = countStorageCalls(firestore);
-    const sweepCpu = benchAndEmulatorCpu(emulator.pid);
+    const sweepCpu = processesCpu(watched);
     const started = performance.now();
     const report = await runRefreshSweep(runtime, sweepOptions);
     const wallMs = performance.now() - started;
     const sweepSpent = sweepCpu();
     const sweepCalls = storageCalls();
-    const providerRefreshCalls = sandbox.calls('zoom', 'refresh');
+    const providerRefreshCalls = await standins.calls('zoom', 'refresh');
     const perRefresh = (count: number) => (report.refreshed === 0 ? 0 : count / report.refreshed);
     log('checking every stored refresh token at the sandbox...');
-    const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, sandbox, ids, sweepStartedMs);
+    const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, standins, ids, sweepStartedMs);
     return {
       connections: CONNECTIONS,
       concurrency: CONCURRENCY,
@@ -446,7 +453,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
         floor: floorCpu,
         ownWritesAlone: perConnection(ownWrites.cpu, ids.length),
         sweep: perConnection(sweepSpent, report.refreshed),
-        sweepBusyShare: sweepSpent === null ? null : (sweepSpent.benchMs + sweepSpent.emulatorMs) / (wallMs * availableParallelism()),
+        sweepBusyShare: sweepSpent === null ? null : (sweepSpent.benchMs + sweepSpent.standinsMs + sweepSpent.emulatorMs) / (wallMs * availableParallelism()),
         cores: availableParallelism(),
       },
       transactionsPerRefresh: perRefresh(sweepCalls.transactions),

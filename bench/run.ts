@@ -10,7 +10,7 @@ import { coldStartLines, runColdStartBenchmark } from './cold-start.js';
 import { runFaultMatrixBenchmark } from './fault-matrix.js';
 import { PROXY_ADDED_P50_TARGET_MS, runProxyBenchmark } from './proxy-call.js';
 import { fuzzVerdict, runFuzzBenchmark } from './fuzz.js';
-import { runRefreshSweepBenchmark } from './refresh-sweep.js';
+import { type CpuSpent, runRefreshSweepBenchmark } from './refresh-sweep.js';
 import { type BurstCpu, runTokenLoadBenchmark } from './token-load.js';
 import { runTokenReadBenchmark, type TokenReadRow } from './token-read.js';
 
@@ -164,16 +164,17 @@ async function refreshSweepSection(): Promise<void> {
   log('');
   const sweep = await runRefreshSweepBenchmark(log);
   log('');
-  log(`Refresh sweep — ${sweep.connections} expiring connections, sandbox latency ${sweep.latencyMs} ms, concurrency ${sweep.concurrency} (emulator, KMS stand-in, this machine)`);
+  log(`Refresh sweep — ${sweep.connections} expiring connections, sandbox latency ${sweep.latencyMs} ms, concurrency ${sweep.concurrency} (emulator, KMS stand-in and provider sandbox in a process of their own, this machine)`);
   log(`wall time:               ${(sweep.wallMs / 1000).toFixed(2)} s   (provider-bound ideal ${(sweep.idealMs / 1000).toFixed(2)} s, ${(sweep.wallMs / sweep.idealMs).toFixed(2)}x)`);
   log(`refreshes per second:    ${sweep.refreshesPerSecond.toFixed(0)}   (ideal ${((sweep.connections / sweep.idealMs) * 1000).toFixed(0)})`);
   log(`storage floor:           ${(sweep.storageFloorMs / 1000).toFixed(2)} s   (2 transactions per connection at the emulator's ${sweep.storageTransactionsPerSecond.toFixed(0)} transactions/s; ${(sweep.wallMs / sweep.storageFloorMs).toFixed(2)}x)`);
   log(`own writes alone:        ${(sweep.ownWritesAloneMs / 1000).toFixed(2)} s   (the same writes on copies of the documents, nothing else running; ${(sweep.wallMs / sweep.ownWritesAloneMs).toFixed(2)}x: the rest is the broker's CPU and the provider, sharing this machine's cores with the emulator)`);
   const { floor: floorCpu, ownWritesAlone: ownWritesCpu, sweep: sweepCpu, sweepBusyShare, cores } = sweep.cpuPerConnection;
   if (floorCpu !== null && ownWritesCpu !== null && sweepCpu !== null && sweepBusyShare !== null) {
-    const both = (spent: { benchMs: number; emulatorMs: number }) => `${spent.benchMs.toFixed(1)} + ${spent.emulatorMs.toFixed(1)} = ${(spent.benchMs + spent.emulatorMs).toFixed(1)} ms`;
+    const both = (spent: CpuSpent) =>
+      `${spent.benchMs.toFixed(1)} + ${spent.standinsMs.toFixed(1)} + ${spent.emulatorMs.toFixed(1)} = ${(spent.benchMs + spent.standinsMs + spent.emulatorMs).toFixed(1)} ms`;
     log(`CPU per connection:      floor ${both(floorCpu)}, own writes alone ${both(ownWritesCpu)}, sweep ${both(sweepCpu)}`);
-    log(`                         (this process + the emulator's JVM; the sweep kept ${(sweepBusyShare * 100).toFixed(0)}% of ${cores} cores busy)`);
+    log(`                         (the broker's process + the stand-ins' (KMS, provider sandbox) + the emulator's JVM; the sweep kept ${(sweepBusyShare * 100).toFixed(0)}% of ${cores} cores busy)`);
   }
   log(`commits/refresh:         ${sweep.commitsPerRefresh.toFixed(2)}   (measured: every commit the sweep made, reading transactions ${sweep.transactionsPerRefresh.toFixed(2)} of them, over connections refreshed; outcomes of one turn share a commit)`);
   log(`reads/refresh:           ${sweep.readsPerRefresh.toFixed(2)}   (claims and commits write on the copy in hand; they read only when it changed)`);

@@ -25,11 +25,17 @@ import type { ProviderSandbox } from '../../local/provider-sandbox/provider-sand
 export const FIXTURE_REDIRECT_URI = 'https://broker.example.test/callback';
 
 /** Registers a client for `provider` at the sandbox; returns it and the PROVIDER_<ID>_CLIENT_* variables naming it. */
-export function registerSandboxClient(sandbox: ProviderSandbox, provider: string): { client: Required<ClientCredentials>; env: Record<string, string> } {
+/** The fixture client of `provider`, and the settings that give it to the broker; registered nowhere yet. */
+export function sandboxClientOf(provider: string): { client: Required<ClientCredentials>; env: Record<string, string> } {
   const client = { clientId: `${provider}-client`, clientSecret: `${provider}-secret-${'s'.repeat(16)}` };
-  sandbox.registerClient(provider, { ...client, redirectUris: [FIXTURE_REDIRECT_URI] });
   const prefix = `PROVIDER_${provider.toUpperCase()}_CLIENT`;
   return { client, env: { [`${prefix}_ID`]: client.clientId, [`${prefix}_SECRET`]: client.clientSecret } };
+}
+
+export function registerSandboxClient(sandbox: ProviderSandbox, provider: string): { client: Required<ClientCredentials>; env: Record<string, string> } {
+  const fixture = sandboxClientOf(provider);
+  sandbox.registerClient(provider, { ...fixture.client, redirectUris: [FIXTURE_REDIRECT_URI] });
+  return fixture;
 }
 
 export interface ConnectionInput {
