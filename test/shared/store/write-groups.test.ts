@@ -1,9 +1,11 @@
 // Conditional updates issued in one turn travel in one BatchWrite (shared/store/write-groups.ts): each lands or fails on
-// its own precondition alone, its write time is the document's new version, and no group is left open.
-import { FieldValue, type Firestore, type Timestamp } from '@google-cloud/firestore';
+// its own precondition alone, its write time is the document's new version, and no group is left open. Atomic units
+// issued in one turn share a commit: all of them land, or none.
+import { FieldValue, type Firestore, type Timestamp, WriteBatch } from '@google-cloud/firestore';
 import { describe, expect, it, vi } from 'vitest';
+import { RecordedWrites } from '../../../shared/store/atomic-writes.js';
 import { isStaleVersionFailure } from '../../../shared/store/firestore-failure.js';
-import { updateInGroup } from '../../../shared/store/write-groups.js';
+import { commitInGroup, updateInGroup } from '../../../shared/store/write-groups.js';
 import { useFirestoreTestProject } from '../../support/firestore-test-project.js';
 
 const project = useFirestoreTestProject('write-groups');
@@ -79,5 +81,38 @@ describe('updateInGroup', () => {
     const rejected = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     expect(isStaleVersionFailure(rejected?.reason)).toBe(true);
     expect([1, 2]).toContain((await snapshot!.ref.get()).get('n'));
+  });
+});
+
+describe('commitInGroup', () => {
+  const unitCreating = (firestore: Firestore, collection: string, ids: readonly string[]) => {
+    const unit = new RecordedWrites();
+    for (const id of ids) unit.create(firestore.collection(collection).doc(id), { id });
+    return unit;
+  };
+
+  it('commits the units of one turn together, at most 20 to a commit', async () => {
+    const { firestore } = project;
+    const commits = vi.spyOn(WriteBatch.prototype, 'commit');
+    try {
+      await Promise.all(Array.from({ length: 45 }, (_, index) => commitInGroup(firestore, unitCreating(firestore, 'units', [`u${index}`, `u${index}-audit`]))));
+      expect(commits).toHaveBeenCalledTimes(3);
+    } finally {
+      commits.mockRestore();
+    }
+    expect((await firestore.collection('units').get()).size).toBe(90);
+  });
+
+  it('lands none of a commit\'s units when one of them fails, and tells every unit so', async () => {
+    const { firestore } = project;
+    await firestore.collection('all-or-none').doc('taken').set({ id: 'taken' });
+    const outcomes = await Promise.allSettled([
+      commitInGroup(firestore, unitCreating(firestore, 'all-or-none', ['a', 'a-audit'])),
+      // Creating a document that exists fails, and with it the whole commit.
+      commitInGroup(firestore, unitCreating(firestore, 'all-or-none', ['taken'])),
+      commitInGroup(firestore, unitCreating(firestore, 'all-or-none', ['b', 'b-audit'])),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((await firestore.collection('all-or-none').get()).docs.map((document) => document.id)).toEqual(['taken']);
   });
 });
