@@ -23,12 +23,12 @@ import { runRefreshSweep } from '../shared/usecases/sweeps/refresh-sweep.js';
 import { FIXTURE_REDIRECT_URI, readStoredConnection, sandboxClientOf } from '../test/support/connection-fixtures.js';
 import { startFirestoreEmulator } from '../local/firestore-emulator.js';
 import { cpuWindow } from './http-load/run-http-load.js';
-import { type StandinsProcess, startStandinsProcess } from './standins-process.js';
+import { startStandinsProcess } from './standins-process.js';
 
 const PROJECT_ID = 'bench-refresh-sweep';
 const KEY_NAME = `projects/${PROJECT_ID}/locations/global/keyRings/bench/cryptoKeys/tokens`;
-const CONNECTIONS = 2_000;
-const LATENCY_MS = 50;
+export const CONNECTIONS = 2_000;
+export const LATENCY_MS = 50;
 /**
  * The sweep's slots. Each spends LATENCY_MS of every refresh at the provider, so the slots must be many for the sweep
  * to be held by the machine rather than by the provider's waits. With outcomes committed in groups, 80 slots left the
@@ -36,7 +36,7 @@ const LATENCY_MS = 50;
  * 1.16x; 4.01 s against 3.63 s, 1.11x). The floor is measured at the same levels, so the slots buy the sweep nothing
  * they do not also buy the floor.
  */
-const CONCURRENCY = 160;
+export const CONCURRENCY = 160;
 /** The floor is the emulator's best pace over these levels, so a sweep at any concurrency is read against the fastest. */
 const FLOOR_IN_FLIGHT = [20, 40, 80, 160] as const;
 /**
@@ -45,7 +45,7 @@ const FLOOR_IN_FLIGHT = [20, 40, 80, 160] as const;
  * the emulator 3.0, 1.9 and 1.6 ms of CPU per connection. Whatever runs first is measured on a colder emulator. So a
  * sweep of its own runs before anything is measured, and every floor level runs once to warm up, then again to measure.
  */
-const WARM_UP_CONNECTIONS = 1_000;
+export const WARM_UP_CONNECTIONS = 1_000;
 const FLOOR_WARM_UP_PASSES = 1;
 /** Setup runs this many consent flows and seals at once; Firestore batches hold up to 500 writes. */
 const SETUP_PARALLELISM = 32;
@@ -143,14 +143,14 @@ function countStorageCalls(firestore: Firestore): () => { transactions: number; 
 }
 
 /** Transactions per connection the sweep cannot avoid: the lease claim and the fenced write of the result. */
-const TRANSACTIONS_PER_REFRESH = 2;
+export const TRANSACTIONS_PER_REFRESH = 2;
 
 /**
  * The storage floor: plain get+update transactions on scratch documents of the connections' size, `inFlight` at once,
  * with nothing else running. The emulator serves transactions at a fixed pace that no code of ours can
  * beat, so the sweep's wall time is read beside this as well as beside the provider-bound ideal.
  */
-async function measureTransactionPace(
+export async function measureTransactionPace(
   firestore: Firestore,
   count: number,
   inFlight: number,
@@ -180,13 +180,13 @@ export interface CpuSpent {
 }
 
 /** The processes besides this one whose CPU is read: the emulator's JVM (undefined when reused) and the stand-ins'. */
-interface WatchedProcesses {
+export interface WatchedProcesses {
   readonly emulator: number | undefined;
   readonly standins: number;
 }
 
 /** Starts a window over the CPU of this process and the watched ones; its end gives null for an emulator this bench reused. */
-function processesCpu(watched: WatchedProcesses): () => CpuSpent | null {
+export function processesCpu(watched: WatchedProcesses): () => CpuSpent | null {
   const window = cpuWindow({ benchMs: process.pid, standinsMs: watched.standins, emulatorMs: watched.emulator });
   return () => {
     const { benchMs, standinsMs, emulatorMs } = window();
@@ -194,7 +194,7 @@ function processesCpu(watched: WatchedProcesses): () => CpuSpent | null {
   };
 }
 
-function perConnection(spent: CpuSpent | null, connections: number): CpuSpent | null {
+export function perConnection(spent: CpuSpent | null, connections: number): CpuSpent | null {
   return spent === null ? null : { benchMs: spent.benchMs / connections, standinsMs: spent.standinsMs / connections, emulatorMs: spent.emulatorMs / connections };
 }
 
@@ -297,7 +297,7 @@ async function consent(oauth: OAuthRuntime, client: ClientCredentials, account: 
  * Connects `count` sandbox accounts of `tenantId` and writes their connections in batches, each due in a minute (sealed
  * with the real vault).
  */
-async function seedConnections(
+export async function seedConnections(
   firestore: Firestore,
   vault: Vault,
   oauth: OAuthRuntime,
@@ -339,17 +339,18 @@ async function seedConnections(
   return documents.map(({ id }) => id);
 }
 
-/** Connections whose stored refresh token the provider no longer takes (or that were not refreshed at all). */
-async function countLostTokens(
+/**
+ * Connections whose stored refresh token the provider no longer takes (or that were not refreshed at all). Each is
+ * refreshed once more at the sandbox, so set its latency to 0 first.
+ */
+export async function countLostTokens(
   firestore: Firestore,
   vault: Vault,
   oauth: OAuthRuntime,
   client: ClientCredentials,
-  standins: StandinsProcess,
   ids: readonly string[],
   sweepStartedMs: number,
 ): Promise<number> {
-  await standins.configure('zoom', { latencyMs: 0 });
   const provider = createProviderCatalog().resolve('zoom');
   const lost = await inParallel(ids.length, SETUP_PARALLELISM, async (index) => {
     const { connection, credentials } = await readStoredConnection(firestore, vault, ids[index] as string);
@@ -363,6 +364,28 @@ async function countLostTokens(
     }
   });
   return lost.reduce<number>((sum, value) => sum + value, 0);
+}
+
+/**
+ * The emulator's best transaction pace over FLOOR_IN_FLIGHT, each level run once to warm up first, and the CPU per
+ * connection at that level (two transactions count as one connection).
+ */
+export async function measureStorageFloor(
+  firestore: Firestore,
+  watched: WatchedProcesses,
+  log: (line: string) => void,
+): Promise<{ perSecond: number; cpuPerConnection: CpuSpent | null }> {
+  let best = { perSecond: 0, cpuPerConnection: null as CpuSpent | null };
+  for (let pass = 0; pass <= FLOOR_WARM_UP_PASSES; pass += 1) {
+    const warmUp = pass < FLOOR_WARM_UP_PASSES;
+    for (const inFlight of FLOOR_IN_FLIGHT) {
+      const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, watched);
+      log(`the emulator's transaction pace${warmUp ? ' (warm-up, not counted)' : ''}: ${pace.perSecond.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
+      if (warmUp || pace.perSecond <= best.perSecond) continue;
+      best = { perSecond: pace.perSecond, cpuPerConnection: perConnection(pace.cpu, CONNECTIONS / TRANSACTIONS_PER_REFRESH) };
+    }
+  }
+  return best;
 }
 
 export async function runRefreshSweepBenchmark(log: (line: string) => void): Promise<RefreshSweepBenchReport> {
@@ -401,19 +424,7 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const setupMs = performance.now() - setupStarted;
     log(`seeded in ${(setupMs / 1000).toFixed(1)} s; sweeping with the sandbox answering in ${LATENCY_MS} ms, ${CONCURRENCY} in flight...`);
 
-    let storageTransactionsPerSecond = 0;
-    let floorCpu: CpuSpent | null = null;
-    for (let pass = 0; pass <= FLOOR_WARM_UP_PASSES; pass += 1) {
-      const warmUp = pass < FLOOR_WARM_UP_PASSES;
-      for (const inFlight of FLOOR_IN_FLIGHT) {
-        const pace = await measureTransactionPace(firestore, CONNECTIONS, inFlight, watched);
-        log(`the emulator's transaction pace${warmUp ? ' (warm-up, not counted)' : ''}: ${pace.perSecond.toFixed(0)}/s (${CONNECTIONS} get+update transactions, ${inFlight} in flight)`);
-        if (warmUp || pace.perSecond <= storageTransactionsPerSecond) continue;
-        storageTransactionsPerSecond = pace.perSecond;
-        // Two of these transactions are what the floor counts per connection.
-        floorCpu = perConnection(pace.cpu, CONNECTIONS / TRANSACTIONS_PER_REFRESH);
-      }
-    }
+    const { perSecond: storageTransactionsPerSecond, cpuPerConnection: floorCpu } = await measureStorageFloor(firestore, watched, log);
     const ownWrites = await measureOwnWritesAlone(firestore, ids, CONCURRENCY, watched);
     const ownWritesAloneMs = ownWrites.ms;
     log(`the sweep's own writes alone: ${(ownWritesAloneMs / 1000).toFixed(2)} s (a grouped claim and a conditional commit with its audit entry per connection, ${CONCURRENCY} in flight)`);
@@ -431,7 +442,8 @@ export async function runRefreshSweepBenchmark(log: (line: string) => void): Pro
     const providerRefreshCalls = await standins.calls('zoom', 'refresh');
     const perRefresh = (count: number) => (report.refreshed === 0 ? 0 : count / report.refreshed);
     log('checking every stored refresh token at the sandbox...');
-    const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, standins, ids, sweepStartedMs);
+    await standins.configure('zoom', { latencyMs: 0 });
+    const lostTokens = await countLostTokens(firestore, runtime.vault(), oauth, client, ids, sweepStartedMs);
     return {
       connections: CONNECTIONS,
       concurrency: CONCURRENCY,
