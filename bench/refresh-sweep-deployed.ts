@@ -82,6 +82,8 @@ export async function runDeployedRefreshSweepBenchmark(log: (line: string) => vo
       SWEEP_TIME_BUDGET_SECONDS: '600',
     },
     onProgress: (line) => log(`  ${line}`),
+    // As token-read: BENCH_PROFILE_DIR gets the refresh function's V8 CPU profile, written when the stack stops it.
+    ...(process.env.BENCH_PROFILE_DIR ? { functionNodeOptions: { refresh: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] } } : {}),
   });
   const config = loadConfig(stack.functionEnv);
   const firestore = createFirestore(config);
