@@ -1,5 +1,5 @@
-// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 160 in flight, the stand-ins (KMS,
-// provider sandbox) in a process of their own — wall time against the storage floor and the provider-bound ideal.
+// Refresh-sweep benchmark: 2,000 expiring connections, a provider answering in 50 ms, 160 in flight, the stand-ins
+// (KMS, provider sandbox) in a process of their own — wall time against the storage floor and the provider-bound ideal.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BulkWriter, DocumentReference, FieldValue, type Firestore, Timestamp, Transaction, WriteBatch } from '@google-cloud/firestore';
@@ -72,7 +72,7 @@ export interface RefreshSweepBenchReport {
   readonly storageFloorMs: number;
   /** The writes the sweep made, replayed on copies of the same documents with nothing else running, at its concurrency. */
   readonly ownWritesAloneMs: number;
-  /** Reading transactions the sweep started (runTransaction; retries inside one not counted), per refreshed connection. */
+  /** Reading transactions the sweep started (runTransaction, retries not counted), per refreshed connection. */
   readonly transactionsPerRefresh: number;
   /**
    * Document reads (plain or in a transaction) and commits (a transaction's or a batch's: each atomic, each one request,
@@ -185,7 +185,7 @@ export interface WatchedProcesses {
   readonly standins: number;
 }
 
-/** Starts a window over the CPU of this process and the watched ones; its end gives null for an emulator this bench reused. */
+/** Starts a window over the CPU of this process and the watched ones; its end gives null for a reused emulator. */
 export function processesCpu(watched: WatchedProcesses): () => CpuSpent | null {
   const window = cpuWindow({ benchMs: process.pid, standinsMs: watched.standins, emulatorMs: watched.emulator });
   return () => {

@@ -5,11 +5,10 @@ import type { DocumentData, DocumentReference, Precondition, UpdateData, WithFie
 
 export interface AtomicWrites {
   create<AppModelType, DbModelType extends DocumentData>(ref: DocumentReference<AppModelType, DbModelType>, data: WithFieldValue<AppModelType>): unknown;
-  set<AppModelType, DbModelType extends DocumentData>(ref: DocumentReference<AppModelType, DbModelType>, data: WithFieldValue<AppModelType>): unknown;
   update<AppModelType, DbModelType extends DocumentData>(ref: DocumentReference<AppModelType, DbModelType>, data: UpdateData<DbModelType>, precondition?: Precondition): unknown;
 }
 
-/** Writes kept in order until `addTo` puts them in a batch: nothing reaches a batch from a unit whose building threw. */
+/** Writes kept in order until `addTo` puts them in a batch: nothing reaches one from a unit whose building threw. */
 export class RecordedWrites implements AtomicWrites {
   readonly #writes: ((batch: WriteBatch) => void)[] = [];
 
@@ -17,16 +16,8 @@ export class RecordedWrites implements AtomicWrites {
     this.#writes.push((batch) => batch.create(ref, data));
   }
 
-  set<AppModelType, DbModelType extends DocumentData>(ref: DocumentReference<AppModelType, DbModelType>, data: WithFieldValue<AppModelType>): void {
-    this.#writes.push((batch) => batch.set(ref, data));
-  }
-
   update<AppModelType, DbModelType extends DocumentData>(ref: DocumentReference<AppModelType, DbModelType>, data: UpdateData<DbModelType>, precondition?: Precondition): void {
     this.#writes.push((batch) => (precondition === undefined ? batch.update(ref, data) : batch.update(ref, data, precondition)));
-  }
-
-  get size(): number {
-    return this.#writes.length;
   }
 
   addTo(batch: WriteBatch): void {

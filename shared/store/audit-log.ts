@@ -71,14 +71,14 @@ function newAuditRef(firestore: Firestore, writer: AuditWriter): DocumentReferen
   return firestore.collection(collectionNames.auditLog).doc(writer.ids.newId());
 }
 
-/** Adds the entry inside a transaction, so the audit record commits (or not) with the change it describes. */
+/** Adds the entry to the writes of the change it describes (a transaction, a recorded unit): it commits with them. */
 export function appendAuditInTransaction(
   firestore: Firestore,
-  transaction: AtomicWrites,
+  writes: AtomicWrites,
   entry: Omit<AuditEntry, 'atMs'>,
   writer: AuditWriter,
 ): void {
-  transaction.create(newAuditRef(firestore, writer), auditDocument(entry, writer));
+  writes.create(newAuditRef(firestore, writer), auditDocument(entry, writer));
 }
 
 export async function appendAudit(firestore: Firestore, entry: Omit<AuditEntry, 'atMs'>, writer: AuditWriter): Promise<void> {

@@ -16,9 +16,9 @@ export function changeStamp(): { [CHANGE_STAMP_FIELD]: FieldValue } {
 }
 
 /** `precondition`: the write lands only on the version it names (a transaction that read nothing relies on it). */
-export function updateConnectionDocument(transaction: AtomicWrites, ref: DocumentReference, changes: UpdateData<ConnectionDocument>, precondition?: Precondition): void {
-  if (precondition === undefined) transaction.update(ref, { ...changes, ...changeStamp() });
-  else transaction.update(ref, { ...changes, ...changeStamp() }, precondition);
+export function updateConnectionDocument(writes: AtomicWrites, ref: DocumentReference, changes: UpdateData<ConnectionDocument>, precondition?: Precondition): void {
+  if (precondition === undefined) writes.update(ref, { ...changes, ...changeStamp() });
+  else writes.update(ref, { ...changes, ...changeStamp() }, precondition);
 }
 
 /**

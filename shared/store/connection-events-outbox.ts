@@ -39,13 +39,13 @@ export const EVENT_OUTBOX_RETENTION_DAYS = 7;
 
 export function recordConnectionEvent(
   firestore: Firestore,
-  transaction: AtomicWrites,
+  writes: AtomicWrites,
   event: Omit<ConnectionEvent, 'eventId' | 'occurredAtMs'>,
   dependencies: { clock: Clock; ids: IdSource },
 ): ConnectionEvent {
   const occurredAtMs = dependencies.clock.nowMs();
   const full = connectionEventSchema.parse({ ...event, eventId: dependencies.ids.newId(), occurredAtMs });
-  transaction.create(firestore.collection(collectionNames.connectionEvents).doc(full.eventId), {
+  writes.create(firestore.collection(collectionNames.connectionEvents).doc(full.eventId), {
     ...full,
     publishedAtMs: null,
     [ttlFields.connectionEvents]: Timestamp.fromMillis(occurredAtMs + EVENT_OUTBOX_RETENTION_DAYS * 24 * 3600 * 1000),

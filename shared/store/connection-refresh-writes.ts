@@ -50,7 +50,7 @@ interface StatusMove {
 
 function announceMove(
   firestore: Firestore,
-  transaction: AtomicWrites,
+  writes: AtomicWrites,
   stored: StoredConnection,
   move: StatusMove,
   dependencies: RefreshWriteDependencies,
@@ -65,7 +65,7 @@ function announceMove(
   const { tenantId, userId, provider } = stored.document;
   recordConnectionEvent(
     firestore,
-    transaction,
+    writes,
     { type, tenantId, userId, provider, connectionId: stored.id, fromStatus: move.from, toStatus: move.to, reason: move.reason },
     dependencies,
   );
@@ -74,7 +74,7 @@ function announceMove(
 /** The changes, event and audit entry of stored credentials; `reason` says how they arrived (null: a refresh in time). */
 function refreshedChanges(
   firestore: Firestore,
-  transaction: AtomicWrites,
+  writes: AtomicWrites,
   stored: StoredConnection,
   refreshed: RefreshedCredentials,
   audit: { readonly actor: AuditActor; readonly reason: string | null },
@@ -82,10 +82,10 @@ function refreshedChanges(
 ): Partial<ConnectionDocument> {
   const nowMs = dependencies.clock.nowMs();
   const { tenantId, userId, provider, status } = stored.document;
-  announceMove(firestore, transaction, stored, { from: status, to: 'active', reason: audit.reason ?? 'refreshed' }, dependencies);
+  announceMove(firestore, writes, stored, { from: status, to: 'active', reason: audit.reason ?? 'refreshed' }, dependencies);
   appendAuditInTransaction(
     firestore,
-    transaction,
+    writes,
     { action: 'connection.refreshed', actor: audit.actor, tenantId, userId, provider, connectionId: stored.id, outcome: 'success', reason: audit.reason },
     dependencies,
   );
@@ -115,8 +115,8 @@ export function storeRefreshedCredentials(
   actor: AuditActor,
   dependencies: RefreshWriteDependencies,
 ): Promise<StoredConnection> {
-  return commitRefresh(firestore, connectionId, fence, (stored, transaction) => ({
-    ...refreshedChanges(firestore, transaction, stored, refreshed, { actor, reason: null }, dependencies),
+  return commitRefresh(firestore, connectionId, fence, (stored, writes) => ({
+    ...refreshedChanges(firestore, writes, stored, refreshed, { actor, reason: null }, dependencies),
     updatedAtMs: dependencies.clock.nowMs(),
   }));
 }
@@ -133,15 +133,15 @@ export function storeLateReply(
   actor: AuditActor,
   dependencies: RefreshWriteDependencies,
 ): Promise<StoredConnection> {
-  return commitLateReply(firestore, connectionId, fence, (stored, transaction) =>
-    refreshedChanges(firestore, transaction, stored, refreshed, { actor, reason: 'late_refresh_reply' }, dependencies),
+  return commitLateReply(firestore, connectionId, fence, (stored, writes) =>
+    refreshedChanges(firestore, writes, stored, refreshed, { actor, reason: 'late_refresh_reply' }, dependencies),
   );
 }
 
 /**
  * Records a failed refresh and releases the lease. A dead grant moves to `needs_reauth` at once, its health saying
  * so; a retryable failure schedules the next attempt and moves to `error` once failures pile up. Every move writes
- * its outbox event in the same transaction; every failure is audited. A dead-grant answer to a refresh token that
+ * its outbox event in the same atomic unit; every failure is audited. A dead-grant answer to a refresh token that
  * was replaced meanwhile (a late reply was kept) proves nothing: `conflict`, and the caller looks again.
  */
 export function recordRefreshFailure(
@@ -152,7 +152,7 @@ export function recordRefreshFailure(
   actor: AuditActor,
   dependencies: RefreshWriteDependencies,
 ): Promise<StoredConnection> {
-  return commitRefresh(firestore, connectionId, fence, (stored, transaction) => {
+  return commitRefresh(firestore, connectionId, fence, (stored, writes) => {
     if (failure.kind === 'dead_grant' && credentialsSealOf(stored.document) !== fence.credentialsSeal) {
       throw new BrokerError('conflict', 'Newer credentials arrived during the refresh; its dead-grant answer was not recorded', {
         details: { connectionId, leaseVersion: fence.version },
@@ -163,10 +163,10 @@ export function recordRefreshFailure(
     const failures = refresh.consecutiveFailures + 1;
     const to: ConnectionStatus =
       failure.kind === 'dead_grant' ? 'needs_reauth' : failures >= failure.failuresBeforeError ? 'error' : status;
-    announceMove(firestore, transaction, stored, { from: status, to, reason: failure.reason }, dependencies);
+    announceMove(firestore, writes, stored, { from: status, to, reason: failure.reason }, dependencies);
     appendAuditInTransaction(
       firestore,
-      transaction,
+      writes,
       {
         action: failure.kind === 'dead_grant' ? 'connection.needs_reauth' : 'connection.refresh_failed',
         actor,

@@ -14,7 +14,8 @@
 // copy, the sweep's page), so the claim is one write conditioned on that copy's update time, and the holder remembers
 // the version it wrote itself (claim, then each extension) so its commit is one write conditioned on that (sent in one
 // Commit with the other outcomes of its turn, write-groups.ts). A condition that fails means someone else wrote: the
-// claim reads again and decides afresh, the commit falls back to its reading transaction and the fence checks. Either way the decision is made on the document as stored when the write lands.
+// claim reads again and decides afresh, the commit falls back to its reading transaction and the fence checks. Either
+// way the decision is made on the document as stored when the write lands.
 //
 // Why a late reply is still kept: the provider may have rotated the refresh token for a holder whose lease was lost.
 // Its reply is the only copy of the new token. It is stored when the holder can prove nothing newer was stored since
@@ -235,7 +236,8 @@ async function writeOutcome(
         await commitInGroup(firestore, unit);
         return written;
       } catch {
-        // A storage failure, a newer version, or another unit of the same commit refused: the reading transaction decides.
+        // A storage failure, a newer version, or another unit of the same commit refused: the reading transaction
+        // decides.
       }
     }
   }

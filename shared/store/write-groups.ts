@@ -57,24 +57,19 @@ const MAX_UNITS_PER_COMMIT = 20;
 interface CommitGroup {
   readonly batch: WriteBatch;
   units: number;
-  readonly committed: Promise<void>;
+  committed: Promise<void>;
 }
 
 /** The commit still taking units, per client: sent once the current turn is over, or replaced once full. */
 const openCommits = new WeakMap<Firestore, CommitGroup>();
 
 function openCommitGroup(firestore: Firestore): CommitGroup {
-  const batch = firestore.batch();
-  let send: () => void = () => undefined;
-  const committed = new Promise<void>((resolve, reject) => {
-    send = () => void batch.commit().then(() => resolve(), reject);
-  });
-  const group: CommitGroup = { batch, units: 0, committed };
-  openCommits.set(firestore, group);
-  setImmediate(() => {
+  const group: CommitGroup = { batch: firestore.batch(), units: 0, committed: Promise.resolve() };
+  group.committed = new Promise((resolve) => setImmediate(resolve)).then(async () => {
     if (openCommits.get(firestore) === group) openCommits.delete(firestore);
-    send();
+    await group.batch.commit();
   });
+  openCommits.set(firestore, group);
   return group;
 }
 
